@@ -1,0 +1,33 @@
+// @ts-check
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/", "node_modules/", ".pulumi-state/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      // The offline CLI must not pay for @pulumi/* imports (about a second each).
+      "no-restricted-imports": "off",
+    },
+  },
+  {
+    files: ["infra/cli/**/*.ts", "infra/config/**/*.ts", "infra/model/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["@pulumi/*", "../cloud/*", "../index"],
+              message:
+                "The offline CLI (validate, render) and the pure model must not import @pulumi/* (about a second per import).",
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,242 @@
+/**
+ * The shape of the stack configuration (`pulumi config`, namespace `gitlab-eks`): types, ranges, formats
+ * and defaults, one schema per top-level key. Rules that relate several settings live in validate.ts.
+ *
+ * Messages may contain `{key}`: validate.ts replaces it with the full key of the offending setting, so a
+ * message can say exactly which `pulumi config set` command fixes it.
+ */
+import * as v from "valibot";
+import { show } from "./problems";
+
+export const NAMESPACE = "gitlab-eks";
+
+/**
+ * Kubernetes versions GitLab supports for the agent (GitLab docs, "Supported Kubernetes versions for
+ * GitLab features": 1.31, 1.32, 1.33 today). Refuse anything else: an unsupported cluster works until
+ * the day the agent drops it.
+ */
+export const SUPPORTED_KUBERNETES_VERSIONS = ["1.31", "1.32", "1.33"] as const;
+export const DEFAULT_KUBERNETES_VERSION = "1.33";
+
+export const CONTROL_PLANE_LOG_TYPES = [
+  "api",
+  "audit",
+  "authenticator",
+  "controllerManager",
+  "scheduler",
+] as const;
+export const CAPACITY_TYPES = ["ON_DEMAND", "SPOT"] as const;
+export const NAT_GATEWAY_MODES = ["single", "one-per-az"] as const;
+
+/** Longest cluster name whose node group name prefix (`<name>-runner-` + 26-char suffix) fits EKS's 63. */
+export const MAX_CLUSTER_NAME_LENGTH = 29;
+export const MIN_DISK_SIZE_GB = 20;
+
+const fix = (example: string) => `Fix: pulumi config set --path '{key}' ${example}`;
+
+/** YAML and `pulumi config set --path` may give numbers and booleans as strings: accept both. */
+function coerceNumber(input: unknown): unknown {
+  return typeof input === "string" && /^-?\d+(\.\d+)?$/.test(input.trim()) ? Number(input) : input;
+}
+function coerceBoolean(input: unknown): unknown {
+  if (input === "true") return true;
+  if (input === "false") return false;
+  return input;
+}
+
+export function wholeNumber(min: number, max: number, example: number) {
+  return v.pipe(
+    v.unknown(),
+    v.transform(coerceNumber),
+    v.number((i) => `must be a whole number, got ${show(i.input)}. ${fix(String(example))}`),
+    v.integer((i) => `must be a whole number, got ${i.input}. ${fix(String(example))}`),
+    v.minValue(min, (i) => `must be at least ${min}, got ${i.input}. ${fix(String(example))}`),
+    v.maxValue(max, (i) => `must be at most ${max}, got ${i.input}. ${fix(String(example))}`),
+  );
+}
+
+export function flag() {
+  return v.pipe(
+    v.unknown(),
+    v.transform(coerceBoolean),
+    v.boolean((i) => `must be true or false, got ${show(i.input)}. ${fix("true")}`),
+  );
+}
+
+function text(what: string, example: string) {
+  return v.string((i) => `must be ${what}, got ${show(i.input)}. ${fix(example)}`);
+}
+
+function pattern(what: string, re: RegExp, example: string) {
+  return v.pipe(
+    text(what, example),
+    v.regex(re, (i) => `must be ${what}, got ${show(i.input)}. ${fix(example)}`),
+  );
+}
+
+function list<T extends v.GenericSchema>(item: T, what: string, example: string) {
+  return v.array(item, (i) => `must be a list of ${what}, got ${show(i.input)}. ${fix(example)}`);
+}
+
+function oneOf<const T extends readonly string[]>(options: T) {
+  return v.picklist(
+    options as unknown as T & [string, ...string[]],
+    (i) => `must be one of ${options.join(", ")}, got ${show(i.input)}. ${fix(options[0])}`,
+  );
+}
+
+function section<T extends v.ObjectEntries>(entries: T) {
+  return v.strictObject(entries, (i) =>
+    i.expected === "never"
+      ? `unknown setting ${i.received}; it is not read (a typo?). Fix: remove it with pulumi config rm --path '{key}'`
+      : `must be an object of settings, got ${show(i.input)}. Fix: set its fields with pulumi config set --path '{key}.<field>' <value>`,
+  );
+}
+
+// ---- formats ---------------------------------------------------------------------------------------
+
+const IPV4_CIDR =
+  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const cidr = (example: string) => pattern("an IPv4 CIDR block such as 10.0.0.0/16", IPV4_CIDR, example);
+
+export const CLUSTER_NAME = /^[A-Za-z][A-Za-z0-9-]*$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const AZ_NAME = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
+const IAM_PRINCIPAL_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
+/** EC2 instance type: family+generation[+attributes].size, e.g. t3.medium, m7gd.2xlarge, c6in.metal. */
+export const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
+export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+// ---- sections --------------------------------------------------------------------------------------
+
+export const clusterSchema = section({
+  name: v.optional(
+    v.pipe(
+      text("a cluster name", "my-cluster"),
+      v.regex(
+        CLUSTER_NAME,
+        (i) =>
+          `must start with a letter and contain only letters, digits and '-', got ${show(i.input)}. ${fix("my-cluster")}`,
+      ),
+      v.maxLength(
+        MAX_CLUSTER_NAME_LENGTH,
+        (i) =>
+          `${show(i.input)} is ${String(i.input).length} characters; at most ${MAX_CLUSTER_NAME_LENGTH} so that node group names ` +
+          `(<name>-runner- plus EKS's 26-character suffix) fit EKS's 63-character limit. ${fix("<shorter-name>")}`,
+      ),
+    ),
+  ),
+  kubernetesVersion: v.optional(
+    v.pipe(
+      v.union([v.string(), v.number()], (i) => `must be a version such as "1.33", got ${show(i.input)}`),
+      v.transform((x) => String(x)),
+      v.check(
+        (x) => (SUPPORTED_KUBERNETES_VERSIONS as readonly string[]).includes(x),
+        (i) =>
+          `Kubernetes ${show(i.input)} is not a version GitLab supports for the agent; use one of ` +
+          `${SUPPORTED_KUBERNETES_VERSIONS.join(", ")} (quote it, so YAML keeps "1.30" from becoming 1.3). ` +
+          fix(`'"${DEFAULT_KUBERNETES_VERSION}"'`),
+      ),
+    ),
+    DEFAULT_KUBERNETES_VERSION,
+  ),
+  vpcCidr: v.optional(cidr("10.0.0.0/16")),
+  availabilityZoneCount: v.optional(wholeNumber(2, 6, 3)),
+  availabilityZones: v.optional(
+    list(
+      pattern("an availability zone name such as eu-west-1a", AZ_NAME, "eu-west-1a"),
+      "zone names",
+      "'[...]'",
+    ),
+  ),
+  natGateways: v.optional(oneOf(NAT_GATEWAY_MODES)),
+  vpcId: v.optional(pattern("a VPC id such as vpc-0123456789abcdef0", VPC_ID, "vpc-0123456789abcdef0")),
+  privateSubnetIds: v.optional(
+    list(pattern("a subnet id", SUBNET_ID, "subnet-0123456789abcdef0"), "subnet ids", "'[...]'"),
+  ),
+  publicSubnetIds: v.optional(
+    list(pattern("a subnet id", SUBNET_ID, "subnet-0123456789abcdef0"), "subnet ids", "'[...]'"),
+  ),
+  endpointPublicAccess: v.optional(flag(), true),
+  endpointPrivateAccess: v.optional(flag(), true),
+  publicAccessCidrs: v.optional(list(cidr("203.0.113.0/24"), "CIDR blocks", "'[...]'")),
+  adminRoleArns: v.optional(
+    list(
+      pattern(
+        "an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admin",
+        IAM_PRINCIPAL_ARN,
+        "arn:aws:iam::123456789012:role/platform-admin",
+      ),
+      "IAM ARNs",
+      "'[...]'",
+    ),
+    [],
+  ),
+  logTypes: v.optional(list(oneOf(CONTROL_PLANE_LOG_TYPES), "log types", "'[...]'"), [
+    ...CONTROL_PLANE_LOG_TYPES,
+  ]),
+});
+
+const poolEntries = {
+  instanceTypes: v.optional(
+    v.pipe(
+      list(
+        pattern("an EC2 instance type such as t3.medium", INSTANCE_TYPE, "t3.medium"),
+        "instance types",
+        `'["t3.medium"]'`,
+      ),
+      v.minLength(
+        1,
+        () =>
+          `is empty; list at least one EC2 instance type. Fix: pulumi config set --path '{key}[0]' t3.medium`,
+      ),
+    ),
+  ),
+  capacityType: v.optional(oneOf(CAPACITY_TYPES), "ON_DEMAND"),
+  minSize: v.optional(wholeNumber(0, 1000, 1)),
+  maxSize: v.optional(wholeNumber(1, 1000, 3)),
+  desiredSize: v.optional(wholeNumber(0, 1000, 1)),
+  diskSizeGb: v.optional(wholeNumber(MIN_DISK_SIZE_GB, 16384, 50)),
+};
+export const systemPoolSchema = section(poolEntries);
+export const runnerPoolSchema = section(poolEntries);
+
+export const isolationSchema = section({
+  labelKey: v.optional(text("a Kubernetes label key", "workload"), "workload"),
+  labelValue: v.optional(text("a Kubernetes label value", "gitlab-runner"), "gitlab-runner"),
+});
+
+export const tagsSchema = v.record(
+  v.pipe(
+    v.string(),
+    v.regex(
+      /^(?!aws:)[\w .:/=+@-]{1,128}$/i,
+      (i) =>
+        `tag key ${show(i.input)} is not a valid AWS tag key (1-128 characters, not starting with "aws:")`,
+    ),
+  ),
+  v.pipe(
+    v.union([v.string(), v.number(), v.boolean()], (i) => `must be a string, got ${show(i.input)}`),
+    v.transform((x) => String(x)),
+    v.maxLength(256, () => `is longer than AWS's 256-character tag value limit`),
+  ),
+  (i) =>
+    `must be a map of tag names to values, got ${show(i.input)}. Fix: pulumi config set --path '{key}.team' platform`,
+);
+
+/** Pool defaults, per role. `desiredSize` defaults to the role's default, clamped into [minSize, maxSize]. */
+export const POOL_DEFAULTS = {
+  system: { instanceTypes: ["t3.large"], minSize: 2, maxSize: 4, desiredSize: 2, diskSizeGb: 50 },
+  runner: { instanceTypes: ["t3.medium"], minSize: 1, maxSize: 3, desiredSize: 1, diskSizeGb: 30 },
+} as const;
+
+/** Every top-level key this project reads, with its schema. Anything else under the namespace is a typo. */
+export const SECTIONS = {
+  cluster: clusterSchema,
+  systemPool: systemPoolSchema,
+  runnerPool: runnerPoolSchema,
+  isolation: isolationSchema,
+  tags: tagsSchema,
+} as const;
+export type SectionName = keyof typeof SECTIONS;

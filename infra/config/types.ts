@@ -1,0 +1,58 @@
+/** The validated stack configuration: every default filled in, every cross-setting rule checked. */
+
+export type CapacityType = "ON_DEMAND" | "SPOT";
+
+export interface PoolConfig {
+  instanceTypes: string[];
+  capacityType: CapacityType;
+  minSize: number;
+  maxSize: number;
+  desiredSize: number;
+  diskSizeGb: number;
+}
+
+/** Either a VPC this stack creates, or an existing one whose subnets it uses. */
+export type NetworkConfig =
+  | {
+      mode: "create";
+      vpcCidr: string;
+      /** Explicit zones; when absent, the first `availabilityZoneCount` zones of the region are used. */
+      availabilityZones?: string[];
+      availabilityZoneCount: number;
+      natGateways: "single" | "one-per-az";
+    }
+  | {
+      mode: "existing";
+      vpcId: string;
+      privateSubnetIds: string[];
+      publicSubnetIds: string[];
+    };
+
+export interface ClusterConfig {
+  name: string;
+  kubernetesVersion: string;
+  network: NetworkConfig;
+  endpointPublicAccess: boolean;
+  endpointPrivateAccess: boolean;
+  /** Empty when the public endpoint is off. */
+  publicAccessCidrs: string[];
+  adminRoleArns: string[];
+  logTypes: string[];
+}
+
+export interface IsolationConfig {
+  labelKey: string;
+  labelValue: string;
+}
+
+export interface StackConfig {
+  project: string;
+  stack: string;
+  region: string;
+  cluster: ClusterConfig;
+  systemPool: PoolConfig;
+  runnerPool: PoolConfig;
+  isolation: IsolationConfig;
+  /** Tags for every AWS resource, on top of the ones this project always sets. */
+  tags: Record<string, string>;
+}

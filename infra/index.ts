@@ -1,0 +1,20 @@
+/**
+ * The Pulumi program (Pulumi.yaml `main` points at its compiled form). Validates the stack's whole
+ * configuration first, so bad input stops the run before any resource is registered.
+ */
+import { configFromPulumi } from "./cloud/config";
+import { deployStack } from "./cloud/stack";
+
+const { outputs } = deployStack(configFromPulumi());
+
+export const region = outputs.region;
+export const clusterName = outputs.clusterName;
+export const kubeconfig = outputs.kubeconfig;
+export const oidcProviderArn = outputs.oidcProviderArn;
+export const vpcId = outputs.vpcId;
+export const privateSubnetIds = outputs.privateSubnetIds;
+export const systemPoolName = outputs.systemPoolName;
+export const runnerPoolName = outputs.runnerPoolName;
+export const isolationLabel = outputs.isolationLabel;
+export const isolationTaint = outputs.isolationTaint;
+export const sharedSecurityGroupId = outputs.sharedSecurityGroupId;

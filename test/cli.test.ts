@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readStackFiles } from "../infra/config/stackFiles";
+import { requireValidConfig } from "../infra/config/validate";
+import { desiredNodePools } from "../infra/model/nodePools";
+import { cli, projectDir, ROOT } from "./support/cli";
+
+const BAD_STACK = `
+config:
+  gitlab-eks:cluster:
+    kubernetesVersion: "1.28"
+    vpcCidr: 10.0.0.0/16
+    vpcId: vpc-0123456789abcdef0
+  gitlab-eks:runnerPool:
+    minSize: 4
+    maxSize: 2
+    capacityType: spot
+    diskSizeGb: 8
+  gitlab-eks:isolaton:
+    labelKey: workload
+`;
+
+/** No stack trace, ever, for bad input. */
+function assertNoStackTrace(text: string) {
+  assert.doesNotMatch(text, /^\s+at .+:\d+:\d+\)?$/m);
+  assert.doesNotMatch(text, /Error: /);
+}
+
+describe("gitlab-eks validate", () => {
+  for (const stack of ["dev", "staging", "production"]) {
+    it(`prints ok for the example stack ${stack}`, () => {
+      const r = cli(["validate", "--stack", stack]);
+      assert.equal(r.stderr, "");
+      assert.equal(r.stdout, "ok\n");
+      assert.equal(r.code, 0);
+    });
+  }
+
+  it("prints every problem on its own line, each starting with the full key, and exits 1", () => {
+    const dir = projectDir({ broken: BAD_STACK });
+    const r = cli(["validate", "--stack", "broken"], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.deepEqual(lines.map((l) => l.split(": ")[0]).sort(), [
+      "aws:region",
+      "gitlab-eks:cluster.kubernetesVersion",
+      "gitlab-eks:cluster.vpcId",
+      "gitlab-eks:isolaton",
+      "gitlab-eks:runnerPool.capacityType",
+      "gitlab-eks:runnerPool.diskSizeGb",
+      "gitlab-eks:runnerPool.minSize",
+    ]);
+    for (const line of lines) assert.match(line, /Fix: /, line);
+    assert.match(
+      r.stderr,
+      /gitlab-eks:isolaton: unknown setting; it is not read: did you mean gitlab-eks:isolation\?/,
+    );
+    assertNoStackTrace(r.stderr);
+  });
+
+  it("says which stack file is missing and which stacks exist", () => {
+    const r = cli(["validate", "--stack", "qa"]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^Pulumi\.qa\.yaml: not found in .*; stack "qa" has no config file \(stacks here: dev, production, staging\)/,
+    );
+    assertNoStackTrace(r.stderr);
+  });
+
+  it("reports a stack file that is not YAML", () => {
+    const dir = projectDir({ odd: "config:\n  aws:region: [unclosed\n" });
+    const r = cli(["validate", "--stack", "odd"], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Pulumi\.odd\.yaml: is not valid YAML/);
+    assertNoStackTrace(r.stderr);
+  });
+
+  it("reads the project folder given with --dir", () => {
+    const dir = projectDir({
+      ok: "config:\n  aws:region: us-east-1\n  gitlab-eks:cluster:\n    vpcCidr: 10.1.0.0/16\n",
+    });
+    const r = cli(["validate", "--stack", "ok", "--dir", dir], { cwd: os.tmpdir() });
+    assert.equal(r.stdout, "ok\n");
+    assert.equal(r.code, 0);
+  });
+
+  it("treats secure values as present without decrypting them", () => {
+    const dir = projectDir({
+      s: "config:\n  aws:region: us-east-1\n  gitlab-eks:cluster:\n    vpcCidr: 10.1.0.0/16\n  other:token:\n    secure: v1:abc\n",
+    });
+    const r = cli(["validate", "--stack", "s"], { cwd: dir });
+    assert.equal(r.stdout, "ok\n");
+  });
+
+  it("explains a usage error", () => {
+    const r = cli(["validate"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /required option '-s, --stack <name>' not specified/);
+  });
+});
+
+describe("gitlab-eks render", () => {
+  it("writes node-pools.json computed by the same functions the Pulumi program uses", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
+    const r = cli(["render", "--stack", "dev", "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const pools = JSON.parse(fs.readFileSync(path.join(out, "node-pools.json"), "utf8"));
+    const files = readStackFiles(ROOT, "dev");
+    const config = requireValidConfig({
+      project: files.project,
+      stack: "dev",
+      values: files.values,
+      env: {},
+    });
+    assert.deepEqual(pools, desiredNodePools(config));
+    assert.deepEqual(
+      pools.map((p: { name: string; role: string }) => [p.name, p.role]),
+      [
+        ["gitlab-eks-dev-system", "system"],
+        ["gitlab-eks-dev-runner", "runner"],
+      ],
+    );
+    const runner = pools[1];
+    assert.deepEqual(runner.labels, { workload: "gitlab-runner" });
+    assert.deepEqual(runner.taints, [{ key: "workload", value: "gitlab-runner", effect: "NoSchedule" }]);
+    assert.deepEqual(runner.instanceTypes, ["t3.medium", "t3a.medium"]);
+    assert.equal(runner.capacityType, "SPOT");
+    assert.deepEqual([runner.minSize, runner.maxSize, runner.desiredSize, runner.diskSizeGb], [1, 3, 1, 30]);
+    for (const key of [
+      "name",
+      "role",
+      "labels",
+      "taints",
+      "instanceTypes",
+      "capacityType",
+      "minSize",
+      "maxSize",
+      "desiredSize",
+      "diskSizeGb",
+    ])
+      assert.ok(key in pools[0], key);
+    assert.match(r.stdout, /node-pools\.json/);
+  });
+
+  it("writes nothing for an invalid stack", () => {
+    const dir = projectDir({ broken: BAD_STACK });
+    const out = path.join(dir, "out");
+    const r = cli(["render", "--stack", "broken", "--out", out], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.equal(fs.existsSync(out), false);
+  });
+});

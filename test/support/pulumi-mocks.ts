@@ -1,0 +1,109 @@
+/**
+ * Pulumi mocks that record every registered resource (type, name, inputs) and invoke, and answer with
+ * plausible outputs. @pulumi/eks classes are remote components: under mocks each registers ONE resource
+ * (`eks:index:Cluster`, `eks:index:ManagedNodeGroup`) whose body never runs, so their outputs are made up
+ * here in the shape the real component returns.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export const ACCOUNT = "123456789012";
+export const PRIMARY_CLUSTER_SG = "sg-0e1c2a3b4c5d6e7f8";
+export const ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+
+export class RecordingMocks implements pulumi.runtime.Mocks {
+  readonly resources: RecordedResource[] = [];
+  readonly invokes: { token: string; inputs: Record<string, unknown> }[] = [];
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+    this.resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+    const id = `${args.name}-id`;
+    const arn = `arn:aws:mock:eu-west-1:${ACCOUNT}:${args.name}`;
+    switch (args.type) {
+      case "eks:index:Cluster": {
+        const name = args.inputs.name as string;
+        const oidc = `oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF`;
+        return {
+          id,
+          state: {
+            eksCluster: {
+              name,
+              arn: `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/${name}`,
+              version: args.inputs.version,
+              vpcConfig: { clusterSecurityGroupId: PRIMARY_CLUSTER_SG },
+            },
+            clusterSecurityGroupId: PRIMARY_CLUSTER_SG,
+            kubeconfigJson: JSON.stringify({
+              apiVersion: "v1",
+              kind: "Config",
+              clusters: [{ name, cluster: { server: "https://0123.gr7.eu-west-1.eks.amazonaws.com" } }],
+            }),
+            oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${oidc}`,
+            oidcProviderUrl: `https://${oidc}`,
+            oidcIssuer: oidc,
+          },
+        };
+      }
+      case "eks:index:ManagedNodeGroup": {
+        const name = `${args.inputs.nodeGroupNamePrefix ?? args.name}20261122035500000000000001`;
+        return {
+          id,
+          state: {
+            nodeGroup: {
+              nodeGroupName: name,
+              resources: [{ autoscalingGroups: [{ name: `eks-${name}-a1b2c3d4` }] }],
+            },
+          },
+        };
+      }
+      case "aws:ec2/launchTemplate:LaunchTemplate":
+        return { id: `lt-${args.name}`, state: { ...args.inputs, arn, latestVersion: 1 } };
+      case "aws:iam/role:Role":
+        return {
+          id,
+          state: { ...args.inputs, arn: `arn:aws:iam::${ACCOUNT}:role/${args.name}`, name: args.name },
+        };
+      default:
+        return { id, state: { ...args.inputs, arn } };
+    }
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    this.invokes.push({ token: args.token, inputs: args.inputs });
+    switch (args.token) {
+      case "aws:index/getAvailabilityZones:getAvailabilityZones":
+        return { names: ZONES, zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"], id: "eu-west-1" };
+      case "aws:index/getPartition:getPartition":
+        return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+      case "aws:eks/getAddonVersion:getAddonVersion":
+        return { addonName: args.inputs.addonName, version: "v1.12.1-eksbuild.2", id: "coredns" };
+      default:
+        throw new Error(`unexpected invoke ${args.token}: add it to RecordingMocks`);
+    }
+  }
+
+  ofType(type: string): RecordedResource[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  one(type: string, name: string): RecordedResource {
+    const found = this.resources.filter((r) => r.type === type && r.name === name);
+    if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+    return found[0];
+  }
+}
+
+/** Resolves an Output's value (under mocks with preview=false every output resolves). */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((v) => resolve(v)));
+}
+
+/** Waits until every given resource has been registered with the (mock) engine. */
+export async function settle(resources: pulumi.Resource[]): Promise<void> {
+  await Promise.all(resources.map((r) => valueOf(r.urn)));
+}
