@@ -1,0 +1,182 @@
+/**
+ * gitbeaker's request handler, replaced with one that is safe for unattended runs. gitbeaker's own retries
+ * 429 and 502 ten times within about a quarter of a second (2**i * 0.25 ms) and ignores Retry-After, so a
+ * rate-limited run fails at once. This one:
+ *   - honours Retry-After (seconds or an HTTP date) on 429 and 503, else backs off exponentially;
+ *   - retries 500, 502, 503, 504 and network errors/timeouts with exponential backoff and jitter;
+ *   - gives each attempt its own timeout; and stops after `maxAttempts` or `maxWaitMs` of waiting in all.
+ * Errors keep gitbeaker's shape (GitbeakerRequestError with cause {description, request, response}).
+ */
+import {
+  createRequesterFn,
+  GitbeakerRequestError,
+  GitbeakerRetryError,
+  GitbeakerTimeoutError,
+  getMatchingRateLimiter,
+  type FormattedResponse,
+  type RateLimiters,
+  type RequestHandlerFn,
+  type ResourceOptions,
+} from "@gitbeaker/requester-utils";
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  /** Upper bound on the total time spent waiting between attempts. */
+  maxWaitMs: number;
+  /** First backoff; doubled per attempt, with jitter. */
+  baseDelayMs: number;
+  /** Longest single wait, whatever Retry-After says. */
+  maxDelayMs: number;
+  /** Timeout of one attempt. */
+  attemptTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 6,
+  maxWaitMs: 120_000,
+  baseDelayMs: 500,
+  maxDelayMs: 60_000,
+  attemptTimeoutMs: 30_000,
+};
+
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+export interface RequestEvent {
+  method: string;
+  /** Path and query of the request (never headers, so never the token). */
+  path: string;
+  status?: number;
+  attempt: number;
+  /** Set when the request will be retried. */
+  retryInMs?: number;
+  error?: string;
+}
+
+export type Sleep = (ms: number) => Promise<void>;
+const realSleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Delay asked for by a Retry-After header, in ms, or undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function createRequestHandler(
+  policy: RetryPolicy = DEFAULT_RETRY,
+  onEvent: (e: RequestEvent) => void = () => {},
+  sleep: Sleep = realSleep,
+): RequestHandlerFn {
+  return async (endpoint: string, options?: Record<string, unknown>): Promise<FormattedResponse> => {
+    const {
+      rateLimiters,
+      asStream,
+      prefixUrl,
+      searchParams,
+      method = "GET",
+      signal: _ignored,
+      timeout: _t,
+      agent: _a,
+      ...init
+    } = (options ?? {}) as Record<string, unknown> & { rateLimiters?: RateLimiters; method?: string };
+    const base =
+      typeof prefixUrl === "string" ? (prefixUrl.endsWith("/") ? prefixUrl : `${prefixUrl}/`) : undefined;
+    const url = new URL(endpoint, base);
+    url.search = typeof searchParams === "string" ? searchParams : "";
+    const path = `${url.pathname}${url.search}`;
+    const rateLimit = getMatchingRateLimiter(endpoint, rateLimiters, method);
+    let waited = 0;
+    let last = "";
+
+    for (let attempt = 1; ; attempt++) {
+      await rateLimit();
+      const request = new Request(url, {
+        ...(init as RequestInit),
+        method,
+        signal: AbortSignal.timeout(policy.attemptTimeoutMs),
+      });
+      let response: Response | undefined;
+      let failure: string | undefined;
+      try {
+        response = await fetch(request);
+      } catch (e) {
+        const name = (e as Error).name;
+        failure =
+          name === "TimeoutError" || name === "AbortError"
+            ? `timed out after ${policy.attemptTimeoutMs} ms`
+            : (e as Error).message;
+      }
+      if (response?.ok) {
+        onEvent({ method, path, status: response.status, attempt });
+        return parseResponse(response, asStream === true);
+      }
+      if (response && !RETRY_STATUSES.has(response.status)) {
+        onEvent({ method, path, status: response.status, attempt });
+        await throwRequestError(request, response);
+      }
+      const backoff = Math.min(
+        policy.maxDelayMs,
+        policy.baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5),
+      );
+      const asked =
+        response && (response.status === 429 || response.status === 503)
+          ? retryAfterMs(response.headers.get("retry-after"))
+          : undefined;
+      const delay = Math.min(policy.maxDelayMs, asked ?? backoff);
+      last = response ? `HTTP ${response.status}` : (failure ?? "no response");
+      if (attempt >= policy.maxAttempts || waited + delay > policy.maxWaitMs) {
+        onEvent({ method, path, status: response?.status, attempt, error: last });
+        if (!response && failure?.startsWith("timed out"))
+          throw new GitbeakerTimeoutError(`${method} ${url.pathname}: ${failure}, ${attempt} attempts`);
+        throw new GitbeakerRetryError(
+          `${method} ${url.pathname}: gave up after ${attempt} attempts (last: ${last}).` +
+            (response?.status === 429
+              ? " GitLab's rate limit for this endpoint was reached; try again later."
+              : " Check GitLab's status."),
+        );
+      }
+      onEvent({ method, path, status: response?.status, attempt, retryInMs: delay, error: failure });
+      await response?.body?.cancel().catch(() => {});
+      waited += delay;
+      await sleep(delay);
+    }
+  };
+}
+
+async function parseResponse(response: Response, asStream: boolean): Promise<FormattedResponse> {
+  const headers = Object.fromEntries(response.headers.entries());
+  if (asStream) return { body: response.body as ReadableStream, headers, status: response.status };
+  if (response.status === 204) return { body: null, headers, status: response.status };
+  const type = (response.headers.get("content-type") ?? "").split(";")[0].trim();
+  let body: FormattedResponse["body"];
+  if (type === "application/json") body = ((await response.json()) as FormattedResponse["body"]) || {};
+  else if (type.startsWith("text/")) body = (await response.text()) || "";
+  else body = await response.blob();
+  return { body, headers, status: response.status };
+}
+
+async function throwRequestError(request: Request, response: Response): Promise<never> {
+  const content = await response.text();
+  let description = content;
+  if (response.headers.get("content-type")?.includes("application/json")) {
+    try {
+      const parsed = JSON.parse(content) as { error?: unknown; message?: unknown };
+      const prop = parsed?.error ?? parsed?.message ?? "";
+      description = typeof prop === "string" ? prop : JSON.stringify(prop);
+    } catch {
+      description = content;
+    }
+  }
+  throw new GitbeakerRequestError(description, { cause: { description, request, response } });
+}
+
+/** A gitbeaker requesterFn using our handler. */
+export function createRequester(
+  policy?: RetryPolicy,
+  onEvent?: (e: RequestEvent) => void,
+  sleep?: Sleep,
+): (options: ResourceOptions) => ReturnType<ReturnType<typeof createRequesterFn>> {
+  return createRequesterFn((_, reqo) => Promise.resolve(reqo), createRequestHandler(policy, onEvent, sleep));
+}
