@@ -11,6 +11,7 @@ import { readStackFiles } from "../config/stackFiles";
 import { validateStackConfig } from "../config/validate";
 import type { StackConfig } from "../config/types";
 import { renderStack } from "../model/render";
+import { registerCiCommands } from "../ci/command";
 
 export interface Io {
   out: (line: string) => void;
@@ -59,6 +60,7 @@ export function buildProgram(io: Io): Command {
       }
     });
 
+  registerCiCommands(program, io);
   return program;
 }
 

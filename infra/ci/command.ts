@@ -1,0 +1,322 @@
+/**
+ * `gitlab-eks ci ...`: what the CI/CD component's jobs run around Pulumi. Each subcommand reads files
+ * Pulumi wrote and the job's predefined variables, and talks to GitLab only through infra/gitlab.
+ * Failures are reported as problems (the input or variable to change, and how), exit code 1.
+ */
+import type { Command } from "commander";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ConfigError, Problem } from "../config/problems";
+import { GitlabTokenError, readToken, resolveConnection, type GitlabConnection } from "../gitlab/connection";
+import { checkInputs } from "./check";
+import {
+  countChanges,
+  hasChanges,
+  parsePreview,
+  PreviewFormatError,
+  terraformReport,
+  type PreviewDigest,
+} from "./preview";
+import {
+  marker,
+  renderDriftIssue,
+  renderPreviewNote,
+  renderPromotionMr,
+  summaryLine,
+  type NoteContext,
+} from "./render";
+import { outputsToDotenv } from "./outputs";
+
+interface CiIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+const DEFAULT_TOKEN_VARIABLE = "GITLAB_EKS_TOKEN";
+
+function fail(key: string, message: string): never {
+  throw new ConfigError([{ key, message }]);
+}
+
+function readPreview(io: CiIo, file: string, option: string): PreviewDigest {
+  const full = path.resolve(io.cwd, file);
+  let text: string;
+  try {
+    text = fs.readFileSync(full, "utf8");
+  } catch {
+    fail(
+      option,
+      `cannot read ${file}. It should hold the output of \`pulumi preview --json\`; did pulumi run?`,
+    );
+  }
+  try {
+    return parsePreview(text, file);
+  } catch (e) {
+    if (e instanceof PreviewFormatError) fail(option, e.message);
+    throw e;
+  }
+}
+
+function writeFile(io: CiIo, file: string, content: string): void {
+  const full = path.resolve(io.cwd, file);
+  fs.mkdirSync(path.dirname(full), { recursive: true });
+  fs.writeFileSync(full, content);
+}
+
+function noteContext(io: CiIo, stack: string, dir: string): NoteContext {
+  return {
+    stack,
+    dir,
+    commitSha: io.env.CI_COMMIT_SHA,
+    jobUrl: io.env.CI_JOB_URL,
+    pipelineUrl: io.env.CI_PIPELINE_URL,
+  };
+}
+
+function project(io: CiIo): string {
+  const p = io.env.CI_PROJECT_ID ?? io.env.CI_PROJECT_PATH;
+  if (!p) fail("CI_PROJECT_ID", "not set: `gitlab-eks ci` talks to GitLab only from inside a GitLab CI job.");
+  return p;
+}
+
+/** The connection, or the reason there is none (no token): callers decide whether that is fatal. */
+function connect(
+  io: CiIo,
+  tokenVariable: string,
+  purpose: string,
+): { conn: GitlabConnection } | { why: string } {
+  const conn = resolveConnection({ tokenVariable }, io.env);
+  try {
+    readToken(conn, io.env, purpose);
+    return { conn };
+  } catch (e) {
+    if (e instanceof GitlabTokenError) return { why: e.message };
+    throw e;
+  }
+}
+
+/** gitbeaker costs ~150 ms to load; only jobs that talk to GitLab pay for it. */
+async function api(io: CiIo, conn: GitlabConnection, purpose: string) {
+  const { gitlabClient } = await import("../gitlab/client");
+  return gitlabClient(conn, { env: io.env, purpose });
+}
+
+function apiProblem(e: unknown): never {
+  // Compared by name: importing errors.ts would load gitbeaker on every CLI start.
+  if (e instanceof Error && e.name === "GitlabApiError") fail("GitLab API", e.message);
+  throw e;
+}
+
+export function registerCiCommands(program: Command, io: CiIo): void {
+  const ci = program
+    .command("ci")
+    .description("Steps of the GitLab CI/CD component: checks, MR notes, widget report, promotion, drift.");
+
+  ci.command("check")
+    .description("Check the component's inputs before Pulumi runs (stack, project folder, backend).")
+    .requiredOption("-s, --stack <name>", "stack name")
+    .option("-C, --dir <path>", "Pulumi project folder", ".")
+    .option("--backend-url <url>", "Pulumi backend URL (the component passes its backend_url input)")
+    .option("--deploy-branch <branch>", "branch this stack deploys from (warns when it is not protected)")
+    .action((o: { stack: string; dir: string; backendUrl?: string; deployBranch?: string }) => {
+      const { problems, warnings } = checkInputs(
+        {
+          stack: o.stack,
+          dir: path.resolve(io.cwd, o.dir),
+          backendUrl: o.backendUrl,
+          deployBranch: o.deployBranch,
+        },
+        io.env,
+      );
+      for (const w of warnings) io.err(w);
+      if (problems.length) throw new ConfigError(problems, o.stack);
+      io.out(`ok: stack ${o.stack} in ${o.dir}`);
+    });
+
+  ci.command("preview")
+    .description(
+      "Summarise `pulumi preview --json`: widget report, and the MR note (created once, then edited).",
+    )
+    .requiredOption("-s, --stack <name>", "stack name")
+    .requiredOption("--json <file>", "output of `pulumi preview --json`")
+    .option("-C, --dir <path>", "Pulumi project folder (named in the note)", ".")
+    .option("--report <file>", "write the reports:terraform JSON here")
+    .option("--note", "post or edit the MR note in merge request pipelines")
+    .option("--token-variable <name>", "CI/CD variable holding the GitLab token", DEFAULT_TOKEN_VARIABLE)
+    .action(
+      async (o: {
+        stack: string;
+        json: string;
+        dir: string;
+        report?: string;
+        note?: boolean;
+        tokenVariable: string;
+      }) => {
+        const digest = readPreview(io, o.json, "--json");
+        const counts = countChanges(digest);
+        io.out(`stack ${o.stack}: ${summaryLine(counts)}`);
+        if (o.report) {
+          writeFile(io, o.report, `${JSON.stringify(terraformReport(counts))}\n`);
+          io.out(`merge request widget report: ${o.report}`);
+        }
+        if (!o.note) return;
+        const iid = Number(io.env.CI_MERGE_REQUEST_IID);
+        if (!io.env.CI_MERGE_REQUEST_IID || !Number.isInteger(iid)) {
+          io.out("not a merge request pipeline: no MR note to post.");
+          return;
+        }
+        const c = connect(io, o.tokenVariable, "Posting the preview as a merge request note");
+        if ("why" in c) {
+          io.err(`warning: no MR note posted (the preview itself succeeded). ${c.why}`);
+          return;
+        }
+        const body = renderPreviewNote(digest, noteContext(io, o.stack, o.dir));
+        try {
+          const { upsertMergeRequestNote } = await import("../gitlab/mergeRequestNotes");
+          const r = await upsertMergeRequestNote(
+            await api(io, c.conn, "Posting the preview note"),
+            { project: project(io), mergeRequestIid: iid, tokenVariable: o.tokenVariable },
+            marker("preview", o.stack, o.dir),
+            body,
+          );
+          io.out(`MR note ${r.action} on !${iid} (note ${r.id}).`);
+        } catch (e) {
+          apiProblem(e);
+        }
+      },
+    );
+
+  ci.command("outputs")
+    .description("Write the stack's non-secret outputs (`pulumi stack output --json`) as a dotenv file.")
+    .requiredOption("--json <file>", "output of `pulumi stack output --json`")
+    .requiredOption("--dotenv <file>", "dotenv file to write (artifacts:reports:dotenv)")
+    .option("--url-output <name>", "stack output holding the environment's URL (written as ENVIRONMENT_URL)")
+    .action((o: { json: string; dotenv: string; urlOutput?: string }) => {
+      let outputs: unknown;
+      try {
+        outputs = JSON.parse(fs.readFileSync(path.resolve(io.cwd, o.json), "utf8"));
+      } catch {
+        fail("--json", `cannot read ${o.json} as the JSON output of \`pulumi stack output --json\`.`);
+      }
+      const r = outputsToDotenv(outputs, o.urlOutput);
+      for (const p of r.problems) fail(p.key, p.message);
+      writeFile(io, o.dotenv, r.text);
+      io.out(
+        `${o.dotenv}: ${r.written.length} output(s) (${r.written.join(", ") || "none"}); ${r.skipped.length} secret or multi-line output(s) left out.`,
+      );
+    });
+
+  ci.command("promote")
+    .description(
+      "Open, or update, the one merge request promoting this branch to the next environment's branch.",
+    )
+    .requiredOption("-s, --stack <name>", "the stack the target branch deploys")
+    .requiredOption("--from-stack <name>", "the stack this pipeline just deployed")
+    .requiredOption("--target-branch <branch>", "the next environment's deploy branch")
+    .option("--source-branch <branch>", "branch to promote (default: CI_COMMIT_BRANCH)")
+    .option(
+      "--preview-json <file>",
+      "`pulumi preview --json` of the target stack, summarised in the description",
+    )
+    .option("-C, --dir <path>", "Pulumi project folder", ".")
+    .option("--token-variable <name>", "CI/CD variable holding the GitLab token", DEFAULT_TOKEN_VARIABLE)
+    .action(
+      async (o: {
+        stack: string;
+        fromStack: string;
+        targetBranch: string;
+        sourceBranch?: string;
+        previewJson?: string;
+        dir: string;
+        tokenVariable: string;
+      }) => {
+        const sourceBranch = o.sourceBranch ?? io.env.CI_COMMIT_BRANCH;
+        if (!sourceBranch)
+          fail(
+            "--source-branch",
+            "not given and CI_COMMIT_BRANCH is not set: promotion runs in branch pipelines.",
+          );
+        if (sourceBranch === o.targetBranch)
+          fail(
+            "inputs.promote_to_branch",
+            `is ${o.targetBranch}, the branch being promoted: set the next environment's branch.`,
+          );
+        const preview = o.previewJson ? readPreview(io, o.previewJson, "--preview-json") : undefined;
+        const c = connect(io, o.tokenVariable, "Opening the promotion merge request");
+        if ("why" in c) fail(o.tokenVariable, c.why);
+        const mr = renderPromotionMr(
+          {
+            ...noteContext(io, o.stack, o.dir),
+            sourceBranch,
+            targetBranch: o.targetBranch,
+            fromStack: o.fromStack,
+          },
+          preview,
+        );
+        try {
+          const { upsertMergeRequest } = await import("../gitlab/mergeRequests");
+          const r = await upsertMergeRequest(await api(io, c.conn, "Opening the promotion merge request"), {
+            project: project(io),
+            sourceBranch,
+            targetBranch: o.targetBranch,
+            title: mr.title,
+            description: mr.description,
+            tokenVariable: o.tokenVariable,
+          });
+          io.out(
+            `promotion merge request !${r.iid} ${r.action}: ${sourceBranch} -> ${o.targetBranch}${r.webUrl ? ` ${r.webUrl}` : ""}`,
+          );
+        } catch (e) {
+          apiProblem(e);
+        }
+      },
+    );
+
+  ci.command("drift")
+    .description(
+      "After `pulumi refresh` and `pulumi preview --json`: fail on drift and open or update one issue.",
+    )
+    .requiredOption("-s, --stack <name>", "stack name")
+    .requiredOption("--json <file>", "output of `pulumi preview --json` after a refresh")
+    .option("-C, --dir <path>", "Pulumi project folder", ".")
+    .option("--label <name>", "label of drift issues", "pulumi-drift")
+    .option("--token-variable <name>", "CI/CD variable holding the GitLab token", DEFAULT_TOKEN_VARIABLE)
+    .action(async (o: { stack: string; json: string; dir: string; label: string; tokenVariable: string }) => {
+      const digest = readPreview(io, o.json, "--json");
+      const counts = countChanges(digest);
+      if (!hasChanges(counts)) {
+        io.out(`stack ${o.stack}: no drift (${counts.same} resources unchanged).`);
+        return;
+      }
+      io.err(`stack ${o.stack}: drift: ${summaryLine(counts)}`);
+      const problems: Problem[] = [
+        {
+          key: `stack ${o.stack}`,
+          message: `drifted from the code (${summaryLine(counts)}). Run its up job, or change the code.`,
+        },
+      ];
+      const c = connect(io, o.tokenVariable, "Opening the drift issue");
+      if ("why" in c) {
+        io.err(`warning: no drift issue opened. ${c.why}`);
+        throw new ConfigError(problems);
+      }
+      const issue = renderDriftIssue(digest, noteContext(io, o.stack, o.dir));
+      try {
+        const { upsertIssue } = await import("../gitlab/issues");
+        const r = await upsertIssue(await api(io, c.conn, "Opening the drift issue"), {
+          project: project(io),
+          marker: marker("drift", o.stack, o.dir),
+          title: issue.title,
+          description: issue.description,
+          labels: [o.label],
+          tokenVariable: o.tokenVariable,
+        });
+        io.err(`drift issue #${r.iid} ${r.action}${r.webUrl ? `: ${r.webUrl}` : ""}`);
+      } catch (e) {
+        apiProblem(e);
+      }
+      throw new ConfigError(problems);
+    });
+}

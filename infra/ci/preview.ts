@@ -1,0 +1,201 @@
+/**
+ * Reads the document `pulumi preview --json` prints and reduces it to what the MR note, the merge-request
+ * widget and the drift issue need. The shape is Pulumi's `display.PreviewDigest`, written by
+ * `ShowPreviewDigest` in pulumi/pulumi pkg/backend/display/json.go:
+ *   { config?, steps?: [{op, urn, provider?, oldState?, newState?, diffReasons?, replaceReasons?,
+ *     detailedDiff}], diagnostics?: [{urn?, message, severity}], duration?, changeSummary?: {op: count},
+ *     maybeCorrupt? }
+ * Pulumi already replaces secret values with the string "[secret]" there (massagePropertyValue); we also
+ * mask anything still shaped like a serialized secret, so a secret can never reach a note.
+ */
+
+export type StepOp =
+  | "same"
+  | "create"
+  | "update"
+  | "delete"
+  | "replace"
+  | "create-replacement"
+  | "delete-replaced"
+  | "read"
+  | "read-replacement"
+  | "refresh"
+  | "discard"
+  | "discard-replaced"
+  | "remove-pending-replace"
+  | "import"
+  | "import-replacement"
+  | string;
+
+export interface ResourceState {
+  urn: string;
+  type?: string;
+  id?: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+}
+
+export interface PreviewStep {
+  op: StepOp;
+  urn: string;
+  provider?: string;
+  oldState?: ResourceState;
+  newState?: ResourceState;
+  diffReasons?: string[];
+  replaceReasons?: string[];
+  detailedDiff?: Record<string, { kind: string; inputDiff: boolean }> | null;
+}
+
+export interface PreviewDiagnostic {
+  urn?: string;
+  message: string;
+  severity: string;
+}
+
+export interface PreviewDigest {
+  config?: Record<string, string>;
+  steps?: PreviewStep[];
+  diagnostics?: PreviewDiagnostic[];
+  duration?: number;
+  changeSummary?: Record<string, number>;
+  maybeCorrupt?: boolean;
+}
+
+export class PreviewFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PreviewFormatError";
+  }
+}
+
+/** Parses the output of `pulumi preview --json`, with a message naming the file when it is not that. */
+export function parsePreview(text: string, source: string): PreviewDigest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    const hint = text.trim() === "" ? "it is empty" : "it is not JSON";
+    throw new PreviewFormatError(
+      `${source}: expected the output of \`pulumi preview --json\`, but ${hint}. Did pulumi fail before printing it? See the job log above.`,
+    );
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new PreviewFormatError(`${source}: expected a JSON object from \`pulumi preview --json\`.`);
+  const digest = parsed as PreviewDigest;
+  if (digest.steps !== undefined && !Array.isArray(digest.steps))
+    throw new PreviewFormatError(
+      `${source}: "steps" is not a list; is this \`pulumi preview --json\` output?`,
+    );
+  for (const [i, s] of (digest.steps ?? []).entries())
+    if (typeof s?.op !== "string" || typeof s?.urn !== "string")
+      throw new PreviewFormatError(`${source}: steps[${i}] has no "op" or "urn".`);
+  return digest;
+}
+
+/** The operations a reviewer cares about, in the order the note shows them. */
+export const CHANGE_OPS = ["create", "update", "replace", "delete"] as const;
+export type ChangeOp = (typeof CHANGE_OPS)[number];
+
+export interface ChangeCounts {
+  create: number;
+  update: number;
+  replace: number;
+  delete: number;
+  same: number;
+}
+
+/** Maps a step operation to the change a reviewer sees (undefined: no change shown). */
+export function changeOf(op: StepOp): ChangeOp | undefined {
+  switch (op) {
+    case "create":
+    case "import":
+      return "create";
+    case "update":
+      return "update";
+    case "replace":
+    case "create-replacement":
+    case "import-replacement":
+      return "replace";
+    case "delete":
+    case "discard":
+      return "delete";
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Counts per change. Pulumi's own changeSummary is used when present (it is what `pulumi preview` prints);
+ * steps are counted only when it is missing. A replacement appears as several steps (create-replacement,
+ * replace, delete-replaced) but once in changeSummary under "replace".
+ */
+export function countChanges(digest: PreviewDigest): ChangeCounts {
+  const counts: ChangeCounts = { create: 0, update: 0, replace: 0, delete: 0, same: 0 };
+  const summary = digest.changeSummary;
+  if (summary && Object.keys(summary).length > 0) {
+    for (const [op, n] of Object.entries(summary)) {
+      if (op === "same") counts.same += n;
+      // A replacement is counted once, under "replace"; its helper steps would count it twice.
+      if (op === "create-replacement" || op === "import-replacement" || op === "delete-replaced") continue;
+      const change = changeOf(op);
+      if (change) counts[change] += n;
+    }
+    return counts;
+  }
+  for (const step of resourceSteps(digest)) {
+    if (step.op === "same") counts.same++;
+    const change = changeOf(step.op);
+    if (change) counts[change]++;
+  }
+  return counts;
+}
+
+export function hasChanges(c: ChangeCounts): boolean {
+  return c.create + c.update + c.replace + c.delete > 0;
+}
+
+/** Steps of real resources (the root pulumi:pulumi:Stack resource and providers are not "changes"). */
+export function resourceSteps(digest: PreviewDigest): PreviewStep[] {
+  return (digest.steps ?? []).filter(
+    (s) =>
+      !s.urn.includes("::pulumi:pulumi:Stack::") &&
+      !/::pulumi:providers:/.test(s.urn) &&
+      s.op !== "delete-replaced" &&
+      s.op !== "create-replacement",
+  );
+}
+
+/** The steps shown in the note: one per changed resource. */
+export function changedSteps(digest: PreviewDigest): PreviewStep[] {
+  return resourceSteps(digest).filter((s) => changeOf(s.op) !== undefined);
+}
+
+/**
+ * GitLab's merge-request widget (`artifacts:reports:terraform`) reads {"create","update","delete"}. A
+ * replacement destroys and creates, so it counts in both, as `terraform show -json` reduces it.
+ */
+export function terraformReport(c: ChangeCounts): { create: number; update: number; delete: number } {
+  return { create: c.create + c.replace, update: c.update, delete: c.delete + c.replace };
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Replaces anything that still looks like a serialized secret with "[secret]". */
+export function maskSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (SECRET_SIG in obj || "ciphertext" in obj) return "[secret]";
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, maskSecrets(v)]));
+  }
+  return value;
+}
+
+/** `urn:pulumi:dev::proj::aws:s3/bucket:Bucket::logs` → type and name. */
+export function describeUrn(urn: string): { type: string; name: string } {
+  const parts = urn.split("::");
+  const name = parts[parts.length - 1] ?? urn;
+  const typeChain = parts[parts.length - 2] ?? "";
+  const type = typeChain.split("$").pop() ?? typeChain;
+  return { type, name };
+}

@@ -1,0 +1,212 @@
+/**
+ * Markdown for the MR note, the drift issue and the promotion MR description. Pure functions: the same
+ * input gives the same text, so an unchanged preview leaves the note unchanged. Every body starts with a
+ * hidden marker that the helper uses to find its own note, issue or MR again.
+ */
+import {
+  changedSteps,
+  changeOf,
+  ChangeCounts,
+  countChanges,
+  describeUrn,
+  hasChanges,
+  maskSecrets,
+  PreviewDigest,
+  PreviewStep,
+} from "./preview";
+
+/** GitLab rejects notes over 1,000,000 characters; stay far below and point at the artifact. */
+export const MAX_DIFF_CHARS = 60_000;
+
+export type MarkerKind = "preview" | "drift" | "promote";
+
+/** The hidden marker, one per kind and stack (and Pulumi project folder, so monorepos do not collide). */
+export function marker(kind: MarkerKind, stack: string, dir = "."): string {
+  return `<!-- gitlab-eks:${kind} stack=${encodeURIComponent(stack)} dir=${encodeURIComponent(dir)} -->`;
+}
+
+export function summaryLine(c: ChangeCounts): string {
+  if (!hasChanges(c)) return `no changes (${c.same} unchanged)`;
+  return `${c.create} to create, ${c.update} to update, ${c.replace} to replace, ${c.delete} to delete (${c.same} unchanged)`;
+}
+
+function summaryTable(c: ChangeCounts): string[] {
+  return [
+    "| create | update | replace | delete | unchanged |",
+    "| ---: | ---: | ---: | ---: | ---: |",
+    `| ${c.create} | ${c.update} | ${c.replace} | ${c.delete} | ${c.same} |`,
+  ];
+}
+
+const SIGN: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
+
+function show(value: unknown): string {
+  const text = JSON.stringify(maskSecrets(value)) ?? "undefined";
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/** The lines of one resource in the diff block. */
+export function stepLines(step: PreviewStep): string[] {
+  const change = changeOf(step.op) ?? step.op;
+  const sign = SIGN[change] ?? " ";
+  const { type, name } = describeUrn(step.urn);
+  const lines = [`${sign} ${type} ${name} (${change})`];
+  const pad = `${sign.padEnd(2)}    `;
+  const oldIn = step.oldState?.inputs ?? {};
+  const newIn = step.newState?.inputs ?? {};
+  if (change === "create") {
+    for (const key of Object.keys(newIn).sort()) lines.push(`${pad}${key}: ${show(newIn[key])}`);
+  } else if (change === "delete") {
+    for (const key of Object.keys(oldIn).sort()) lines.push(`${pad}${key}: ${show(oldIn[key])}`);
+  } else {
+    const keys = new Set<string>([...(step.diffReasons ?? []), ...(step.replaceReasons ?? [])]);
+    for (const k of Object.keys(step.detailedDiff ?? {})) keys.add(k.split(/[.[]/)[0]);
+    const replaceKeys = new Set(step.replaceReasons ?? []);
+    for (const key of [...keys].sort()) {
+      const forces = replaceKeys.has(key) ? " (forces replacement)" : "";
+      lines.push(`${pad}${key}: ${show(oldIn[key])} => ${show(newIn[key])}${forces}`);
+    }
+  }
+  return lines;
+}
+
+/** A fenced ```diff block can hold anything except a line of three backticks; break such runs. */
+function fenceSafe(line: string): string {
+  return line.replace(/`{3,}/g, (m) => m.split("").join("\u200b"));
+}
+
+function diffSection(digest: PreviewDigest, artifactHint: string): string[] {
+  const steps = changedSteps(digest);
+  if (steps.length === 0) return [];
+  const body: string[] = [];
+  let size = 0;
+  let shown = 0;
+  for (const step of steps) {
+    const lines = stepLines(step).map(fenceSafe);
+    const chunk = lines.join("\n").length + 1;
+    if (size + chunk > MAX_DIFF_CHARS) break;
+    body.push(...lines);
+    size += chunk;
+    shown++;
+  }
+  const out = [
+    "",
+    `<details><summary>Per-resource diff (${steps.length} resource${steps.length === 1 ? "" : "s"})</summary>`,
+    "",
+    "```diff",
+    ...body,
+    "```",
+  ];
+  if (shown < steps.length)
+    out.push("", `${steps.length - shown} more resource(s) not shown here: ${artifactHint}.`);
+  out.push("", "</details>");
+  return out;
+}
+
+function diagnosticsSection(digest: PreviewDigest): string[] {
+  const important = (digest.diagnostics ?? []).filter(
+    (d) => d.severity === "error" || d.severity === "warning",
+  );
+  if (important.length === 0) return [];
+  return [
+    "",
+    "**Diagnostics**",
+    "",
+    ...important.map((d) => `- ${d.severity}: ${d.message.trim().split("\n")[0].replace(/[<>]/g, "")}`),
+  ];
+}
+
+export interface NoteContext {
+  stack: string;
+  dir?: string;
+  commitSha?: string;
+  jobUrl?: string;
+  pipelineUrl?: string;
+}
+
+function footer(ctx: NoteContext): string[] {
+  const parts: string[] = [];
+  if (ctx.commitSha) parts.push(`commit \`${ctx.commitSha.slice(0, 8)}\``);
+  if (ctx.jobUrl) parts.push(`[job log](${ctx.jobUrl})`);
+  if (ctx.pipelineUrl) parts.push(`[pipeline](${ctx.pipelineUrl})`);
+  return parts.length ? ["", `<sub>${parts.join(" · ")} · posted by gitlab-eks</sub>`] : [];
+}
+
+const ARTIFACT_HINT = "the full preview is kept as the job's artifact (`pulumi-preview.json`)";
+
+/** The MR note for one stack: marker, summary first, then the collapsible per-resource diff. */
+export function renderPreviewNote(digest: PreviewDigest, ctx: NoteContext): string {
+  const counts = countChanges(digest);
+  const where = ctx.dir && ctx.dir !== "." ? ` in \`${ctx.dir}\`` : "";
+  return [
+    marker("preview", ctx.stack, ctx.dir),
+    `#### Pulumi preview for stack \`${ctx.stack}\`${where}: ${summaryLine(counts)}`,
+    "",
+    ...summaryTable(counts),
+    ...(digest.maybeCorrupt ? ["", "**Pulumi reports that one or more resources may be corrupt.**"] : []),
+    ...diagnosticsSection(digest),
+    ...diffSection(digest, ARTIFACT_HINT),
+    ...footer(ctx),
+    "",
+  ].join("\n");
+}
+
+export function renderDriftIssue(
+  digest: PreviewDigest,
+  ctx: NoteContext,
+): { title: string; description: string } {
+  const counts = countChanges(digest);
+  return {
+    title: `Drift detected in Pulumi stack ${ctx.stack}${ctx.dir && ctx.dir !== "." ? ` (${ctx.dir})` : ""}`,
+    description: [
+      marker("drift", ctx.stack, ctx.dir),
+      `The scheduled refresh and preview of stack \`${ctx.stack}\` found that the infrastructure no longer matches the code: ${summaryLine(counts)}.`,
+      "",
+      "Either run the stack's `up` job to put the infrastructure back as the code says, or change the code to accept what changed. This issue is updated by each scheduled run while the drift lasts.",
+      "",
+      ...summaryTable(counts),
+      ...diagnosticsSection(digest),
+      ...diffSection(digest, ARTIFACT_HINT),
+      ...footer(ctx),
+      "",
+    ].join("\n"),
+  };
+}
+
+export interface PromotionContext extends NoteContext {
+  sourceBranch: string;
+  targetBranch: string;
+  fromStack: string;
+}
+
+export function renderPromotionMr(
+  ctx: PromotionContext,
+  targetPreview?: PreviewDigest,
+): { title: string; description: string } {
+  const lines = [
+    marker("promote", ctx.stack, ctx.dir),
+    `Promotes what stack \`${ctx.fromStack}\` now runs (branch \`${ctx.sourceBranch}\`${ctx.commitSha ? `, commit \`${ctx.commitSha.slice(0, 8)}\`` : ""}) to \`${ctx.targetBranch}\`. Merging this merge request deploys it to stack \`${ctx.stack}\`.`,
+    "",
+    "The `up` job of the source environment succeeded for this commit. This description is updated by each later successful `up`; there is never more than one open promotion merge request for this pair of branches.",
+  ];
+  if (targetPreview) {
+    const counts = countChanges(targetPreview);
+    lines.push(
+      "",
+      `#### Preview of stack \`${ctx.stack}\`: ${summaryLine(counts)}`,
+      "",
+      ...summaryTable(counts),
+      ...diffSection(targetPreview, "see the promote job's artifact"),
+    );
+  } else {
+    lines.push(
+      "",
+      "No preview of the target stack was run by the promote job; the merge request pipeline previews it.",
+    );
+  }
+  lines.push(...footer(ctx), "");
+  return {
+    title: `Promote ${ctx.sourceBranch} to ${ctx.targetBranch} (stack ${ctx.stack})`,
+    description: lines.join("\n"),
+  };
+}
