@@ -1,4 +1,7 @@
 /** The validated stack configuration: every default filled in, every cross-setting rule checked. */
+import type { AgentConfig, GitlabConfig } from "./gitlab";
+
+export type { AgentConfig, GitlabConfig };
 
 export type CapacityType = "ON_DEMAND" | "SPOT";
 
@@ -55,4 +58,7 @@ export interface StackConfig {
   isolation: IsolationConfig;
   /** Tags for every AWS resource, on top of the ones this project always sets. */
   tags: Record<string, string>;
+  gitlab: GitlabConfig;
+  /** The GitLab agent for Kubernetes; undefined when `gitlab-eks:agent.enabled` is false. */
+  agent?: AgentConfig;
 }

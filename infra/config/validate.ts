@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { labelKeyProblem, labelValueProblem } from "../model/labels";
 import { architectureOf } from "../model/instances";
 import { subnetPlanProblem } from "../model/network";
+import { checkAgent, checkGitlab } from "./gitlab";
 import { ConfigError, Problem, show } from "./problems";
 import {
   AWS_REGION,
@@ -74,6 +75,16 @@ export function validateStackConfig(input: ConfigInput): Validation {
   const runnerPool =
     parsed.runnerPool && checkPool("runnerPool", "runner", parsed.runnerPool, bad("runnerPool"), problems);
   const isolation = parsed.isolation && checkIsolation(parsed.isolation, bad("isolation"), problems);
+  const gitlab = parsed.gitlab && checkGitlab(parsed.gitlab);
+  const agent =
+    parsed.agent &&
+    parsed.gitlab &&
+    checkAgent(
+      parsed.agent,
+      parsed.gitlab,
+      { stack: input.stack, clusterName: cluster?.name ?? parsed.cluster?.name, bad: bad("agent") },
+      problems,
+    );
 
   if (
     problems.length > 0 ||
@@ -97,6 +108,8 @@ export function validateStackConfig(input: ConfigInput): Validation {
       runnerPool,
       isolation,
       tags: parsed.tags,
+      gitlab: gitlab as NonNullable<typeof gitlab>,
+      ...(agent ? { agent } : {}),
     },
   };
 }
