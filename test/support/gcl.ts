@@ -1,0 +1,123 @@
+/**
+ * Runs gitlab-ci-local (pinned devDependency) on a throwaway git repository built from a fixture consumer
+ * project, with this repository's templates/ included as a CI/CD component at the repository's HEAD.
+ *
+ * How the component is found: gitlab-ci-local treats `component: <host>/<group>/<project>/<name>@<sha>` as
+ * local when <group>/<project> is the repository's `origin` and <sha> its HEAD, and then reads
+ * templates/<name>.yml from the working tree. The `include: local:` inside the pipeline component becomes a
+ * project include of the same project at the same sha, which gitlab-ci-local would `git clone` from the
+ * remote; we pre-seed its include cache (.gitlab-ci-local/includes/<host>/<project>/<sha>/) with the
+ * same templates instead, as no remote exists here.
+ *
+ * Jobs run with --force-shell-executor, with test/fixtures/bin (the stand-in `pulumi`) and a `gitlab-eks`
+ * wrapper around the compiled CLI first on PATH: the latter is what the component's helper install step
+ * puts on PATH from the package registry in a real pipeline.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ROOT } from "./cli";
+
+export const GCL = path.join(ROOT, "node_modules", "gitlab-ci-local", "src", "index.js");
+export const REMOTE_HOST = "gitlab.example.com";
+
+export interface ConsumerRepo {
+  dir: string;
+  sha: string;
+  projectPath: string;
+  /** Appended to by the stand-in pulumi, one line per call. */
+  pulumiLog: string;
+  env: Record<string, string>;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function git(dir: string, ...args: string[]): string {
+  const r = require("node:child_process").spawnSync("git", args, { cwd: dir, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** A git repository holding the fixture consumer plus templates/, with origin <host>/<projectPath>. */
+export function consumerRepo(fixture: string, projectPath = "platform/infra-live"): ConsumerRepo {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-gcl-"));
+  fs.cpSync(path.join(ROOT, "test", "fixtures", fixture), dir, { recursive: true });
+  fs.cpSync(path.join(ROOT, "templates"), path.join(dir, "templates"), { recursive: true });
+  fs.writeFileSync(path.join(dir, ".gitignore"), ".gitlab-ci-local/\n");
+  git(dir, "init", "-q", "-b", "main");
+  git(dir, "remote", "add", "origin", `https://${REMOTE_HOST}/${projectPath}.git`);
+  git(dir, "add", "-A");
+  git(dir, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-qm", "fixture");
+  const sha = git(dir, "rev-parse", "HEAD");
+  const cache = path.join(dir, ".gitlab-ci-local", "includes", REMOTE_HOST, projectPath, sha);
+  fs.cpSync(path.join(ROOT, "templates"), path.join(cache, "templates"), { recursive: true });
+
+  const bin = path.join(dir, ".gitlab-ci-local", "test-bin");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(
+    path.join(bin, "gitlab-eks"),
+    `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, "dist", "infra", "cli", "main.js")}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  const pulumiLog = path.join(dir, ".gitlab-ci-local", "pulumi-calls.log");
+  const env: Record<string, string> = {
+    PATH: [path.join(ROOT, "test", "fixtures", "bin"), bin, path.dirname(process.execPath), process.env.PATH].join(
+      path.delimiter,
+    ),
+    PULUMI_STANDIN_LOG: pulumiLog,
+  };
+  return { dir, sha, projectPath, pulumiLog, env };
+}
+
+/** Runs gitlab-ci-local in the repository; `variables` become --variable K=V (predefined ones too). */
+export function gcl(
+  repo: ConsumerRepo,
+  args: string[],
+  variables: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  const varArgs = Object.entries(variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
+  const ignore = Object.keys(variables).filter((k) => k.startsWith("CI_"));
+  const all = [
+    GCL,
+    ...(ignore.length ? ["--ignore-predefined-vars", ignore.join(",")] : []),
+    ...varArgs,
+    ...args,
+  ];
+  const childEnv: Record<string, string | undefined> = { ...process.env, ...repo.env, ...env, FORCE_COLOR: "0" };
+  for (const k of Object.keys(childEnv)) if (k.startsWith("GITLAB_EKS_") || k === "CI") delete childEnv[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, all, { cwd: repo.dir, env: childEnv });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The merged configuration gitlab-ci-local wrote for the last run in `repo`. */
+export function expandedConfig(repo: ConsumerRepo): string {
+  return fs.readFileSync(path.join(repo.dir, ".gitlab-ci-local", "expanded-gitlab-ci.yml"), "utf8");
+}
+
+/** Job logs gitlab-ci-local kept for the last runs. */
+export function jobLogs(repo: ConsumerRepo): string {
+  const dir = path.join(repo.dir, ".gitlab-ci-local", "output");
+  if (!fs.existsSync(dir)) return "";
+  return fs
+    .readdirSync(dir)
+    .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+    .join("\n");
+}
+
+export function artifact(repo: ConsumerRepo, job: string, file: string): string {
+  const safe = job.replace(/[^\w-]+/g, (m) => "_".repeat(m.length));
+  return fs.readFileSync(path.join(repo.dir, ".gitlab-ci-local", "artifacts", safe, file), "utf8");
+}
