@@ -1,0 +1,339 @@
+/**
+ * The CI/CD component as a consumer project uses it: the fixture includes `pipeline` three times (dev,
+ * staging, production), gitlab-ci-local evaluates the pipelines GitLab would create and runs the jobs with
+ * the shell executor, a stand-in `pulumi` (test/fixtures/bin/pulumi, replaying Pulumi's JSON) and the fake
+ * GitLab API. gitlab-ci-local is slow (about 1.5 s a run), so each scenario runs once in a `before` and
+ * its assertions share the result.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { parse } from "yaml";
+import { AccessLevel, startFakeGitlab, type FakeGitlab } from "./support/fake-gitlab";
+import {
+  consumerRepo,
+  expandedConfig,
+  gcl,
+  jobLogs,
+  projectFile,
+  type ConsumerRepo,
+  type RunResult,
+} from "./support/gcl";
+
+interface ListedJob {
+  name: string;
+  stage: string;
+  when: string;
+  allow_failure: boolean;
+  needs?: { job: string }[];
+}
+
+const ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.fake-oidc-payload-for-tests.c2lnbmF0dXJl";
+const BACKEND = "s3://pulumi-state-fixture/infra-live";
+
+async function listJobs(repo: ConsumerRepo, variables: Record<string, string>): Promise<ListedJob[]> {
+  const r = await gcl(repo, ["--list-json"], variables);
+  assert.equal(r.code, 0, r.stderr);
+  const jobs = JSON.parse(r.stdout.slice(r.stdout.indexOf("["))) as ListedJob[];
+  return jobs.filter((j) => j.when !== "never");
+}
+
+const brief = (jobs: ListedJob[]) =>
+  jobs.map(
+    (j) =>
+      `${j.name} ${j.stage} ${j.when}${j.needs?.length ? ` needs=${j.needs.map((n) => n.job).join(",")}` : ""}`,
+  );
+
+const mr = (target: string) => ({
+  CI_PIPELINE_SOURCE: "merge_request_event",
+  CI_MERGE_REQUEST_TARGET_BRANCH_NAME: target,
+  CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: "feature",
+  CI_COMMIT_BRANCH: "",
+});
+const push = (branch: string) => ({
+  CI_PIPELINE_SOURCE: "push",
+  CI_COMMIT_BRANCH: branch,
+  CI_COMMIT_REF_NAME: branch,
+});
+
+describe("CI/CD component: pipelines a consumer gets (gitlab-ci-local --list-json)", function () {
+  this.timeout(120_000);
+  let repo: ConsumerRepo;
+  const lists: Record<string, ListedJob[]> = {};
+  let expanded: Record<string, Record<string, unknown>>;
+
+  before(async () => {
+    repo = consumerRepo("consumer");
+    for (const b of ["main", "staging", "production"]) lists[`mr:${b}`] = await listJobs(repo, mr(b));
+    for (const b of ["main", "staging", "production"]) lists[`push:${b}`] = await listJobs(repo, push(b));
+    lists.schedule = await listJobs(repo, { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main" });
+    expanded = parse(expandedConfig(repo));
+  });
+
+  it("a merge request into each deploy branch previews exactly that branch's stack", () => {
+    assert.deepEqual(brief(lists["mr:main"]), ["dev:preview test on_success"]);
+    assert.deepEqual(brief(lists["mr:staging"]), ["staging:preview test on_success"]);
+    assert.deepEqual(brief(lists["mr:production"]), ["production:preview test on_success"]);
+  });
+
+  it("a push to each deploy branch runs up, then promotes to the next branch; production is manual and last", () => {
+    assert.deepEqual(brief(lists["push:main"]), [
+      "dev:up deploy on_success",
+      "dev:promote deploy on_success needs=dev:up",
+    ]);
+    assert.deepEqual(brief(lists["push:staging"]), [
+      "staging:up deploy on_success",
+      "staging:promote deploy on_success needs=staging:up",
+    ]);
+    assert.deepEqual(brief(lists["push:production"]), ["production:up deploy manual"]);
+    const up = lists["push:production"][0];
+    assert.equal(up.allow_failure, false, "a manual production up blocks the pipeline until someone runs it");
+  });
+
+  it("a schedule runs drift detection for every stack and nothing else", () => {
+    assert.deepEqual(brief(lists.schedule), [
+      "dev:drift test on_success",
+      "staging:drift test on_success",
+      "production:drift test on_success",
+    ]);
+  });
+
+  it("up and destroy are one environment per stack, serialised by one resource group per stack", () => {
+    for (const [stack, tier] of [
+      ["dev", "development"],
+      ["staging", "staging"],
+      ["production", "production"],
+    ]) {
+      const up = expanded[`${stack}:up`];
+      assert.deepEqual(up.environment, {
+        name: stack,
+        deployment_tier: tier,
+        action: "start",
+        url: "$ENVIRONMENT_URL",
+        on_stop: `${stack}:destroy`,
+      });
+      assert.equal(up.resource_group, `pulumi/${stack}`);
+      const destroy = expanded[`${stack}:destroy`];
+      assert.deepEqual(destroy.environment, { name: stack, action: "stop" });
+      assert.equal(destroy.resource_group, `pulumi/${stack}`);
+      assert.deepEqual((up.artifacts as { reports: unknown }).reports, { dotenv: "pulumi.env" });
+      const preview = expanded[`${stack}:preview`];
+      assert.deepEqual((preview.artifacts as { reports: unknown }).reports, {
+        terraform: "pulumi-report.json",
+      });
+      assert.equal((preview.artifacts as { name: string }).name, stack, "one widget entry per stack");
+    }
+  });
+
+  it("preview and drift use the read-only role, up and destroy the deploy role, each through an OIDC ID token", () => {
+    const vars = (job: string) => expanded[job].variables as Record<string, string>;
+    for (const job of ["dev:preview", "dev:drift", "dev:promote"])
+      assert.equal(vars(job).GITLAB_EKS_AWS_ROLE_ARN, "arn:aws:iam::111122223333:role/pulumi-preview", job);
+    for (const job of ["dev:up", "dev:destroy"])
+      assert.equal(
+        vars(job).GITLAB_EKS_AWS_ROLE_ARN,
+        "arn:aws:iam::111122223333:role/pulumi-deploy-dev",
+        job,
+      );
+    assert.deepEqual(expanded["dev:up"].id_tokens, { GITLAB_EKS_ID_TOKEN: { aud: "sts.amazonaws.com" } });
+  });
+
+  it("caches npm and Pulumi plugins keyed on the Pulumi project's lockfile", () => {
+    const [cache] = expanded["dev:preview"].cache as Record<string, unknown>[];
+    assert.deepEqual(cache.key, { prefix: "gitlab-eks", files: ["./package-lock.json"] });
+    assert.deepEqual(cache.paths, [".npm/", ".pulumi-home/plugins/"]);
+  });
+});
+
+describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, stand-in pulumi, fake GitLab)", function () {
+  this.timeout(180_000);
+  let fake: FakeGitlab;
+  let repo: ConsumerRepo;
+  let projectId: number;
+  let token: string;
+  let jobToken: string;
+  let mrIid: number;
+  const runs: Record<string, RunResult> = {};
+  const noteRequests: string[] = [];
+  let firstNote = "";
+  const mrRequests: string[] = [];
+
+  const base = (): Record<string, string> => ({
+    CI_SERVER_URL: fake.url,
+    CI_API_V4_URL: `${fake.url}/api/v4`,
+    CI_PROJECT_ID: String(projectId),
+    CI_JOB_TOKEN: jobToken,
+    GITLAB_EKS_ID_TOKEN: ID_TOKEN,
+    PULUMI_BACKEND_URL: BACKEND,
+  });
+  const run = (job: string, vars: Record<string, string>, env: Record<string, string> = {}) =>
+    gcl(repo, ["--force-shell-executor", job], { ...base(), ...vars }, env);
+  const mutations = (pattern: RegExp) =>
+    fake.mutatingRequests({ pathPattern: pattern }).map((r) => `${r.method} ${r.status}`);
+
+  before(async () => {
+    fake = await startFakeGitlab();
+    const bot = fake.addUser({ username: "infra-bot", bot: true });
+    const dev = fake.addUser({ username: "dev" });
+    const project = fake.addProject({
+      path: "infra-live",
+      ownerUserId: bot.id,
+      members: { [bot.id]: AccessLevel.MAINTAINER, [dev.id]: AccessLevel.DEVELOPER },
+    });
+    projectId = project.id;
+    for (const b of ["staging", "production"]) fake.addBranch(project.id, b, { protected: true });
+    token = fake.addToken({ userId: bot.id, scopes: ["api"], name: "gitlab-eks" }).token;
+    jobToken = fake.addJobToken({ userId: dev.id, projectId: project.id }).token;
+    mrIid = fake.addMergeRequest({
+      projectId: project.id,
+      sourceBranch: "feature",
+      targetBranch: "main",
+      title: "Upgrade the cluster",
+      authorId: dev.id,
+    }).iid;
+    repo = consumerRepo("consumer");
+
+    const inMr = { ...mr("main"), CI_MERGE_REQUEST_IID: String(mrIid), GITLAB_EKS_TOKEN: token };
+    runs.preview1 = await run("dev:preview", { ...inMr, CI_JOB_ID: "101" });
+    firstNote = fake.state.notes.find((n) => n.noteableIid === mrIid)?.body ?? "";
+    runs.report = { code: 0, stdout: projectFile(repo, "pulumi-report.json"), stderr: "" };
+    runs.preview2 = await run(
+      "dev:preview",
+      { ...inMr, CI_JOB_ID: "102" },
+      { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
+    );
+    noteRequests.push(...mutations(/\/notes/));
+    runs.previewNoToken = await run("dev:preview", {
+      ...mr("main"),
+      CI_MERGE_REQUEST_IID: String(mrIid),
+      CI_JOB_ID: "103",
+    });
+
+    runs.up = await run("dev:up", { ...push("main"), CI_COMMIT_REF_PROTECTED: "true", CI_JOB_ID: "201" });
+    runs.dotenv = { code: 0, stdout: projectFile(repo, "pulumi.env"), stderr: "" };
+    runs.promote1 = await run("dev:promote", { ...push("main"), GITLAB_EKS_TOKEN: token, CI_JOB_ID: "202" });
+    runs.promote2 = await run(
+      "dev:promote",
+      { ...push("main"), GITLAB_EKS_TOKEN: token, CI_JOB_ID: "203" },
+      { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
+    );
+    mrRequests.push(...mutations(/merge_requests$|merge_requests\/\d+$/));
+    runs.drift1 = await run("dev:drift", {
+      CI_PIPELINE_SOURCE: "schedule",
+      GITLAB_EKS_TOKEN: token,
+      CI_JOB_ID: "301",
+    });
+    runs.drift2 = await run("dev:drift", {
+      CI_PIPELINE_SOURCE: "schedule",
+      GITLAB_EKS_TOKEN: token,
+      CI_JOB_ID: "302",
+    });
+  });
+
+  after(async () => {
+    await fake?.close();
+  });
+
+  it("the preview posts ONE note on the merge request and edits it on the next run", () => {
+    assert.equal(runs.preview1.code, 0, runs.preview1.stdout);
+    assert.match(runs.preview1.stdout, /MR note created on !1/);
+    assert.equal(runs.preview2.code, 0, runs.preview2.stdout);
+    assert.match(runs.preview2.stdout, /MR note updated on !1/);
+    assert.deepEqual(noteRequests, ["POST 201", "PUT 200"]);
+    const notes = fake.state.notes.filter((n) => n.noteableIid === mrIid && !n.system);
+    assert.equal(notes.length, 1);
+    assert.match(
+      notes[0].body,
+      /^<!-- gitlab-eks:preview stack=dev dir=\. -->\n#### Pulumi preview for stack `dev`: no changes/,
+    );
+  });
+
+  it("the note puts the summary first, the per-resource diff in a collapsed block, and secrets as [secret]", () => {
+    const lines = firstNote.split("\n");
+    assert.equal(lines[0], "<!-- gitlab-eks:preview stack=dev dir=. -->");
+    assert.equal(
+      lines[1],
+      "#### Pulumi preview for stack `dev`: 1 to create, 2 to update, 1 to replace, 1 to delete (41 unchanged)",
+    );
+    assert.ok(firstNote.indexOf("| 1 | 2 | 1 | 1 | 41 |") < firstNote.indexOf("<details>"));
+    assert.match(firstNote, /<details><summary>Per-resource diff \(5 resources\)<\/summary>\n\n```diff\n/);
+    assert.match(firstNote, /^~ {5}version: "1\.32" => "1\.33"$/m);
+    assert.match(firstNote, /^~ {5}secretString: "\[secret\]" => "\[secret\]"$/m);
+    assert.match(firstNote, /^\+- {4}namePrefix: .* \(forces replacement\)$/m);
+    assert.match(firstNote, /^- aws:iam\/rolePolicyAttachment:RolePolicyAttachment legacy-ssm \(delete\)$/m);
+  });
+
+  it("writes the merge request widget report with Pulumi's counts (a replacement counts as create and delete)", () => {
+    assert.deepEqual(JSON.parse(runs.report.stdout), { create: 2, update: 2, delete: 2 });
+  });
+
+  it("without a token the preview still succeeds and says why no note was posted", () => {
+    assert.equal(runs.previewNoToken.code, 0);
+    const log = runs.previewNoToken.stdout + runs.previewNoToken.stderr;
+    assert.match(log, /stack dev: 1 to create/);
+    assert.match(log, /no MR note posted \(the preview itself succeeded\)/);
+    assert.match(log, /GITLAB_EKS_TOKEN environment variable/);
+    assert.match(log, /Only CI_JOB_TOKEN is available/);
+  });
+
+  it("up deploys with the deploy role and exports only non-secret outputs, and the environment URL", () => {
+    assert.equal(runs.up.code, 0, runs.up.stdout);
+    assert.equal(
+      runs.dotenv.stdout,
+      [
+        "PULUMI_OUTPUT_CLUSTERNAME=gitlab-eks-dev",
+        "PULUMI_OUTPUT_CONSOLEURL=https://console.aws.amazon.com/eks/home?region=eu-west-1#/clusters/gitlab-eks-dev",
+        'PULUMI_OUTPUT_PRIVATESUBNETIDS=["subnet-0a1b2c3d4e5f60001","subnet-0a1b2c3d4e5f60002"]',
+        "PULUMI_OUTPUT_REGION=eu-west-1",
+        "PULUMI_OUTPUT_VPCID=vpc-0a1b2c3d4e5f60000",
+        "ENVIRONMENT_URL=https://console.aws.amazon.com/eks/home?region=eu-west-1#/clusters/gitlab-eks-dev",
+        "",
+      ].join("\n"),
+    );
+    const calls = fs.readFileSync(repo.pulumiLog, "utf8");
+    assert.match(
+      calls,
+      /^up --yes --non-interactive --skip-preview --stack dev\t.*web_identity=arn:aws:iam::111122223333:role\/pulumi-deploy-dev$/m,
+    );
+    assert.match(
+      calls,
+      /^preview --non-interactive --stack dev --json\t.*web_identity=arn:aws:iam::111122223333:role\/pulumi-preview$/m,
+    );
+  });
+
+  it("promote opens ONE merge request main -> staging and updates it on the next run", () => {
+    assert.equal(runs.promote1.code, 0, runs.promote1.stdout);
+    assert.match(runs.promote1.stdout, /promotion merge request !\d+ created: main -> staging/);
+    assert.equal(runs.promote2.code, 0, runs.promote2.stdout);
+    assert.match(runs.promote2.stdout, /promotion merge request !\d+ updated: main -> staging/);
+    assert.deepEqual(mrRequests, ["POST 201", "PUT 200"]);
+    const open = fake.state.mergeRequests.filter((m) => m.state === "opened" && m.targetBranch === "staging");
+    assert.equal(open.length, 1);
+    assert.equal(open[0].sourceBranch, "main");
+    assert.equal(open[0].title, "Promote main to staging (stack staging)");
+    assert.match(open[0].description ?? "", /#### Preview of stack `staging`: no changes/);
+  });
+
+  it("drift fails the scheduled job and keeps ONE open issue for the stack", () => {
+    assert.notEqual(runs.drift1.code, 0);
+    assert.match(runs.drift1.stdout + runs.drift1.stderr, /drift issue #\d+ created/);
+    assert.notEqual(runs.drift2.code, 0);
+    assert.match(runs.drift2.stdout + runs.drift2.stderr, /drift issue #\d+ (updated|unchanged)/);
+    const issues = fake.state.issues.filter((i) => i.state === "opened");
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0].title, "Drift detected in Pulumi stack dev");
+    assert.deepEqual(issues[0].labels, ["pulumi-drift"]);
+  });
+
+  it("no token (GitLab token, job token, OIDC ID token) appears in any job log or output", () => {
+    const everything = [...Object.values(runs).flatMap((r) => [r.stdout, r.stderr]), jobLogs(repo)].join(
+      "\n",
+    );
+    assert.ok(everything.length > 1000, "the logs were captured");
+    for (const secret of [token, jobToken, ID_TOKEN])
+      assert.ok(!everything.includes(secret), "a token leaked into a job log");
+    const notes =
+      fake.state.notes.map((n) => n.body).join("\n") +
+      fake.state.mergeRequests.map((m) => m.description).join("\n");
+    for (const secret of [token, jobToken, ID_TOKEN]) assert.ok(!notes.includes(secret));
+  });
+});
