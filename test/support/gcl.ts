@@ -13,7 +13,7 @@
  * wrapper around the compiled CLI first on PATH: the latter is what the component's helper install step
  * puts on PATH from the package registry in a real pipeline.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -38,7 +38,7 @@ export interface RunResult {
 }
 
 function git(dir: string, ...args: string[]): string {
-  const r = require("node:child_process").spawnSync("git", args, { cwd: dir, encoding: "utf8" });
+  const r = spawnSync("git", args, { cwd: dir, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
   return r.stdout.trim();
 }
