@@ -44,7 +44,11 @@ function git(dir: string, ...args: string[]): string {
 }
 
 /** A git repository holding the fixture consumer plus templates/, with origin <host>/<projectPath>. */
-export function consumerRepo(fixture: string, projectPath = "platform/infra-live"): ConsumerRepo {
+export function consumerRepo(
+  fixture: string,
+  options: { projectPath?: string; helperOnPath?: boolean } = {},
+): ConsumerRepo {
+  const projectPath = options.projectPath ?? "platform/infra-live";
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-gcl-"));
   fs.cpSync(path.join(ROOT, "test", "fixtures", fixture), dir, { recursive: true });
   fs.cpSync(path.join(ROOT, "templates"), path.join(dir, "templates"), { recursive: true });
