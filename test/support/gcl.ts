@@ -46,12 +46,22 @@ function git(dir: string, ...args: string[]): string {
 /** A git repository holding the fixture consumer plus templates/, with origin <host>/<projectPath>. */
 export function consumerRepo(
   fixture: string,
-  options: { projectPath?: string; helperOnPath?: boolean } = {},
+  options: {
+    projectPath?: string;
+    helperOnPath?: boolean;
+    /** Replaces the fixture's .gitlab-ci.yml. */
+    gitlabCi?: string;
+    /** Copy these paths of this repository instead of a fixture (to run this repository's own pipeline). */
+    fromRoot?: string[];
+  } = {},
 ): ConsumerRepo {
   const projectPath = options.projectPath ?? "platform/infra-live";
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-gcl-"));
-  fs.cpSync(path.join(ROOT, "test", "fixtures", fixture), dir, { recursive: true });
+  if (options.fromRoot)
+    for (const p of options.fromRoot) fs.cpSync(path.join(ROOT, p), path.join(dir, p), { recursive: true });
+  else fs.cpSync(path.join(ROOT, "test", "fixtures", fixture), dir, { recursive: true });
   fs.cpSync(path.join(ROOT, "templates"), path.join(dir, "templates"), { recursive: true });
+  if (options.gitlabCi !== undefined) fs.writeFileSync(path.join(dir, ".gitlab-ci.yml"), options.gitlabCi);
   fs.writeFileSync(path.join(dir, ".gitignore"), ".gitlab-ci-local/\n");
   git(dir, "init", "-q", "-b", "main");
   git(dir, "remote", "add", "origin", `https://${REMOTE_HOST}/${projectPath}.git`);
