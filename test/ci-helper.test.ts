@@ -1,0 +1,250 @@
+/**
+ * `gitlab-eks ci ...` without gitlab-ci-local: the pure parts (counts, note, secrets) and bad input as the
+ * job log shows it (the CLI run as a child process, as the component runs it).
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  countChanges,
+  maskSecrets,
+  parsePreview,
+  terraformReport,
+  type PreviewDigest,
+} from "../infra/ci/preview";
+import { MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
+import { cli, ROOT } from "./support/cli";
+
+const FIXTURES = path.join(ROOT, "test", "fixtures", "pulumi");
+const fixture = (name: string) => parsePreview(fs.readFileSync(path.join(FIXTURES, name), "utf8"), name);
+
+function consumer(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-ci-"));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+const PROJECT = { "Pulumi.yaml": "name: infra-live\nruntime: nodejs\n", "Pulumi.dev.yaml": "config: {}\n" };
+const noCi = {
+  CI_PROJECT_ID: "",
+  CI_MERGE_REQUEST_IID: "",
+  GITLAB_EKS_TOKEN: "",
+  CI_JOB_TOKEN: "",
+  CI_COMMIT_BRANCH: "",
+};
+
+describe("gitlab-eks ci: reading Pulumi's preview", () => {
+  it("counts from Pulumi's changeSummary, a replacement once", () => {
+    assert.deepEqual(countChanges(fixture("preview-changes.json")), {
+      create: 1,
+      update: 2,
+      replace: 1,
+      delete: 1,
+      same: 41,
+    });
+    assert.deepEqual(countChanges(fixture("preview-no-changes.json")), {
+      create: 0,
+      update: 0,
+      replace: 0,
+      delete: 0,
+      same: 46,
+    });
+  });
+
+  it("counts from the steps when changeSummary is missing, skipping the stack, providers and replacement halves", () => {
+    const d = fixture("preview-changes.json");
+    const steps = [
+      ...(d.steps ?? []),
+      {
+        op: "create-replacement",
+        urn: "urn:pulumi:dev::p::aws:ec2/launchTemplate:LaunchTemplate::gitlab-eks-dev-runner",
+      },
+      {
+        op: "delete-replaced",
+        urn: "urn:pulumi:dev::p::aws:ec2/launchTemplate:LaunchTemplate::gitlab-eks-dev-runner",
+      },
+      { op: "create", urn: "urn:pulumi:dev::p::pulumi:providers:aws::default_7_48_0" },
+    ];
+    assert.deepEqual(countChanges({ steps }), { create: 1, update: 2, replace: 1, delete: 1, same: 0 });
+  });
+
+  it("widget report: replacements count as create and delete", () => {
+    assert.deepEqual(terraformReport({ create: 1, update: 2, replace: 1, delete: 1, same: 9 }), {
+      create: 2,
+      update: 2,
+      delete: 2,
+    });
+  });
+
+  it("masks values still shaped like serialized secrets", () => {
+    assert.deepEqual(
+      maskSecrets({
+        a: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "hunter2" },
+        b: [{ ciphertext: "x" }],
+        c: 1,
+      }),
+      { a: "[secret]", b: ["[secret]"], c: 1 },
+    );
+  });
+
+  it("the note never contains a secret value, even when a step carries one unmasked by mistake", () => {
+    const d: PreviewDigest = {
+      steps: [
+        {
+          op: "create",
+          urn: "urn:pulumi:dev::p::aws:ssm/parameter:Parameter::token",
+          newState: {
+            urn: "urn:pulumi:dev::p::aws:ssm/parameter:Parameter::token",
+            inputs: {
+              value: {
+                "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                value: "s3cr3t-value",
+              },
+            },
+          },
+        },
+      ],
+      changeSummary: { create: 1 },
+    };
+    const note = renderPreviewNote(d, { stack: "dev" });
+    assert.ok(!note.includes("s3cr3t-value"));
+    assert.match(note, /value: "\[secret\]"/);
+  });
+
+  it("a value with a fence cannot close the diff block, and a huge diff is cut with a pointer to the artifact", () => {
+    const many: PreviewDigest = {
+      steps: Array.from({ length: 3000 }, (_, i) => ({
+        op: "create",
+        urn: `urn:pulumi:dev::p::aws:s3/bucket:Bucket::b${i}`,
+        newState: { urn: "x", inputs: { policy: "```\nbreak out\n```".repeat(3) } },
+      })),
+      changeSummary: { create: 3000 },
+    };
+    const note = renderPreviewNote(many, { stack: "dev" });
+    assert.equal(note.match(/^```/gm)?.length, 2, "exactly one opening and one closing fence");
+    assert.ok(note.length < MAX_DIFF_CHARS + 5000);
+    assert.match(note, /more resource\(s\) not shown here: the full preview is kept as the job's artifact/);
+  });
+
+  it("names the file and says what went wrong when the preview output is not Pulumi's JSON", () => {
+    assert.throws(
+      () => parsePreview("", "p.json"),
+      /p\.json: expected the output of `pulumi preview --json`, but it is empty/,
+    );
+    assert.throws(() => parsePreview("error: no stack named 'dev' found", "p.json"), /it is not JSON/);
+    assert.throws(() => parsePreview('{"steps":[{"urn":"x"}]}', "p.json"), /steps\[0\] has no "op"/);
+  });
+});
+
+describe("gitlab-eks ci: bad input in the job log", () => {
+  it("check: an unknown stack names the input, the stacks found, and the fix", () => {
+    const dir = consumer(PROJECT);
+    const r = cli(["ci", "check", "--stack", "prod", "--backend-url", "s3://b"], { cwd: dir, env: noCi });
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `inputs.stack: unknown stack "prod": there is no Pulumi.prod.yaml in "${dir}". Stacks found: dev. Fix: set stack to one of them, or commit Pulumi.prod.yaml.\n`,
+    );
+  });
+
+  it("check: a missing backend URL says which input or variable to set", () => {
+    const r = cli(["ci", "check", "--stack", "dev", "--backend-url", ""], {
+      cwd: consumer(PROJECT),
+      env: noCi,
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^inputs\.backend_url: no Pulumi backend: .*Fix: set the backend_url input, or a CI\/CD variable PULUMI_BACKEND_URL/,
+    );
+  });
+
+  it("check: a root_dir without Pulumi.yaml is reported as such", () => {
+    const r = cli(["ci", "check", "--stack", "dev", "--dir", "nowhere"], {
+      cwd: consumer(PROJECT),
+      env: noCi,
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^inputs\.root_dir: no Pulumi\.yaml in ".*nowhere"/);
+  });
+
+  it("check: deploying from an unprotected deploy branch warns, and still passes", () => {
+    const env = { ...noCi, CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "false" };
+    const r = cli(["ci", "check", "--stack", "dev", "--backend-url", "s3://b", "--deploy-branch", "main"], {
+      cwd: consumer(PROJECT),
+      env,
+    });
+    assert.equal(r.code, 0);
+    assert.match(
+      r.stderr,
+      /^warning: branch main deploys stack dev but is not protected\..*Protected branches/,
+    );
+    const protectedRun = cli(
+      ["ci", "check", "--stack", "dev", "--backend-url", "s3://b", "--deploy-branch", "main"],
+      {
+        cwd: consumer(PROJECT),
+        env: { ...env, CI_COMMIT_REF_PROTECTED: "true" },
+      },
+    );
+    assert.equal(protectedRun.stderr, "");
+  });
+
+  it("preview: output that is not Pulumi's JSON fails with the file and a hint", () => {
+    const dir = consumer({ ...PROJECT, "p.json": "error: failed to load language plugin nodejs\n" });
+    const r = cli(["ci", "preview", "--stack", "dev", "--json", "p.json"], { cwd: dir, env: noCi });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^--json: p\.json: expected the output of `pulumi preview --json`, but it is not JSON\. Did pulumi fail/,
+    );
+  });
+
+  it("outputs: a URL output that is secret or missing is refused, naming the input", () => {
+    const dir = consumer({ "o.json": JSON.stringify({ url: "[secret]", name: "x" }) });
+    const secret = cli(["ci", "outputs", "--json", "o.json", "--dotenv", "o.env", "--url-output", "url"], {
+      cwd: dir,
+      env: noCi,
+    });
+    assert.equal(secret.code, 1);
+    assert.match(secret.stderr, /^inputs\.environment_url_output: output "url" is a secret/);
+    const missing = cli(["ci", "outputs", "--json", "o.json", "--dotenv", "o.env", "--url-output", "site"], {
+      cwd: dir,
+      env: noCi,
+    });
+    assert.match(
+      missing.stderr,
+      /^inputs\.environment_url_output: the stack has no output "site" \(outputs: url, name\)/,
+    );
+  });
+
+  it("promote: without a token it fails and says which variable to set, never printing a token", () => {
+    const dir = consumer({ ...PROJECT });
+    const env = {
+      ...noCi,
+      CI_JOB_TOKEN: "glcbt-secret-job-token",
+      CI_COMMIT_BRANCH: "main",
+      CI_PROJECT_ID: "1",
+    };
+    const r = cli(
+      ["ci", "promote", "--stack", "staging", "--from-stack", "dev", "--target-branch", "staging"],
+      { cwd: dir, env },
+    );
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^GITLAB_EKS_TOKEN: Opening the promotion merge request needs a GitLab token in the GITLAB_EKS_TOKEN environment variable/,
+    );
+    assert.match(r.stderr, /Only CI_JOB_TOKEN is available/);
+    assert.ok(!r.stderr.includes("glcbt-secret-job-token"));
+  });
+
+  it("promote: promoting a branch onto itself is refused", () => {
+    const env = { ...noCi, CI_COMMIT_BRANCH: "staging" };
+    const r = cli(
+      ["ci", "promote", "--stack", "staging", "--from-stack", "dev", "--target-branch", "staging"],
+      { cwd: consumer(PROJECT), env },
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^inputs\.promote_to_branch: is staging, the branch being promoted/);
+  });
+});
