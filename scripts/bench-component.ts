@@ -1,0 +1,141 @@
+/**
+ * The CI/CD component's own overhead per job under gitlab-ci-local: everything but Pulumi itself, with
+ * the stand-in `pulumi` (returns at once), the fake GitLab API, and warm caches (one unmeasured run of
+ * each job first). Measured on this machine in this run; prints a breakdown per job:
+ *   gitlab-ci-local  process start-up, YAML parsing with the component includes, GitLab CI schema validation
+ *   job              the job as gitlab-ci-local times it, split into:
+ *   helper           the `gitlab-eks ci ...` calls (check, preview/outputs/promote/drift), node start-up included
+ *   pulumi           the stand-in (so: process start only; real Pulumi time is not the component's)
+ *   shell            the rest of the job: the script lines, artifacts and cache handling
+ *   npm run build && node dist/scripts/bench-component.js [RUNS]
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { AccessLevel, startFakeGitlab } from "../test/support/fake-gitlab";
+import { consumerRepo, gcl } from "../test/support/gcl";
+
+const root = path.resolve(__dirname, "..", "..");
+const runs = Number(process.argv[2] ?? 5);
+
+/** A wrapper that appends "<name> <subcommand> <ms>" to $BENCH_LOG around the real program. */
+function timingWrapper(dir: string, name: string, real: string): void {
+  fs.writeFileSync(
+    path.join(dir, name),
+    `#!/usr/bin/env bash\nstart=$(date +%s%N)\nstatus=0\n${real} "$@" || status=$?\n` +
+      `echo "${name} $(( ($(date +%s%N) - start) / 1000000 ))" >> "$BENCH_LOG"\nexit $status\n`,
+    { mode: 0o755 },
+  );
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+async function main() {
+  const fake = await startFakeGitlab();
+  const bot = fake.addUser({ username: "bench-bot", bot: true });
+  const project = fake.addProject({
+    path: "infra-live",
+    ownerUserId: bot.id,
+    members: { [bot.id]: AccessLevel.MAINTAINER },
+  });
+  fake.addBranch(project.id, "staging");
+  const token = fake.addToken({ userId: bot.id, scopes: ["api"] }).token;
+  const mr = fake.addMergeRequest({
+    projectId: project.id,
+    sourceBranch: "f",
+    targetBranch: "main",
+    title: "t",
+    authorId: bot.id,
+  });
+  const repo = consumerRepo("consumer");
+  const bin = path.join(repo.dir, ".gitlab-ci-local", "bench-bin");
+  fs.mkdirSync(bin);
+  timingWrapper(
+    bin,
+    "gitlab-eks",
+    `"${process.execPath}" "${path.join(root, "dist", "infra", "cli", "main.js")}"`,
+  );
+  timingWrapper(bin, "pulumi", `"${path.join(root, "test", "fixtures", "bin", "pulumi")}"`);
+  const log = path.join(repo.dir, ".gitlab-ci-local", "bench.log");
+  const env = { PATH: `${bin}${path.delimiter}${repo.env.PATH}`, BENCH_LOG: log };
+  const common = {
+    CI_SERVER_URL: fake.url,
+    CI_PROJECT_ID: String(project.id),
+    GITLAB_EKS_TOKEN: token,
+    PULUMI_BACKEND_URL: "s3://bench/state",
+    GITLAB_EKS_ID_TOKEN: "bench-id-token",
+  };
+  const jobs: [string, Record<string, string>][] = [
+    [
+      "dev:preview",
+      {
+        CI_PIPELINE_SOURCE: "merge_request_event",
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME: "main",
+        CI_MERGE_REQUEST_IID: String(mr.iid),
+        CI_COMMIT_BRANCH: "",
+      },
+    ],
+    ["dev:up", { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" }],
+    ["dev:promote", { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main" }],
+    ["dev:drift", { CI_PIPELINE_SOURCE: "schedule" }],
+  ];
+  console.log(
+    `${runs} runs per job (medians), node ${process.version}, gitlab-ci-local 4.65.0, stand-in pulumi, fake GitLab`,
+  );
+  console.log(
+    ["job", "total", "gcl start", "gcl parse", "gcl schema", "job", "helper", "pulumi", "shell", "overhead"]
+      .map((h, i) => (i ? h.padStart(12) : h.padEnd(12)))
+      .join(""),
+  );
+  for (const [job, vars] of jobs) {
+    const samples: Record<string, number[]> = {};
+    const add = (k: string, v: number) => (samples[k] ??= []).push(v);
+    for (let i = 0; i <= runs; i++) {
+      fs.writeFileSync(log, "");
+      const start = process.hrtime.bigint();
+      const r = await gcl(repo, ["--force-shell-executor", job], { ...common, ...vars }, env);
+      const total = Number(process.hrtime.bigint() - start) / 1e6;
+      const ok = job === "dev:drift" ? r.code !== 0 : r.code === 0; // the replayed preview has drift
+      if (!ok) throw new Error(`${job} failed:\n${r.stdout}\n${r.stderr}`);
+      if (i === 0) continue; // warm-up
+      const ms = (re: RegExp, text: string) => {
+        const m = re.exec(text);
+        if (!m) return 0;
+        return m[2] === "s" ? Number(m[1]) * 1000 : Number(m[1]);
+      };
+      const calls = fs
+        .readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(" "));
+      const sum = (name: string) => calls.filter(([n]) => n === name).reduce((a, [, v]) => a + Number(v), 0);
+      const jobMs = ms(new RegExp(`^${job} finished in ([\\d.]+) (ms|s)`, "m"), r.stdout + r.stderr);
+      add("total", total);
+      add("parse", ms(/parsing and downloads finished in ([\d.]+) (ms|s)/, r.stderr));
+      add("schema", ms(/json schema validated in ([\d.]+) (ms|s)/, r.stderr));
+      add("job", jobMs);
+      add("helper", sum("gitlab-eks"));
+      add("pulumi", sum("pulumi"));
+      add("shell", jobMs - sum("gitlab-eks") - sum("pulumi"));
+      add(
+        "start",
+        total - jobMs - samples.parse[samples.parse.length - 1] - samples.schema[samples.schema.length - 1],
+      );
+      add("start", total - jobMs - samples.parse.at(-1)! - samples.schema.at(-1)!);
+      add("overhead", total - sum("pulumi"));
+    }
+    const row = ["total", "start", "parse", "schema", "job", "helper", "pulumi", "shell", "overhead"].map(
+      (k) => `${median(samples[k]).toFixed(0)} ms`.padStart(12),
+    );
+    console.log(job.padEnd(12) + row.join(""));
+  }
+  console.log(
+    "overhead = total - pulumi: what the component (and gitlab-ci-local) adds around Pulumi, per job.",
+  );
+  await fake.close();
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
