@@ -18,3 +18,6 @@ export const runnerPoolName = outputs.runnerPoolName;
 export const isolationLabel = outputs.isolationLabel;
 export const isolationTaint = outputs.isolationTaint;
 export const sharedSecurityGroupId = outputs.sharedSecurityGroupId;
+export const agentName = outputs.agentName;
+export const agentId = outputs.agentId;
+export const agentProject = outputs.agentProject;

@@ -1,25 +1,50 @@
 /** Turns a validated stack configuration into resources, and returns the stack's outputs. */
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/types";
 import { isolationRule } from "../model/isolation";
 import { standardTags } from "../model/tags";
+import { deployAgent } from "./agent";
 import { createCluster } from "./cluster";
 import { createNetwork } from "./network";
 import { createNodePools } from "./nodePools";
 
-export function deployStack(config: StackConfig) {
+export interface DeployOptions {
+  /** Where the GitLab token variable and CI_SERVER_URL are read from (default: process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+export function deployStack(config: StackConfig, options: DeployOptions = {}) {
+  const env = options.env ?? process.env;
   const tags = standardTags(config);
   const network = createNetwork(config, tags);
   const cluster = createCluster(config, network, tags);
   const nodePools = createNodePools(config, cluster, network, tags);
   const rule = isolationRule(config.isolation);
 
+  // Kubernetes objects go through the new cluster's kubeconfig; workloads wait for CoreDNS, hence nodes.
+  const k8sProvider = new k8s.Provider("k8s", {
+    kubeconfig: cluster.kubeconfigJson,
+    enableServerSideApply: true,
+  });
+  const inCluster = [nodePools.coredns];
+  const agent =
+    config.agent && deployAgent(config, config.agent, { provider: k8sProvider, dependsOn: inCluster, env });
+
   return {
     cluster,
     network,
     nodePools,
+    k8sProvider,
+    agent,
     /** Every resource this stack registers, for dependsOn and for tests. */
-    resources: [...network.resources, cluster, ...nodePools.resources] as pulumi.Resource[],
+    resources: [
+      ...network.resources,
+      cluster,
+      ...nodePools.resources,
+      k8sProvider,
+      ...(agent?.resources ?? []),
+    ] as pulumi.Resource[],
     outputs: {
       region: config.region,
       clusterName: cluster.eksCluster.apply((c) => c.name),
@@ -32,6 +57,13 @@ export function deployStack(config: StackConfig) {
       isolationLabel: rule.label,
       isolationTaint: rule.taintString,
       sharedSecurityGroupId: nodePools.sharedSecurityGroup.id,
+      ...(agent
+        ? {
+            agentName: config.agent!.name,
+            agentId: agent.agent.agentId,
+            agentProject: config.agent!.project,
+          }
+        : {}),
     },
   };
 }
