@@ -337,3 +337,66 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     for (const secret of [token, jobToken, ID_TOKEN]) assert.ok(!notes.includes(secret));
   });
 });
+
+describe("CI/CD component: preview options (expect_no_changes, refresh, policy_packs)", function () {
+  this.timeout(120_000);
+  let fake: FakeGitlab;
+  let repo: ConsumerRepo;
+  let result: RunResult;
+
+  before(async () => {
+    fake = await startFakeGitlab();
+    const bot = fake.addUser({ username: "infra-bot", bot: true });
+    const project = fake.addProject({
+      path: "infra-live",
+      ownerUserId: bot.id,
+      members: { [bot.id]: AccessLevel.MAINTAINER },
+    });
+    const token = fake.addToken({ userId: bot.id, scopes: ["api"] }).token;
+    const iid = fake.addMergeRequest({
+      projectId: project.id,
+      sourceBranch: "feature",
+      targetBranch: "main",
+      title: "t",
+      authorId: bot.id,
+    }).iid;
+    const text = fs
+      .readFileSync(`${__dirname}/../../test/fixtures/consumer/.gitlab-ci.yml`, "utf8")
+      .replace(
+        '      job_prefix: "dev:"\n',
+        '      job_prefix: "dev:"\n      expect_no_changes: true\n      refresh: true\n      policy_packs: policies/tags policies/cost\n',
+      );
+    repo = consumerRepo("consumer", { gitlabCi: text });
+    result = await gcl(repo, ["--force-shell-executor", "dev:preview"], {
+      ...mr("main"),
+      CI_MERGE_REQUEST_IID: String(iid),
+      CI_SERVER_URL: fake.url,
+      CI_PROJECT_ID: String(project.id),
+      GITLAB_EKS_TOKEN: token,
+      PULUMI_BACKEND_URL: BACKEND,
+      GITLAB_EKS_ID_TOKEN: ID_TOKEN,
+    });
+  });
+
+  after(async () => {
+    await fake?.close();
+  });
+
+  it("passes the flags to pulumi preview", () => {
+    assert.match(
+      fs.readFileSync(repo.pulumiLog, "utf8"),
+      /^preview --non-interactive --stack dev --json --expect-no-changes --refresh --policy-pack policies\/tags --policy-pack policies\/cost\t/m,
+    );
+  });
+
+  it("with changes and expect_no_changes, the job fails but the note and widget report are still written", () => {
+    assert.notEqual(result.code, 0);
+    assert.match(result.stdout + result.stderr, /MR note created on !1/);
+    assert.deepEqual(JSON.parse(projectFile(repo, "pulumi-report.json")), {
+      create: 2,
+      update: 2,
+      delete: 2,
+    });
+    assert.equal(fake.state.notes.length, 1);
+  });
+});
