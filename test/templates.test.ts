@@ -243,3 +243,16 @@ describe("README: the CI/CD component section documents every input", () => {
         );
   });
 });
+
+describe("templates: the shared job set-up", () => {
+  it("is the same in every job template (OIDC, backend, install, helper, check, stack select)", () => {
+    const setups = TEMPLATES.filter((n) => n !== "pipeline.yml").map((name) => {
+      const [job] = Object.values(load(name).body) as { script: string[] }[];
+      const end = job.script.findIndex((l) => l.includes("stack select"));
+      assert.ok(end > 0, `${name}: no stack select`);
+      return job.script.slice(0, end + 1);
+    });
+    for (const s of setups.slice(1)) assert.deepEqual(s, setups[0]);
+    assert.match(setups[0].join("\n"), /packages\/generic\/gitlab-eks\/\$\{GITLAB_EKS_HELPER_VERSION\}/);
+  });
+});
