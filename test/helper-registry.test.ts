@@ -24,9 +24,10 @@ describe("helper from the component project's package registry (gitlab-ci-local)
   const seen: { url: string; jobToken: boolean }[] = [];
   let result: RunResult;
   let repoDir: string;
+  let packDir: string | undefined;
 
   before(async () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-pack-"));
+    const out = (packDir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-pack-")));
     const pack = spawnSync(path.join(ROOT, "scripts", "pack-helper"), [VERSION, out], { encoding: "utf8" });
     assert.equal(pack.status, 0, pack.stderr);
     const tarball = fs.readFileSync(pack.stdout.trim());
@@ -66,7 +67,10 @@ describe("helper from the component project's package registry (gitlab-ci-local)
     );
   });
 
-  after(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+  after(async () => {
+    if (packDir) fs.rmSync(packDir, { recursive: true, force: true });
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  });
 
   it("downloads the pinned version once, with the job token, and runs the preview with it", () => {
     const log = result.stdout + result.stderr;

@@ -43,6 +43,13 @@ function git(dir: string, ...args: string[]): string {
   return r.stdout.trim();
 }
 
+/** Repositories made by this process, removed when it exits (set GITLAB_EKS_KEEP_TMP=1 to keep them). */
+const made: string[] = [];
+process.on("exit", () => {
+  if (!process.env.GITLAB_EKS_KEEP_TMP)
+    for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /** A git repository holding the fixture consumer plus templates/, with origin <host>/<projectPath>. */
 export function consumerRepo(
   fixture: string,
@@ -57,6 +64,7 @@ export function consumerRepo(
 ): ConsumerRepo {
   const projectPath = options.projectPath ?? "platform/infra-live";
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-gcl-"));
+  made.push(dir);
   if (options.fromRoot)
     for (const p of options.fromRoot) fs.cpSync(path.join(ROOT, p), path.join(dir, p), { recursive: true });
   else fs.cpSync(path.join(ROOT, "test", "fixtures", fixture), dir, { recursive: true });
