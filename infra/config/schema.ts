@@ -7,6 +7,10 @@
  */
 import * as v from "valibot";
 import { show } from "./problems";
+import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./fields";
+import { runnerSchema } from "./runnerSchema";
+
+export { flag, wholeNumber } from "./fields";
 
 export const NAMESPACE = "gitlab-eks";
 
@@ -31,67 +35,6 @@ export const NAT_GATEWAY_MODES = ["single", "one-per-az"] as const;
 /** Longest cluster name whose node group name prefix (`<name>-runner-` + 26-char suffix) fits EKS's 63. */
 export const MAX_CLUSTER_NAME_LENGTH = 29;
 export const MIN_DISK_SIZE_GB = 20;
-
-const fix = (example: string) => `Fix: pulumi config set --path '{key}' ${example}`;
-
-/** YAML and `pulumi config set --path` may give numbers and booleans as strings: accept both. */
-function coerceNumber(input: unknown): unknown {
-  return typeof input === "string" && /^-?\d+(\.\d+)?$/.test(input.trim()) ? Number(input) : input;
-}
-function coerceBoolean(input: unknown): unknown {
-  if (input === "true") return true;
-  if (input === "false") return false;
-  return input;
-}
-
-export function wholeNumber(min: number, max: number, example: number) {
-  return v.pipe(
-    v.unknown(),
-    v.transform(coerceNumber),
-    v.number((i) => `must be a whole number, got ${show(i.input)}. ${fix(String(example))}`),
-    v.integer((i) => `must be a whole number, got ${i.input}. ${fix(String(example))}`),
-    v.minValue(min, (i) => `must be at least ${min}, got ${i.input}. ${fix(String(example))}`),
-    v.maxValue(max, (i) => `must be at most ${max}, got ${i.input}. ${fix(String(example))}`),
-  );
-}
-
-export function flag() {
-  return v.pipe(
-    v.unknown(),
-    v.transform(coerceBoolean),
-    v.boolean((i) => `must be true or false, got ${show(i.input)}. ${fix("true")}`),
-  );
-}
-
-function text(what: string, example: string) {
-  return v.string((i) => `must be ${what}, got ${show(i.input)}. ${fix(example)}`);
-}
-
-function pattern(what: string, re: RegExp, example: string) {
-  return v.pipe(
-    text(what, example),
-    v.regex(re, (i) => `must be ${what}, got ${show(i.input)}. ${fix(example)}`),
-  );
-}
-
-function list<T extends v.GenericSchema>(item: T, what: string, example: string) {
-  return v.array(item, (i) => `must be a list of ${what}, got ${show(i.input)}. ${fix(example)}`);
-}
-
-function oneOf<const T extends readonly string[]>(options: T) {
-  return v.picklist(
-    options as unknown as T & [string, ...string[]],
-    (i) => `must be one of ${options.join(", ")}, got ${show(i.input)}. ${fix(options[0])}`,
-  );
-}
-
-function section<T extends v.ObjectEntries>(entries: T) {
-  return v.strictObject(entries, (i) =>
-    i.expected === "never"
-      ? `unknown setting ${i.received}; it is not read (a typo?). Fix: remove it with pulumi config rm --path '{key}'`
-      : `must be an object of settings, got ${show(i.input)}. Fix: set its fields with pulumi config set --path '{key}.<field>' <value>`,
-  );
-}
 
 // ---- formats ---------------------------------------------------------------------------------------
 
@@ -238,5 +181,6 @@ export const SECTIONS = {
   runnerPool: runnerPoolSchema,
   isolation: isolationSchema,
   tags: tagsSchema,
+  runner: runnerSchema,
 } as const;
 export type SectionName = keyof typeof SECTIONS;
