@@ -4,10 +4,12 @@
  */
 import type { StackConfig } from "../config/types";
 import { desiredNodePools } from "./nodePools";
+import { renderRunner } from "./runnerRender";
 
 export function renderStack(config: StackConfig): Record<string, string> {
   return {
     "node-pools.json": json(desiredNodePools(config)),
+    ...renderRunner(config),
   };
 }
 
