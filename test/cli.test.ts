@@ -48,6 +48,7 @@ describe("gitlab-eks validate", () => {
       "aws:region",
       "gitlab-eks:cluster.kubernetesVersion",
       "gitlab-eks:cluster.vpcId",
+      "gitlab-eks:gitlab.agentProject",
       "gitlab-eks:isolaton",
       "gitlab-eks:runnerPool.capacityType",
       "gitlab-eks:runnerPool.diskSizeGb",
@@ -81,7 +82,7 @@ describe("gitlab-eks validate", () => {
 
   it("reads the project folder given with --dir", () => {
     const dir = projectDir({
-      ok: "config:\n  aws:region: us-east-1\n  gitlab-eks:cluster:\n    vpcCidr: 10.1.0.0/16\n",
+      ok: "config:\n  aws:region: us-east-1\n  gitlab-eks:gitlab:\n    agentProject: g/c\n  gitlab-eks:cluster:\n    vpcCidr: 10.1.0.0/16\n",
     });
     const r = cli(["validate", "--stack", "ok", "--dir", dir], { cwd: os.tmpdir() });
     assert.equal(r.stdout, "ok\n");
@@ -90,7 +91,7 @@ describe("gitlab-eks validate", () => {
 
   it("treats secure values as present without decrypting them", () => {
     const dir = projectDir({
-      s: "config:\n  aws:region: us-east-1\n  gitlab-eks:cluster:\n    vpcCidr: 10.1.0.0/16\n  other:token:\n    secure: v1:abc\n",
+      s: "config:\n  aws:region: us-east-1\n  gitlab-eks:gitlab:\n    agentProject: g/c\n  gitlab-eks:cluster:\n    vpcCidr: 10.1.0.0/16\n  other:token:\n    secure: v1:abc\n",
     });
     const r = cli(["validate", "--stack", "s"], { cwd: dir });
     assert.equal(r.stdout, "ok\n");

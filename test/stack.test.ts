@@ -298,6 +298,7 @@ describe("Pulumi program with an existing VPC", () => {
       env: {},
       values: {
         "aws:region": "eu-west-1",
+        "gitlab-eks:gitlab": { agentProject: "platform/clusters" },
         "gitlab-eks:cluster": {
           vpcId: "vpc-0123456789abcdef0",
           privateSubnetIds: ["subnet-0000000000000000a", "subnet-0000000000000000b"],
@@ -360,7 +361,8 @@ describe("Pulumi program config loading", () => {
       () => configFromPulumi(),
       (e: unknown) => {
         assert.ok(e instanceof pulumi.RunError, "a RunError prints without a stack trace");
-        assert.match(e.message, /Stack "broken": 3 configuration problems/);
+        assert.match(e.message, /Stack "broken": 4 configuration problems/);
+        assert.match(e.message, /gitlab-eks:gitlab\.agentProject: is not set/);
         assert.match(e.message, /gitlab-eks:cluster\.kubernetesVersion: Kubernetes "1\.28"/);
         assert.match(e.message, /gitlab-eks:runnerPool\.minSize: \(3\) is greater than/);
         assert.match(e.message, /aws:region: is not set/);

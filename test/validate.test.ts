@@ -79,7 +79,10 @@ describe("stack config validation", () => {
       const r = validateStackConfig({
         project: "gitlab-eks",
         stack: "dev",
-        values: { "gitlab-eks:cluster": { vpcCidr: "10.0.0.0/16" } },
+        values: {
+          "gitlab-eks:cluster": { vpcCidr: "10.0.0.0/16" },
+          "gitlab-eks:gitlab": { agentProject: "g/c" },
+        },
         env: { AWS_REGION: "us-east-2" },
       });
       assert.ok(r.ok);
@@ -89,6 +92,7 @@ describe("stack config validation", () => {
     it("uses an existing VPC when given vpcId and private subnets", () => {
       const c = configOf({
         "aws:region": "eu-west-1",
+        "gitlab-eks:gitlab": { agentProject: "platform/clusters" },
         "gitlab-eks:cluster": {
           vpcId: "vpc-0123456789abcdef0",
           privateSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
@@ -131,7 +135,7 @@ describe("stack config validation", () => {
 
     it("refuses neither vpcCidr nor vpcId", () => {
       expectProblem(
-        { "aws:region": "eu-west-1" },
+        { "aws:region": "eu-west-1", "gitlab-eks:gitlab": { agentProject: "g/c" } },
         "gitlab-eks:cluster.vpcCidr",
         /neither cluster\.vpcCidr nor cluster\.vpcId/,
       );
@@ -147,7 +151,11 @@ describe("stack config validation", () => {
 
     it("refuses a VPC id without private subnets", () => {
       expectProblem(
-        { "aws:region": "eu-west-1", "gitlab-eks:cluster": { vpcId: "vpc-0123456789abcdef0" } },
+        {
+          "aws:region": "eu-west-1",
+          "gitlab-eks:gitlab": { agentProject: "g/c" },
+          "gitlab-eks:cluster": { vpcId: "vpc-0123456789abcdef0" },
+        },
         "gitlab-eks:cluster.privateSubnetIds",
         /is not set/,
         /at least 2 availability zones/,
@@ -283,7 +291,12 @@ describe("stack config validation", () => {
 
     it("treats keys without a namespace as ours", () => {
       expectProblem(
-        { "aws:region": "eu-west-1", cluster: { vpcCidr: "10.0.0.0/16" }, runerPool: {} },
+        {
+          "aws:region": "eu-west-1",
+          cluster: { vpcCidr: "10.0.0.0/16" },
+          gitlab: { agentProject: "g/c" },
+          runerPool: {},
+        },
         "gitlab-eks:runerPool",
         /did you mean/,
       );
@@ -294,7 +307,11 @@ describe("stack config validation", () => {
     });
 
     it("refuses a missing or malformed region", () => {
-      expectProblem({ "gitlab-eks:cluster": { vpcCidr: "10.0.0.0/16" } }, "aws:region", /is not set/);
+      expectProblem(
+        { "gitlab-eks:cluster": { vpcCidr: "10.0.0.0/16" }, "gitlab-eks:gitlab": { agentProject: "g/c" } },
+        "aws:region",
+        /is not set/,
+      );
       expectProblem(minimal({ "aws:region": "Ireland" }), "aws:region", /not an AWS region/);
     });
 
@@ -328,6 +345,7 @@ describe("stack config validation", () => {
       expectProblem(
         {
           "aws:region": "eu-west-1",
+          "gitlab-eks:gitlab": { agentProject: "platform/clusters" },
           "gitlab-eks:cluster": {
             vpcId: "vpc-0123456789abcdef0",
             privateSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
@@ -378,6 +396,7 @@ describe("stack config validation", () => {
         "aws:region",
         "gitlab-eks:cluster.kubernetesVersion",
         "gitlab-eks:cluster.vpcId",
+        "gitlab-eks:gitlab.agentProject",
         "gitlab-eks:isolation.labelValue",
         "gitlab-eks:runnerPool.capacityType",
         "gitlab-eks:runnerPool.diskSizeGb",

@@ -5,7 +5,8 @@
 import * as v from "valibot";
 import { cpuQuantityProblem, memoryQuantityProblem } from "../model/quantity";
 import { show } from "./problems";
-import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./fields";
+import { PROJECT_REF } from "./gitlab";
+import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
 
 export const RUNNER_TYPES = ["project_type", "group_type", "instance_type"] as const;
 export const ACCESS_LEVELS = ["not_protected", "ref_protected"] as const;
@@ -18,8 +19,6 @@ export const DEFAULT_RUNNER_NAMESPACE = "gitlab-runner";
 export const MIN_MAXIMUM_TIMEOUT = 600;
 export const MAX_MAXIMUM_TIMEOUT = 2_592_000;
 
-/** `group/sub/project`, or a numeric id. */
-const GITLAB_PATH = /^(\d+|[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)$/;
 const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 /** A Kubernetes namespace: an RFC 1123 label. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -71,10 +70,10 @@ export const runnerSchema = section({
   enabled: v.optional(flag(), true),
   runnerType: v.optional(oneOf(RUNNER_TYPES)),
   project: v.optional(
-    pattern("a GitLab project path such as platform/ci-jobs (or its numeric id)", GITLAB_PATH, "platform/ci"),
+    pattern("a GitLab project path such as platform/ci-jobs (or its numeric id)", PROJECT_REF, "platform/ci"),
   ),
   group: v.optional(
-    pattern("a GitLab group path such as platform (or its numeric id)", GITLAB_PATH, "platform"),
+    pattern("a GitLab group path such as platform (or its numeric id)", PROJECT_REF, "platform"),
   ),
   description: v.optional(
     v.pipe(

@@ -6,11 +6,10 @@
  * message can say exactly which `pulumi config set` command fixes it.
  */
 import * as v from "valibot";
+import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
+import { agentSchema, gitlabSchema } from "./gitlab";
 import { show } from "./problems";
-import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./fields";
 import { runnerSchema } from "./runnerSchema";
-
-export { flag, wholeNumber } from "./fields";
 
 export const NAMESPACE = "gitlab-eks";
 
@@ -181,6 +180,8 @@ export const SECTIONS = {
   runnerPool: runnerPoolSchema,
   isolation: isolationSchema,
   tags: tagsSchema,
+  gitlab: gitlabSchema,
+  agent: agentSchema,
   runner: runnerSchema,
 } as const;
 export type SectionName = keyof typeof SECTIONS;

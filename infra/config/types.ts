@@ -1,6 +1,8 @@
 /** The validated stack configuration: every default filled in, every cross-setting rule checked. */
+import type { AgentConfig, GitlabConfig } from "./gitlab";
 import type { RunnerConfig } from "./runnerTypes";
-export type { RunnerConfig } from "./runnerTypes";
+
+export type { AgentConfig, GitlabConfig, RunnerConfig };
 
 export type CapacityType = "ON_DEMAND" | "SPOT";
 
@@ -59,4 +61,7 @@ export interface StackConfig {
   runner?: RunnerConfig;
   /** Tags for every AWS resource, on top of the ones this project always sets. */
   tags: Record<string, string>;
+  gitlab: GitlabConfig;
+  /** The GitLab agent for Kubernetes; undefined when `gitlab-eks:agent.enabled` is false. */
+  agent?: AgentConfig;
 }

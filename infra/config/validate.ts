@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { labelKeyProblem, labelValueProblem } from "../model/labels";
 import { architectureOf } from "../model/instances";
 import { subnetPlanProblem } from "../model/network";
+import { checkAgent, checkGitlab } from "./gitlab";
 import { ConfigError, Problem, show } from "./problems";
 import { checkRunner } from "./runnerRules";
 import {
@@ -75,6 +76,16 @@ export function validateStackConfig(input: ConfigInput): Validation {
   const runnerPool =
     parsed.runnerPool && checkPool("runnerPool", "runner", parsed.runnerPool, bad("runnerPool"), problems);
   const isolation = parsed.isolation && checkIsolation(parsed.isolation, bad("isolation"), problems);
+  const gitlab = parsed.gitlab && checkGitlab(parsed.gitlab);
+  const agent =
+    parsed.agent &&
+    parsed.gitlab &&
+    checkAgent(
+      parsed.agent,
+      parsed.gitlab,
+      { stack: input.stack, clusterName: cluster?.name ?? parsed.cluster?.name, bad: bad("agent") },
+      problems,
+    );
   const runner =
     parsed.runner &&
     checkRunner(
@@ -111,6 +122,8 @@ export function validateStackConfig(input: ConfigInput): Validation {
       isolation,
       ...(runner ? { runner } : {}),
       tags: parsed.tags,
+      gitlab: gitlab as NonNullable<typeof gitlab>,
+      ...(agent ? { agent } : {}),
     },
   };
 }

@@ -12,8 +12,8 @@ import { runnerConfigToml, RunnerDeployFacts, runnerHelmValues, runnerTokenSecre
 export const AFTER_UP = "[created by pulumi up]";
 
 /** The GitLab URL the runner talks to (the same resolution the Pulumi program uses). */
-export function runnerGitlabUrl(_config: StackConfig, env: Record<string, string | undefined> = {}): string {
-  return resolveConnection({}, env).url;
+export function runnerGitlabUrl(config: StackConfig, env: Record<string, string | undefined> = {}): string {
+  return resolveConnection(config.gitlab, env).url;
 }
 
 export function renderRunner(config: StackConfig): Record<string, string> {

@@ -3,9 +3,14 @@ import { formatProblem } from "../../infra/config/problems";
 import type { StackConfig } from "../../infra/config/types";
 import { validateStackConfig } from "../../infra/config/validate";
 
-/** A minimal valid stack: a region and a VPC CIDR; everything else defaults. */
+/** A minimal valid stack: a region, a VPC CIDR and the agent's project; everything else defaults. */
 export function minimal(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { "aws:region": "eu-west-1", "gitlab-eks:cluster": { vpcCidr: "10.0.0.0/16" }, ...overrides };
+  return {
+    "aws:region": "eu-west-1",
+    "gitlab-eks:cluster": { vpcCidr: "10.0.0.0/16" },
+    "gitlab-eks:gitlab": { agentProject: "platform/clusters" },
+    ...overrides,
+  };
 }
 
 export function problemsOf(values: Record<string, unknown>, stack = "dev"): string[] {

@@ -1,6 +1,6 @@
 /**
- * Building blocks of the config schemas (schema.ts, runnerSchema.ts): each message says what is wrong
- * and ends with the `pulumi config set` command that fixes it (`{key}` becomes the full key).
+ * Building blocks for config schemas: each produces a message that says what is wrong and how to fix it.
+ * Messages may contain `{key}`, which validation replaces with the setting's full key.
  */
 import * as v from "valibot";
 import { show } from "./problems";
@@ -8,10 +8,10 @@ import { show } from "./problems";
 export const fix = (example: string) => `Fix: pulumi config set --path '{key}' ${example}`;
 
 /** YAML and `pulumi config set --path` may give numbers and booleans as strings: accept both. */
-function coerceNumber(input: unknown): unknown {
+export function coerceNumber(input: unknown): unknown {
   return typeof input === "string" && /^-?\d+(\.\d+)?$/.test(input.trim()) ? Number(input) : input;
 }
-function coerceBoolean(input: unknown): unknown {
+export function coerceBoolean(input: unknown): unknown {
   if (input === "true") return true;
   if (input === "false") return false;
   return input;
