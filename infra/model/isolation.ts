@@ -52,6 +52,14 @@ export interface IsolationRule {
   affinity: NodeAffinity;
   /** nodeSelector equivalent of `affinity`. */
   nodeSelector: Record<string, string>;
+  /** Required node affinity that keeps a pod OFF runner nodes (for system workloads such as agentk). */
+  avoidAffinity: {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: { matchExpressions: { key: string; operator: "NotIn"; values: string[] }[] }[];
+      };
+    };
+  };
   /**
    * Cluster Autoscaler node-template tags for the runner pool's Auto Scaling group, so that an empty pool
    * (size 0) can still be scaled up for a pending pod: the autoscaler cannot see labels or taints of nodes
@@ -80,6 +88,13 @@ export function isolationRule(config: IsolationConfig): IsolationRule {
       },
     },
     nodeSelector: { [key]: value },
+    avoidAffinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key, operator: "NotIn", values: [value] }] }],
+        },
+      },
+    },
     autoscalerTags: {
       [`k8s.io/cluster-autoscaler/node-template/label/${key}`]: value,
       [`k8s.io/cluster-autoscaler/node-template/taint/${key}`]: `${value}:${effect}`,

@@ -1,0 +1,102 @@
+/** Environments (`/projects/:id/environments`): one per stack, linked to the cluster agent. */
+import type { GitlabApi } from "./client";
+import { call, describeGitlabError, statusOf } from "./errors";
+
+export interface EnvironmentSpec {
+  name: string;
+  tier: string;
+  clusterAgentId: number;
+  kubernetesNamespace: string;
+  externalUrl?: string;
+}
+
+export interface EnvironmentInfo {
+  id: number;
+  name: string;
+  tier?: string;
+  clusterAgentId?: number | null;
+  kubernetesNamespace?: string | null;
+  externalUrl?: string | null;
+}
+
+type Raw = Record<string, unknown>;
+const ctx = (project: string, action: string) => ({
+  action,
+  scope: "api",
+  role: `Developer on ${project}`,
+  target: `project ${project}`,
+});
+
+function toEnv(e: Raw): EnvironmentInfo {
+  const agent = e.cluster_agent as Raw | null | undefined;
+  return {
+    id: Number(e.id),
+    name: String(e.name),
+    tier: e.tier as string | undefined,
+    clusterAgentId: agent ? Number(agent.id) : ((e.cluster_agent_id as number | null | undefined) ?? null),
+    kubernetesNamespace: (e.kubernetes_namespace as string | null | undefined) ?? null,
+    externalUrl: (e.external_url as string | null | undefined) ?? null,
+  };
+}
+
+export async function findEnvironment(
+  api: GitlabApi,
+  project: string,
+  name: string,
+): Promise<EnvironmentInfo | undefined> {
+  const all = await call(ctx(project, `list environments of ${project}`), () =>
+    api.Environments.all(project, { name }),
+  );
+  const found = (all as unknown as Raw[]).find((e) => e.name === name);
+  if (!found) return undefined;
+  // The list omits some fields on older GitLab versions: read the one environment.
+  const one = await call(ctx(project, `read environment ${name}`), () =>
+    api.Environments.show(project, Number(found.id)),
+  );
+  return toEnv(one as unknown as Raw);
+}
+
+function differs(current: EnvironmentInfo, spec: EnvironmentSpec): boolean {
+  return (
+    current.tier !== spec.tier ||
+    current.clusterAgentId !== spec.clusterAgentId ||
+    current.kubernetesNamespace !== spec.kubernetesNamespace ||
+    (spec.externalUrl !== undefined && current.externalUrl !== spec.externalUrl)
+  );
+}
+
+/** Creates the environment, or adopts and updates the one with this name. Writes only on difference. */
+export async function ensureEnvironment(
+  api: GitlabApi,
+  project: string,
+  spec: EnvironmentSpec,
+): Promise<{ environment: EnvironmentInfo; changed: boolean }> {
+  // gitbeaker's types lack these fields, but it decamelizes the body, so they reach GitLab as documented.
+  const fields = {
+    tier: spec.tier,
+    clusterAgentId: spec.clusterAgentId,
+    kubernetesNamespace: spec.kubernetesNamespace,
+    ...(spec.externalUrl !== undefined ? { externalUrl: spec.externalUrl } : {}),
+  } as Record<string, unknown>;
+  const current = await findEnvironment(api, project, spec.name);
+  if (current && !differs(current, spec)) return { environment: current, changed: false };
+  const saved = current
+    ? await call(ctx(project, `update environment ${spec.name} in ${project}`), () =>
+        api.Environments.edit(project, current.id, fields),
+      )
+    : await call(ctx(project, `create environment ${spec.name} in ${project}`), () =>
+        api.Environments.create(project, spec.name, fields),
+      );
+  return { environment: toEnv(saved as unknown as Raw), changed: true };
+}
+
+/** Stops then deletes the environment (GitLab refuses to delete an available one); gone is fine. */
+export async function deleteEnvironment(api: GitlabApi, project: string, id: number): Promise<void> {
+  try {
+    await api.Environments.stop(project, id);
+    await api.Environments.remove(project, id);
+  } catch (e) {
+    if (statusOf(e) === 404) return;
+    throw describeGitlabError(e, ctx(project, `delete environment ${id} in ${project}`));
+  }
+}

@@ -1,0 +1,92 @@
+/** Repository files (`/projects/:id/repository/files`): kept equal to a desired content, committing only on change. */
+import { createHash } from "node:crypto";
+import type { GitlabApi } from "./client";
+import { call, describeGitlabError, statusOf } from "./errors";
+
+export interface FileState {
+  path: string;
+  branch: string;
+  /** sha256 of the content, as GitLab reports it (content_sha256). */
+  sha256: string;
+  lastCommitId?: string;
+}
+
+const ctx = (project: string, action: string) => ({
+  action,
+  scope: "api",
+  role: `Developer (Maintainer on a protected branch) on ${project}`,
+  target: `project ${project}`,
+});
+
+export const sha256 = (content: string) => createHash("sha256").update(content, "utf8").digest("hex");
+
+async function defaultBranch(api: GitlabApi, project: string): Promise<string> {
+  const p = await call(ctx(project, `read project ${project}`), () => api.Projects.show(project));
+  const branch = (p as unknown as { default_branch?: string }).default_branch;
+  if (!branch)
+    throw new Error(`Project ${project} has no default branch (an empty repository?); push a first commit`);
+  return branch;
+}
+
+/** Current file on `branch`, or undefined when it does not exist. */
+export async function readFile(
+  api: GitlabApi,
+  project: string,
+  path: string,
+  branch: string,
+): Promise<(FileState & { content: string }) | undefined> {
+  try {
+    const f = (await api.RepositoryFiles.show(project, path, branch)) as unknown as Record<string, string>;
+    const content = Buffer.from(
+      f.content ?? "",
+      (f.encoding as BufferEncoding) === "base64" ? "base64" : "utf8",
+    ).toString("utf8");
+    return {
+      path,
+      branch,
+      sha256: f.content_sha256 ?? sha256(content),
+      lastCommitId: f.last_commit_id,
+      content,
+    };
+  } catch (e) {
+    if (statusOf(e) === 404) return undefined;
+    throw describeGitlabError(e, ctx(project, `read ${path} in ${project}`));
+  }
+}
+
+/** Makes `path` hold `content` on `branch` (default: the project's default branch). Commits only on change. */
+export async function ensureFile(
+  api: GitlabApi,
+  project: string,
+  path: string,
+  content: string,
+  options: { branch?: string; message: string },
+): Promise<FileState & { changed: boolean }> {
+  const branch = options.branch ?? (await defaultBranch(api, project));
+  const current = await readFile(api, project, path, branch);
+  if (current && current.sha256 === sha256(content)) return { ...current, changed: false };
+  const action = current ? "update" : "create";
+  await call(ctx(project, `${action} ${path} in ${project}`), () =>
+    current
+      ? api.RepositoryFiles.edit(project, path, branch, content, options.message)
+      : api.RepositoryFiles.create(project, path, branch, content, options.message),
+  );
+  const after = await readFile(api, project, path, branch);
+  return { path, branch, sha256: sha256(content), lastCommitId: after?.lastCommitId, changed: true };
+}
+
+/** Deletes the file; one already gone is fine. */
+export async function deleteFile(
+  api: GitlabApi,
+  project: string,
+  path: string,
+  branch: string,
+  message: string,
+): Promise<void> {
+  try {
+    await api.RepositoryFiles.remove(project, path, branch, message);
+  } catch (e) {
+    if (statusOf(e) === 404) return;
+    throw describeGitlabError(e, ctx(project, `delete ${path} in ${project}`));
+  }
+}

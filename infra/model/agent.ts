@@ -1,0 +1,265 @@
+/**
+ * The GitLab agent for Kubernetes as plain data: its config file in GitLab, its Helm values, the RBAC it
+ * gets in the cluster, and the version rules. Used by the Pulumi layer, `render` and `doctor`.
+ */
+import type { AccessEntry, AgentConfig } from "../config/gitlab";
+import type { StackConfig } from "../config/types";
+import { isolationRule } from "./isolation";
+
+export const AGENT_CHART_REPO = "https://charts.gitlab.io";
+export const AGENT_CHART = "gitlab-agent";
+/** Name of our Secret holding the agent token (key `token`), referenced by the chart's config.secretName. */
+export const AGENT_TOKEN_SECRET = "gitlab-agent-token";
+/** Prefix of the agent tokens this project creates; anything else on the agent is foreign. */
+export const MANAGED_TOKEN_PREFIX = "gitlab-eks-";
+
+export const agentConfigPath = (agent: AgentConfig) => `.gitlab/agents/${agent.name}/config.yaml`;
+export const agentTokenName = (stack: string, agent: AgentConfig) =>
+  `${MANAGED_TOKEN_PREFIX}${stack}-${agent.tokenRotation}`.replace(/[^A-Za-z0-9_.-]+/g, "-").slice(0, 255);
+
+type AccessAs = { agent: Record<string, never> } | { ci_job: Record<string, never> };
+const accessAs = (e: AccessEntry): AccessAs => (e.accessAs === "ci_job" ? { ci_job: {} } : { agent: {} });
+
+function accessEntry(e: AccessEntry) {
+  return {
+    id: e.id,
+    ...(e.defaultNamespace ? { default_namespace: e.defaultNamespace } : {}),
+    access_as: accessAs(e),
+    ...(e.environments?.length ? { environments: e.environments } : {}),
+  };
+}
+
+/** `.gitlab/agents/<name>/config.yaml`, as an object (the YAML is written by the caller). */
+export function agentConfigFile(agent: AgentConfig): Record<string, unknown> {
+  const file: Record<string, unknown> = {};
+  const { projects, groups } = agent.ciAccess;
+  if (projects.length || groups.length) {
+    file.ci_access = {
+      ...(projects.length ? { projects: projects.map(accessEntry) } : {}),
+      ...(groups.length ? { groups: groups.map(accessEntry) } : {}),
+    };
+  }
+  if (agent.userAccess) {
+    file.user_access = {
+      access_as: agent.userAccess.accessAs === "user" ? { user: {} } : { agent: {} },
+      ...(agent.userAccess.projects.length
+        ? { projects: agent.userAccess.projects.map((id) => ({ id })) }
+        : {}),
+      ...(agent.userAccess.groups.length ? { groups: agent.userAccess.groups.map((id) => ({ id })) } : {}),
+    };
+  }
+  return file;
+}
+
+/** Facts known only at deploy time (from GitLab); `render` shows placeholders instead. */
+export interface AgentFacts {
+  kasAddress?: string;
+  imageTag: string;
+  tokenId: string;
+  jwtPublicKey?: string;
+}
+
+export function agentHelmValues(
+  config: StackConfig,
+  agent: AgentConfig,
+  facts: AgentFacts,
+): Record<string, unknown> {
+  const rule = isolationRule(config.isolation);
+  const proxyEnv = [
+    ["HTTP_PROXY", agent.proxy.httpProxy],
+    ["HTTPS_PROXY", agent.proxy.httpsProxy],
+    ["NO_PROXY", agent.proxy.noProxy],
+  ].filter(([, value]) => value !== undefined) as [string, string][];
+  return {
+    replicas: agent.replicas,
+    image: { tag: facts.imageTag },
+    config: {
+      // The token is in our own Secret (key `token`); it is never a Helm value.
+      secretName: AGENT_TOKEN_SECRET,
+      ...(agent.receptiveUrl
+        ? { receptive: { enabled: true }, api: { jwtPublicKey: facts.jwtPublicKey } }
+        : { kasAddress: facts.kasAddress }),
+      ...(agent.kasCaCert ? { kasCaCert: agent.kasCaCert } : {}),
+    },
+    // The chart's RBAC binds cluster-admin; ours (agentRbac) grants only what ciAccess needs.
+    rbac: { create: false },
+    serviceAccount: { create: true, name: agent.releaseName },
+    ...(proxyEnv.length
+      ? {
+          extraEnv: proxyEnv.flatMap(([name, value]) => [
+            { name, value },
+            { name: name.toLowerCase(), value },
+          ]),
+        }
+      : {}),
+    resources: agent.resources,
+    // agentk runs on the system pool: it does not tolerate the runner taint, and this makes it explicit.
+    affinity: rule.avoidAffinity,
+    // A new token id rolls the pods, so a rotated token is picked up before the old one is revoked.
+    podAnnotations: { "gitlab-eks/agent-token-id": facts.tokenId },
+  };
+}
+
+export interface RbacObject {
+  apiVersion: "rbac.authorization.k8s.io/v1";
+  kind: "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding";
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  roleRef?: { apiGroup: "rbac.authorization.k8s.io"; kind: "ClusterRole" | "Role"; name: string };
+  subjects?: { kind: "ServiceAccount" | "Group"; name: string; namespace?: string; apiGroup?: string }[];
+}
+
+/**
+ * Least privilege by default: agentk may manage its own leases and events; CI jobs acting as the agent
+ * get the built-in `edit` role in each `defaultNamespace` of `ciAccess` (a RoleBinding, not cluster-wide);
+ * jobs impersonated as `ci_job` are bound by GitLab's impersonation group for that project/group, whose
+ * numeric id comes from GitLab (`ids`). The dashboard (`userAccess`) may read the environment's namespace.
+ * `rbac: cluster-admin` binds cluster-admin instead (refused for production by validation).
+ */
+export function agentRbac(agent: AgentConfig, ids: Record<string, number | string> = {}): RbacObject[] {
+  const sa = { kind: "ServiceAccount" as const, name: agent.releaseName, namespace: agent.namespace };
+  const labels = { "app.kubernetes.io/managed-by": "gitlab-eks", "gitlab-eks/agent": agent.name };
+  const name = `gitlab-agent-${agent.name}`;
+  if (agent.rbac === "cluster-admin") {
+    return [
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: `${name}-cluster-admin`, labels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+        subjects: [sa],
+      },
+    ];
+  }
+  const objects: RbacObject[] = [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name, namespace: agent.namespace, labels },
+      rules: [
+        {
+          apiGroups: ["coordination.k8s.io"],
+          resources: ["leases"],
+          verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+        },
+        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name, namespace: agent.namespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [sa],
+    },
+  ];
+  const entries = [
+    ...agent.ciAccess.projects.map((e) => ({ e, kind: "project" as const })),
+    ...agent.ciAccess.groups.map((e) => ({ e, kind: "group" as const })),
+  ];
+  const impersonates =
+    entries.some(({ e }) => e.accessAs === "ci_job") || agent.userAccess?.accessAs === "user";
+  if (impersonates) {
+    objects.push(
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: `${name}-impersonate`, labels },
+        rules: [{ apiGroups: [""], resources: ["users", "groups", "userextras/*"], verbs: ["impersonate"] }],
+      },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: `${name}-impersonate`, labels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${name}-impersonate` },
+        subjects: [sa],
+      },
+    );
+  }
+  entries.forEach(({ e, kind }, i) => {
+    if (!e.defaultNamespace) return;
+    const subject =
+      e.accessAs === "ci_job"
+        ? {
+            kind: "Group" as const,
+            name: `gitlab:${kind}:${ids[e.id] ?? `<id of ${e.id}>`}`,
+            apiGroup: "rbac.authorization.k8s.io",
+          }
+        : sa;
+    objects.push({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: {
+        name: `${name}-ci-${i}`,
+        namespace: e.defaultNamespace,
+        labels: { ...labels, "gitlab-eks/ci-access": kind },
+      },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+      subjects: [subject],
+    });
+  });
+  if (agent.userAccess?.accessAs === "agent") {
+    objects.push({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: `${name}-dashboard`, namespace: agent.environment.kubernetesNamespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      subjects: [sa],
+    });
+  }
+  return objects;
+}
+
+/** Namespaces the agent's RBAC lives in, besides its own (they must exist before the bindings). */
+export function agentAccessNamespaces(agent: AgentConfig): string[] {
+  if (agent.rbac === "cluster-admin") return [];
+  const fromCi = [...agent.ciAccess.projects, ...agent.ciAccess.groups].map((e) => e.defaultNamespace);
+  const fromDashboard = agent.userAccess?.accessAs === "agent" ? [agent.environment.kubernetesNamespace] : [];
+  return [
+    ...new Set([...fromCi, ...fromDashboard].filter((n): n is string => !!n && n !== agent.namespace)),
+  ].sort();
+}
+
+// ---- versions --------------------------------------------------------------------------------------
+
+export interface MinorVersion {
+  major: number;
+  minor: number;
+}
+
+export function parseVersion(v: string | null | undefined): (MinorVersion & { patch: number }) | undefined {
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(v ?? "");
+  return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0) } : undefined;
+}
+
+/** GitLab majors end at .11: 17.11 is followed by 18.0. */
+const LAST_MINOR = 11;
+function neighbours(v: MinorVersion): MinorVersion[] {
+  const prev =
+    v.minor > 0 ? { major: v.major, minor: v.minor - 1 } : { major: v.major - 1, minor: LAST_MINOR };
+  const next =
+    v.minor < LAST_MINOR ? { major: v.major, minor: v.minor + 1 } : { major: v.major + 1, minor: 0 };
+  return [prev, v, next];
+}
+
+/**
+ * GitLab's policy: the agent's version should match GitLab's major.minor; the previous and next minor are
+ * supported too. Returns why a pinned tag does not fit, or undefined when it does.
+ */
+export function versionSkewProblem(gitlabVersion: string, agentTag: string): string | undefined {
+  const gl = parseVersion(gitlabVersion);
+  const ag = parseVersion(agentTag);
+  if (!gl || !ag) return undefined;
+  const fits = neighbours(gl);
+  if (fits.some((f) => f.major === ag.major && f.minor === ag.minor)) return undefined;
+  return (
+    `agent ${agentTag} is outside GitLab's supported skew for GitLab ${gitlabVersion}: ` +
+    `use ${fits.map((f) => `v${f.major}.${f.minor}.x`).join(", ")}`
+  );
+}
+
+/** The agentk image tag to run: the pinned one, else KAS's version, else GitLab's (without -ee). */
+export function defaultImageTag(kasVersion: string | null, gitlabVersion: string): string | undefined {
+  const v = parseVersion(kasVersion) ?? parseVersion(gitlabVersion);
+  return v && `v${v.major}.${v.minor}.${v.patch}`;
+}
