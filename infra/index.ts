@@ -18,3 +18,6 @@ export const runnerPoolName = outputs.runnerPoolName;
 export const isolationLabel = outputs.isolationLabel;
 export const isolationTaint = outputs.isolationTaint;
 export const sharedSecurityGroupId = outputs.sharedSecurityGroupId;
+export const runnerId = outputs.runnerId;
+export const runnerNamespace = outputs.runnerNamespace;
+export const runnerCacheBucket = outputs.runnerCacheBucket;
