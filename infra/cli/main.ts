@@ -11,6 +11,7 @@ import { readStackFiles } from "../config/stackFiles";
 import { validateStackConfig } from "../config/validate";
 import type { StackConfig } from "../config/types";
 import { renderStack } from "../model/render";
+import { CliFailure, registerVerify } from "./verify";
 
 export interface Io {
   out: (line: string) => void;
@@ -59,6 +60,8 @@ export function buildProgram(io: Io): Command {
       }
     });
 
+  registerVerify(program, io, loadConfig);
+
   return program;
 }
 
@@ -69,6 +72,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CliFailure) {
+      for (const line of e.lines) io.err(line);
+      return e.exitCode;
+    }
     if (e instanceof ConfigError) {
       for (const p of e.problems) io.err(formatProblem(p));
       return 1;
