@@ -121,6 +121,35 @@ describe("GitLab dynamic providers", () => {
     );
   });
 
+  it("logs nothing that contains a token during a whole up", async () => {
+    const captured: string[] = [];
+    const originals = {
+      log: console.log,
+      error: console.error,
+      warn: console.warn,
+      write: process.stdout.write,
+      ewrite: process.stderr.write,
+    };
+    const grab = (...args: unknown[]) => void captured.push(args.map(String).join(" "));
+    console.log = console.error = console.warn = grab;
+    process.stdout.write = process.stderr.write = ((chunk: unknown) => (
+      grab(chunk),
+      true
+    )) as typeof process.stdout.write;
+    let token = "";
+    try {
+      token = String((await firstUp()).token.outs.token);
+    } finally {
+      Object.assign(console, { log: originals.log, error: originals.error, warn: originals.warn });
+      process.stdout.write = originals.write;
+      process.stderr.write = originals.ewrite;
+    }
+    const text = captured.join("\n");
+    assert.ok(!text.includes(w.maintainerToken) && !text.includes(token));
+    const logged = JSON.stringify(w.fake.requests);
+    assert.ok(!logged.includes(w.maintainerToken) && !logged.includes(token));
+  });
+
   it("a second up with the same inputs calls no mutating endpoint", async () => {
     const s = await firstUp();
     w.fake.clearRequests();

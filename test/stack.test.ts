@@ -2,21 +2,13 @@
  * The Pulumi program under mocks, for each example stack: the inputs of every resource it registers.
  */
 import assert from "node:assert/strict";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFiles } from "../infra/config/stackFiles";
 import { requireValidConfig } from "../infra/config/validate";
 import type { StackConfig } from "../infra/config/types";
-import {
-  PRIMARY_CLUSTER_SG,
-  RecordedResource,
-  RecordingMocks,
-  settle,
-  valueOf,
-  ZONES,
-} from "./support/pulumi-mocks";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { deployUnderMocks, exampleConfig, ROOT } from "./support/deploy";
+import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+import { PRIMARY_CLUSTER_SG, RecordedResource, RecordingMocks, valueOf, ZONES } from "./support/pulumi-mocks";
 
 /** What the runner adds (test/runner-stack.test.ts asserts their inputs). */
 const RUNNER_TYPES = [
@@ -35,14 +27,12 @@ const RUNNER_CACHE_TYPES = [
   "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
 ];
 
-async function deploy(stack: string, config: StackConfig) {
-  const mocks = new RecordingMocks();
-  await pulumi.runtime.setMocks(mocks, "gitlab-eks", stack, false);
-  const { deployStack } = await import("../infra/cloud/stack");
-  const deployed = deployStack(config);
-  await settle(deployed.resources);
-  return { mocks, deployed };
-}
+let world: GitlabWorld;
+before(async () => {
+  world = await gitlabWorld();
+});
+after(() => world.fake.close());
+const deploy = (stack: string, config: StackConfig) => deployUnderMocks(world, stack, config);
 
 for (const stack of ["dev", "staging", "production"]) {
   describe(`Pulumi program, example stack "${stack}"`, () => {
@@ -51,8 +41,7 @@ for (const stack of ["dev", "staging", "production"]) {
     let deployed: Awaited<ReturnType<typeof deploy>>["deployed"];
 
     before(async () => {
-      const files = readStackFiles(ROOT, stack);
-      config = requireValidConfig({ project: files.project, stack, values: files.values, env: {} });
+      config = exampleConfig(stack);
       ({ mocks, deployed } = await deploy(stack, config));
     });
 
@@ -304,10 +293,21 @@ for (const stack of ["dev", "staging", "production"]) {
           "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
           "eks:index:Cluster",
           "eks:index:ManagedNodeGroup",
+          "kubernetes:core/v1:Namespace",
+          "kubernetes:core/v1:Secret",
+          "kubernetes:helm.sh/v3:Release",
+          "kubernetes:rbac.authorization.k8s.io/v1:Role",
+          "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+          "pulumi-nodejs:dynamic/gitlab-eks:AgentEnvironment",
+          "pulumi-nodejs:dynamic/gitlab-eks:AgentToken",
+          "pulumi-nodejs:dynamic/gitlab-eks:ClusterAgent",
+          "pulumi-nodejs:dynamic/gitlab-eks:RepositoryFile",
+          "pulumi:providers:kubernetes",
           ...(config.runner ? RUNNER_TYPES : []),
           ...(config.runner?.cache.enabled ? RUNNER_CACHE_TYPES : []),
-          "pulumi:providers:kubernetes",
-        ].sort(),
+        ]
+          .filter((t, i, all) => all.indexOf(t) === i)
+          .sort(),
       );
     });
   });

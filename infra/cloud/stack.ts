@@ -4,37 +4,57 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/types";
 import { isolationRule } from "../model/isolation";
 import { standardTags } from "../model/tags";
+import { deployAgent } from "./agent";
 import { createCluster } from "./cluster";
 import { createNetwork } from "./network";
 import { createNodePools } from "./nodePools";
 import { deployRunner } from "./runner";
 
-export function deployStack(config: StackConfig) {
+export interface DeployOptions {
+  /** Where the GitLab token variable and CI_SERVER_URL are read from (default: process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+export function deployStack(config: StackConfig, options: DeployOptions = {}) {
+  const env = options.env ?? process.env;
   const tags = standardTags(config);
   const network = createNetwork(config, tags);
   const cluster = createCluster(config, network, tags);
   const nodePools = createNodePools(config, cluster, network, tags);
   const rule = isolationRule(config.isolation);
-  const k8sProvider = new k8s.Provider("k8s", { kubeconfig: cluster.kubeconfigJson });
+
+  // Kubernetes objects go through the new cluster's kubeconfig; workloads wait for CoreDNS, hence nodes.
+  const k8sProvider = new k8s.Provider("k8s", {
+    kubeconfig: cluster.kubeconfigJson,
+    enableServerSideApply: true,
+  });
+  const inCluster = [nodePools.coredns];
+  const agent =
+    config.agent && deployAgent(config, config.agent, { provider: k8sProvider, dependsOn: inCluster, env });
   const runner =
     config.runner &&
     deployRunner(config, config.runner, {
       cluster,
       k8sProvider,
       tags,
-      dependsOn: [nodePools.pools.system.nodeGroup, nodePools.pools.runner.nodeGroup],
+      dependsOn: [...inCluster, nodePools.pools.runner.nodeGroup],
+      env,
     });
 
   return {
     cluster,
     network,
     nodePools,
+    k8sProvider,
+    agent,
     runner,
     /** Every resource this stack registers, for dependsOn and for tests. */
     resources: [
       ...network.resources,
       cluster,
       ...nodePools.resources,
+      k8sProvider,
+      ...(agent?.resources ?? []),
       ...(runner?.resources ?? []),
     ] as pulumi.Resource[],
     outputs: {
@@ -49,9 +69,20 @@ export function deployStack(config: StackConfig) {
       isolationLabel: rule.label,
       isolationTaint: rule.taintString,
       sharedSecurityGroupId: nodePools.sharedSecurityGroup.id,
-      runnerId: runner ? runner.runner.runnerId : undefined,
-      runnerNamespace: config.runner?.namespace,
-      runnerCacheBucket: runner?.cache ? runner.cache.bucket.bucket : undefined,
+      ...(agent
+        ? {
+            agentName: config.agent!.name,
+            agentId: agent.agent.agentId,
+            agentProject: config.agent!.project,
+          }
+        : {}),
+      ...(runner
+        ? {
+            runnerId: runner.runner.runnerId,
+            runnerNamespace: config.runner!.namespace,
+            runnerCacheBucket: runner.cache ? runner.cache.bucket.bucket : undefined,
+          }
+        : {}),
     },
   };
 }

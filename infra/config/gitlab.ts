@@ -5,7 +5,7 @@
 import * as v from "valibot";
 import { cpuQuantityProblem, dnsLabelProblem, memoryQuantityProblem } from "../model/kubernetes";
 import { fix, flag, oneOf, pattern, section, text, wholeNumber } from "./kit";
-import type { Problem } from "./problems";
+import { show, type Problem } from "./problems";
 
 const HTTP_URL = /^https?:\/\/[^\s/]+(\/[^\s]*)?$/;
 const KAS_URL = /^(grpcs?|wss?):\/\/[^\s/]+(\/[^\s]*)?$/;
@@ -39,7 +39,15 @@ const accessEntry = section({
 });
 
 const resourceList = section({
-  cpu: v.optional(v.pipe(v.union([v.string(), v.number()]), v.transform(String))),
+  cpu: v.optional(
+    v.pipe(
+      v.union(
+        [v.string(), v.number()],
+        (i) => `must be a CPU quantity such as 100m, got ${show(i.input)}. ${fix("100m")}`,
+      ),
+      v.transform(String),
+    ),
+  ),
   memory: v.optional(text("a memory quantity", "256Mi")),
 });
 
@@ -251,14 +259,14 @@ export function checkAgent(
     if (prior)
       problems.push({
         key: key(`${k}.id`),
-        message: `${e.id} is listed twice (also ${prior}); list it once`,
+        message: `${e.id} is listed twice (also ${prior}); GitLab reads one entry per project or group. Fix: pulumi config rm --path '${key(k)}'`,
       });
     seen.set(`${k.split("[")[0]}:${e.id}`, k);
   }
   if (entries.length > 500)
     problems.push({
       key: key("ciAccess"),
-      message: `lists ${entries.length} projects and groups; GitLab allows at most 500`,
+      message: `lists ${entries.length} projects and groups; GitLab allows at most 500. Fix: share the agent with groups instead of single projects`,
     });
 
   if (

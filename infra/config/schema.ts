@@ -71,7 +71,11 @@ export const clusterSchema = section({
   ),
   kubernetesVersion: v.optional(
     v.pipe(
-      v.union([v.string(), v.number()], (i) => `must be a version such as "1.33", got ${show(i.input)}`),
+      v.union(
+        [v.string(), v.number()],
+        (i) =>
+          `must be a version such as "1.33", got ${show(i.input)}. ${fix(`'"${DEFAULT_KUBERNETES_VERSION}"'`)}`,
+      ),
       v.transform((x) => String(x)),
       v.check(
         (x) => (SUPPORTED_KUBERNETES_VERSIONS as readonly string[]).includes(x),
@@ -159,9 +163,12 @@ export const tagsSchema = v.record(
     ),
   ),
   v.pipe(
-    v.union([v.string(), v.number(), v.boolean()], (i) => `must be a string, got ${show(i.input)}`),
+    v.union(
+      [v.string(), v.number(), v.boolean()],
+      (i) => `must be a string, got ${show(i.input)}. ${fix("platform")}`,
+    ),
     v.transform((x) => String(x)),
-    v.maxLength(256, () => `is longer than AWS's 256-character tag value limit`),
+    v.maxLength(256, () => `is longer than AWS's 256-character tag value limit. Fix: shorten it`),
   ),
   (i) =>
     `must be a map of tag names to values, got ${show(i.input)}. Fix: pulumi config set --path '{key}.team' platform`,

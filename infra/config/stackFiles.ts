@@ -107,7 +107,10 @@ function readYaml(
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
     for (const e of doc.errors)
-      problems.push({ key: path.basename(file), message: `is not valid YAML: ${e.message.split("\n")[0]}` });
+      problems.push({
+        key: path.basename(file),
+        message: `is not valid YAML: ${e.message.split("\n")[0]}. Fix: correct the file (or recreate it with pulumi config set)`,
+      });
     return undefined;
   }
   const data = doc.toJS() as unknown;

@@ -249,7 +249,10 @@ function checkCluster(
       }
       const zones = c.availabilityZones;
       if (zones !== undefined && new Set(zones).size !== zones.length)
-        problems.push({ key: key("availabilityZones"), message: `lists a zone twice; list distinct zones` });
+        problems.push({
+          key: key("availabilityZones"),
+          message: `lists a zone twice. Fix: list each zone once`,
+        });
       if (zones !== undefined && zones.length < 2)
         problems.push({
           key: key("availabilityZones"),
@@ -360,7 +363,7 @@ function checkPool(
   if (role === "system" && maxSize < 1)
     problems.push({
       key: key("maxSize"),
-      message: `must be at least 1: the system pool runs CoreDNS and the agent`,
+      message: `must be at least 1: the system pool runs CoreDNS and the agent. Fix: pulumi config set --path '${key("maxSize")}' 2`,
     });
 
   if (bad("instanceTypes")) return undefined;
@@ -373,7 +376,10 @@ function checkPool(
         `Fix: list types of one architecture`,
     });
   if (new Set(instanceTypes).size !== instanceTypes.length)
-    problems.push({ key: key("instanceTypes"), message: `lists an instance type twice; list each once` });
+    problems.push({
+      key: key("instanceTypes"),
+      message: `lists an instance type twice. Fix: list each type once`,
+    });
 
   if (problems.length > before) return undefined;
   return {

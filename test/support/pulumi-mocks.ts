@@ -18,6 +18,8 @@ export const RUNNER_RESOURCE_TYPE = "pulumi-nodejs:dynamic/gitlab-eks:GitlabRunn
 export const MOCK_RUNNER_ID = 4242;
 export const MOCK_RUNNER_TOKEN = "glrt-t2_mockRunnerToken0123456789";
 export const ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+/** What the mocked AgentToken returns; tests check it never shows up outside the Secret. */
+export const MOCK_AGENT_TOKEN = "glagent-MOCKTOKENVALUE0123456789abcdef";
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
@@ -64,6 +66,20 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
           },
         };
       }
+      // GitLab objects (dynamic providers): what the providers return after create.
+      case "pulumi-nodejs:dynamic/gitlab-eks:ClusterAgent":
+        return { id: "42", state: { ...args.inputs, agentId: 42, adopted: false } };
+      case "pulumi-nodejs:dynamic/gitlab-eks:AgentToken":
+        return { id: "7", state: { ...args.inputs, tokenId: 7, token: MOCK_AGENT_TOKEN } };
+      case "pulumi-nodejs:dynamic/gitlab-eks:RepositoryFile":
+        return {
+          id: `${args.inputs.project}:${args.inputs.path}`,
+          state: { ...args.inputs, branch: "main", sha256: "0".repeat(64) },
+        };
+      case "pulumi-nodejs:dynamic/gitlab-eks:AgentEnvironment":
+        return { id: "11", state: { ...args.inputs, environmentId: 11 } };
+      case "pulumi-nodejs:dynamic/gitlab-eks:ReceptiveUrl":
+        return { id: "3", state: { ...args.inputs, publicKey: "MCowBQYDK2VwAyEAmockpublickey" } };
       case "aws:ec2/launchTemplate:LaunchTemplate":
         return { id: `lt-${args.name}`, state: { ...args.inputs, arn, latestVersion: 1 } };
       case "aws:iam/role:Role":
@@ -119,4 +135,14 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
 /** Waits until every given resource has been registered with the (mock) engine. */
 export async function settle(resources: pulumi.Resource[]): Promise<void> {
   await Promise.all(resources.map((r) => valueOf(r.urn)));
+}
+
+/** Pulumi's wire envelope for a secret value (what a resource marked secret sends to the engine). */
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** The value inside a secret envelope, or undefined when `x` is not a secret. */
+export function secretValue(x: unknown): unknown {
+  const r = x as Record<string, unknown> | null;
+  return r && typeof r === "object" && r[SIG_KEY] === SECRET_SIG ? r.value : undefined;
 }

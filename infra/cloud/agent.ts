@@ -1,0 +1,230 @@
+/**
+ * The GitLab agent for Kubernetes, end to end in one `pulumi up`: preflight against GitLab, then the
+ * agent, its token, config file and environment in GitLab, then its namespace, token Secret, RBAC and
+ * Helm release in the cluster. No manual step, and no token copied by hand.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { stringify } from "yaml";
+import type { AgentConfig } from "../config/gitlab";
+import type { StackConfig } from "../config/types";
+import { resolveConnection } from "../gitlab/connection";
+import { agentPreflight, AgentFacts } from "../gitlab/preflight";
+import {
+  AGENT_CHART,
+  AGENT_CHART_REPO,
+  AGENT_TOKEN_SECRET,
+  agentAccessNamespaces,
+  agentConfigFile,
+  agentConfigPath,
+  agentHelmValues,
+  agentRbac,
+  agentTokenName,
+  MANAGED_TOKEN_PREFIX,
+  RbacObject,
+} from "../model/agent";
+import {
+  AgentEnvironment,
+  AgentToken,
+  ClusterAgent,
+  ReceptiveUrl,
+  RepositoryFile,
+} from "./gitlab/agentResources";
+import type { GitlabTarget } from "./gitlab/dynamic";
+
+export interface AgentDeployment {
+  /** Settles when the preflight has passed (rejects with its failures); everything else waits for it. */
+  ready: Promise<AgentFacts>;
+  agent: ClusterAgent;
+  token: AgentToken;
+  release: k8s.helm.v3.Release;
+  resources: pulumi.Resource[];
+}
+
+/** Runs the preflight; a failed check stops the run (preview included) before anything is created. */
+async function preflight(
+  target: GitlabTarget,
+  agent: AgentConfig,
+  env: Record<string, string | undefined>,
+): Promise<AgentFacts> {
+  const { checks, facts } = await agentPreflight(target, agent, { env });
+  const failed = checks.filter((c) => !c.ok);
+  if (failed.length || !facts)
+    throw new pulumi.RunError(
+      `The GitLab agent cannot be set up (nothing was created):\n` +
+        failed.map((c) => `  ${c.name}: ${c.detail}`).join("\n") +
+        `\nCheck again with: npx gitlab-eks doctor --stack ${pulumi.getStack()}`,
+    );
+  return facts;
+}
+
+export function deployAgent(
+  config: StackConfig,
+  agent: AgentConfig,
+  deps: { provider: k8s.Provider; dependsOn: pulumi.Resource[]; env: Record<string, string | undefined> },
+): AgentDeployment {
+  const conn = resolveConnection(config.gitlab, deps.env);
+  const target: GitlabTarget = { url: conn.url, tokenVariable: conn.tokenVariable };
+  const ready = preflight(target, agent, deps.env);
+  const facts = pulumi.output(ready);
+  // Every GitLab object waits for the preflight: its project input resolves only when all checks pass.
+  const project = facts.apply(() => agent.project);
+  const resources: pulumi.Resource[] = [];
+  const keep = <T extends pulumi.Resource>(r: T) => (resources.push(r), r);
+
+  const registered = keep(
+    new ClusterAgent("gitlab-agent", {
+      target,
+      project,
+      name: agent.name,
+      retainOnDelete: agent.retainOnDelete,
+    }),
+  );
+  const token = keep(
+    new AgentToken("gitlab-agent-token", {
+      target,
+      project,
+      agentId: registered.agentId,
+      name: agentTokenName(config.stack, agent),
+      description: `gitlab-eks: cluster ${config.cluster.name}, stack ${config.stack}`,
+      managedPrefix: MANAGED_TOKEN_PREFIX,
+    }),
+  );
+  const configFile = keep(
+    new RepositoryFile("gitlab-agent-config", {
+      target,
+      project,
+      path: agentConfigPath(agent),
+      content: stringify(agentConfigFile(agent), { lineWidth: 0 }),
+      commitMessage: `gitlab-eks: configure agent ${agent.name} (stack ${config.stack})`,
+      retainOnDelete: agent.retainOnDelete,
+    }),
+  );
+  keep(
+    new AgentEnvironment("gitlab-agent-environment", {
+      target,
+      project,
+      name: agent.environment.name,
+      tier: agent.environment.tier,
+      clusterAgentId: registered.agentId,
+      kubernetesNamespace: agent.environment.kubernetesNamespace,
+      retainOnDelete: agent.retainOnDelete,
+    }),
+  );
+  const receptive = agent.receptiveUrl
+    ? keep(
+        new ReceptiveUrl("gitlab-agent-receptive", {
+          target,
+          project,
+          agentId: registered.agentId,
+          url: agent.receptiveUrl,
+        }),
+      )
+    : undefined;
+
+  const k8sOpts = { provider: deps.provider, dependsOn: deps.dependsOn };
+  const labels = { "app.kubernetes.io/managed-by": "gitlab-eks", "gitlab-eks/agent": agent.name };
+  const namespace = keep(
+    new k8s.core.v1.Namespace(
+      `ns-${agent.namespace}`,
+      { metadata: { name: agent.namespace, labels } },
+      k8sOpts,
+    ),
+  );
+  const accessNamespaces = agentAccessNamespaces(agent).map((name) =>
+    keep(
+      new k8s.core.v1.Namespace(
+        `ns-${name}`,
+        { metadata: { name, labels: { "app.kubernetes.io/managed-by": "gitlab-eks" } } },
+        k8sOpts,
+      ),
+    ),
+  );
+  const secret = keep(
+    new k8s.core.v1.Secret(
+      "gitlab-agent-token",
+      {
+        metadata: {
+          name: AGENT_TOKEN_SECRET,
+          namespace: agent.namespace,
+          labels,
+          annotations: { "gitlab-eks/agent-token-id": token.tokenId.apply(String) },
+        },
+        type: "Opaque",
+        stringData: { token: token.token },
+      },
+      { ...k8sOpts, dependsOn: [...deps.dependsOn, namespace] },
+    ),
+  );
+  const ids = facts.apply((f) => f.ids);
+  const rbacResources = agentRbac(agent).map((o, i) =>
+    keep(
+      rbacResource(o, ids, i, agent, {
+        ...k8sOpts,
+        dependsOn: [...deps.dependsOn, namespace, ...accessNamespaces],
+      }),
+    ),
+  );
+
+  const values = pulumi
+    .all([facts, token.tokenId, receptive ? receptive.publicKey : pulumi.output(undefined)])
+    .apply(([f, tokenId, jwtPublicKey]) =>
+      agentHelmValues(config, agent, {
+        kasAddress: f.kasAddress,
+        imageTag: f.imageTag,
+        tokenId: String(tokenId),
+        jwtPublicKey,
+      }),
+    );
+  const release = keep(
+    new k8s.helm.v3.Release(
+      `gitlab-agent-${agent.releaseName}`,
+      {
+        name: agent.releaseName,
+        chart: AGENT_CHART,
+        version: agent.chartVersion,
+        repositoryOpts: { repo: AGENT_CHART_REPO },
+        namespace: agent.namespace,
+        values,
+        atomic: true,
+        timeout: 600,
+        maxHistory: 5,
+      },
+      { ...k8sOpts, dependsOn: [...deps.dependsOn, secret, ...rbacResources, configFile] },
+    ),
+  );
+  return { ready, agent: registered, token, release, resources };
+}
+
+/** One RBAC object as a resource; ci_job subjects get GitLab's numeric ids from the preflight. */
+function rbacResource(
+  object: RbacObject,
+  ids: pulumi.Output<Record<string, number>>,
+  index: number,
+  agent: AgentConfig,
+  opts: pulumi.CustomResourceOptions,
+): pulumi.CustomResource {
+  const name = `agent-rbac-${index}-${object.kind.toLowerCase()}-${object.metadata.name}`;
+  switch (object.kind) {
+    case "ClusterRole":
+      return new k8s.rbac.v1.ClusterRole(name, { metadata: object.metadata, rules: object.rules }, opts);
+    case "Role":
+      return new k8s.rbac.v1.Role(name, { metadata: object.metadata, rules: object.rules }, opts);
+    case "ClusterRoleBinding":
+      return new k8s.rbac.v1.ClusterRoleBinding(
+        name,
+        { metadata: object.metadata, roleRef: object.roleRef!, subjects: object.subjects },
+        opts,
+      );
+    case "RoleBinding":
+      return new k8s.rbac.v1.RoleBinding(
+        name,
+        {
+          metadata: object.metadata,
+          roleRef: object.roleRef!,
+          subjects: ids.apply((resolved) => agentRbac(agent, resolved)[index].subjects!),
+        },
+        opts,
+      );
+  }
+}

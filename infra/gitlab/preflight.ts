@@ -1,0 +1,187 @@
+/**
+ * What must hold on the GitLab side before the agent can be registered and installed: the token is
+ * there, valid and has the api scope; its user is Maintainer on the agent's project; KAS is enabled and
+ * has an address; a pinned agent version fits GitLab's. Run by the Pulumi program before it creates
+ * anything (preview fails on any failed check), and printed check by check by `gitlab-eks doctor`.
+ */
+import type { AgentConfig } from "../config/gitlab";
+import { defaultImageTag, versionSkewProblem } from "../model/agent";
+import { gitlabClient } from "./client";
+import { GitlabConnection, GitlabTokenError, readToken } from "./connection";
+import { GitlabApiError } from "./errors";
+import {
+  ACCESS_LEVEL_NAMES,
+  instanceMetadata,
+  InstanceMetadata,
+  namespaceId,
+  projectAccess,
+  tokenSelf,
+} from "./instance";
+import type { RequestEvent, RetryPolicy, Sleep } from "./requester";
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface AgentFacts {
+  gitlabVersion: string;
+  kasAddress?: string;
+  imageTag: string;
+  /** Numeric ids of ciAccess entries with access_as ci_job (impersonation groups need them). */
+  ids: Record<string, number>;
+}
+
+export interface PreflightOptions {
+  env?: Record<string, string | undefined>;
+  retry?: RetryPolicy;
+  sleep?: Sleep;
+  onRequest?: (e: RequestEvent) => void;
+}
+
+const MAINTAINER = 40;
+
+export async function agentPreflight(
+  conn: GitlabConnection,
+  agent: AgentConfig,
+  options: PreflightOptions = {},
+): Promise<{ checks: Check[]; facts?: AgentFacts }> {
+  const env = options.env ?? process.env;
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string) => (checks.push({ name, ok, detail }), ok);
+
+  try {
+    readToken(conn, env, "Registering the GitLab agent");
+    add("token", true, `${conn.tokenVariable} is set`);
+  } catch (e) {
+    add("token", false, (e as GitlabTokenError).message);
+    return { checks };
+  }
+  const api = gitlabClient(conn, {
+    env,
+    retry: options.retry,
+    sleep: options.sleep,
+    onRequest: options.onRequest,
+  });
+
+  try {
+    const self = await tokenSelf(api);
+    add("reachable", true, `${conn.url} answers`);
+    const expiry = self.expiresAt ? `, expires ${self.expiresAt}` : "";
+    if (
+      !add(
+        "token valid",
+        self.active,
+        self.active
+          ? `token "${self.name}"${expiry}`
+          : `token "${self.name}" is inactive (revoked or expired)`,
+      )
+    )
+      return { checks };
+    add(
+      "token scopes",
+      self.scopes.includes("api"),
+      self.scopes.includes("api")
+        ? `scopes: ${self.scopes.join(", ")}`
+        : `scopes: ${self.scopes.join(", ") || "none"}; the agent APIs need the api scope. Create a token with api and set ${conn.tokenVariable}`,
+    );
+  } catch (e) {
+    const status = (e as GitlabApiError).status;
+    if (status === undefined) add("reachable", false, `cannot reach ${conn.url}: ${(e as Error).message}`);
+    else {
+      add("reachable", true, `${conn.url} answers`);
+      add("token valid", false, (e as Error).message);
+    }
+    return { checks };
+  }
+
+  try {
+    const access = await projectAccess(api, agent.project);
+    const role = ACCESS_LEVEL_NAMES[access.accessLevel] ?? `level ${access.accessLevel}`;
+    add(
+      "role on agent project",
+      access.accessLevel >= MAINTAINER,
+      access.accessLevel >= MAINTAINER
+        ? `${role} on ${agent.project}`
+        : `${role} on ${agent.project}; registering agents and creating their tokens needs Maintainer. Raise the token user's role or use another token`,
+    );
+  } catch (e) {
+    add("role on agent project", false, (e as Error).message);
+  }
+
+  let metadata: InstanceMetadata | undefined;
+  try {
+    metadata = await instanceMetadata(api);
+  } catch (e) {
+    add("KAS", false, (e as Error).message);
+  }
+  let kasAddress: string | undefined;
+  let imageTag: string | undefined;
+  if (metadata) {
+    kasAddress = agent.kasAddress ?? metadata.kas.externalUrl ?? undefined;
+    if (!metadata.kas.enabled)
+      add(
+        "KAS",
+        false,
+        `KAS (the GitLab agent server) is disabled on ${conn.url}; enable it (Linux package: gitlab_kas['enable'] = true; Helm chart: global.kas.enabled) or set gitlab-eks:agent.enabled to false`,
+      );
+    else if (!kasAddress && !agent.receptiveUrl)
+      add(
+        "KAS",
+        false,
+        `KAS is enabled but GitLab reports no external URL; set gitlab-eks:agent.kasAddress (e.g. wss://kas.gitlab.example.com)`,
+      );
+    else
+      add(
+        "KAS",
+        true,
+        agent.receptiveUrl
+          ? `enabled; receptive mode, GitLab connects to ${agent.receptiveUrl}`
+          : `enabled at ${kasAddress}${agent.kasAddress ? " (configured)" : " (from /metadata)"}`,
+      );
+
+    if (agent.imageTag) {
+      const skew = versionSkewProblem(metadata.version, agent.imageTag);
+      if (
+        add(
+          "agent version",
+          !skew,
+          skew ? `gitlab-eks:agent.imageTag: ${skew}` : `${agent.imageTag} fits GitLab ${metadata.version}`,
+        )
+      )
+        imageTag = agent.imageTag;
+    } else {
+      imageTag = defaultImageTag(metadata.kas.version, metadata.version);
+      add(
+        "agent version",
+        imageTag !== undefined,
+        imageTag
+          ? `${imageTag} (KAS version${metadata.kas.version ? "" : " unknown; from GitLab's version"})`
+          : `cannot tell GitLab's version ("${metadata.version}"); pin gitlab-eks:agent.imageTag`,
+      );
+    }
+  }
+
+  const ids: Record<string, number> = {};
+  const impersonated = [
+    ...agent.ciAccess.projects
+      .filter((e) => e.accessAs === "ci_job")
+      .map((e) => ({ kind: "project" as const, id: e.id })),
+    ...agent.ciAccess.groups
+      .filter((e) => e.accessAs === "ci_job")
+      .map((e) => ({ kind: "group" as const, id: e.id })),
+  ];
+  for (const { kind, id } of impersonated) {
+    try {
+      ids[id] = /^\d+$/.test(id) ? Number(id) : await namespaceId(api, kind, id);
+    } catch (e) {
+      add(`ciAccess ${kind} ${id}`, false, (e as Error).message);
+    }
+  }
+
+  const ok = checks.every((c) => c.ok);
+  return ok && metadata && imageTag
+    ? { checks, facts: { gitlabVersion: metadata.version, kasAddress, imageTag, ids } }
+    : { checks };
+}
