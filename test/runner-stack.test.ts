@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "smol-toml";
 import type { StackConfig } from "../infra/config/types";
 import { configOf, minimal } from "./support/config";
+import { deployUnderMocks } from "./support/deploy";
+import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 import {
   ACCOUNT,
   MOCK_RUNNER_TOKEN,
@@ -18,14 +20,13 @@ import {
 
 const OIDC = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF";
 
-async function deploy(config: StackConfig) {
-  const mocks = new RecordingMocks();
-  await pulumi.runtime.setMocks(mocks, "gitlab-eks", config.stack, false);
-  const { deployStack } = await import("../infra/cloud/stack");
-  const deployed = deployStack(config);
-  await settle(deployed.resources);
-  return { mocks, deployed };
-}
+let world: GitlabWorld;
+before(async () => {
+  world = await gitlabWorld();
+});
+after(() => world.fake.close());
+const deploy = (config: StackConfig, env?: Record<string, string>) =>
+  deployUnderMocks(world, config.stack, config, env);
 
 const stackWith = (runner: Record<string, unknown>, stack = "dev") =>
   configOf(
@@ -50,14 +51,14 @@ describe("runner resources under Pulumi mocks", () => {
     const config = stackWith({ maximumTimeout: 3600 });
 
     before(async () => {
-      ({ mocks, deployed } = await deploy(config));
+      ({ mocks, deployed } = await deploy(config, { GL_TOKEN: world.maintainerToken }));
     });
 
     it("creates the runner in GitLab from config, with the token's variable NAME only", () => {
       const [r] = mocks.ofType(RUNNER_RESOURCE_TYPE);
       assert.equal(mocks.ofType(RUNNER_RESOURCE_TYPE).length, 1);
       const i = r.inputs;
-      assert.deepEqual(i.target, { url: "https://gitlab.example.com", tokenVariable: "GL_TOKEN" });
+      assert.deepEqual(i.target, { url: world.fake.url, tokenVariable: "GL_TOKEN" });
       assert.equal(i.runnerType, "group_type");
       assert.equal(i.group, "platform");
       assert.equal(i.project, undefined);
@@ -105,7 +106,7 @@ describe("runner resources under Pulumi mocks", () => {
       assert.equal(rel.namespace, "gitlab-runner");
       assert.equal(rel.name, "gitlab-runner");
       const v: Any = rel.values;
-      assert.equal(v.gitlabUrl, "https://gitlab.example.com");
+      assert.equal(v.gitlabUrl, world.fake.url);
       assert.equal(v.runners.secret, "gitlab-runner-token");
       assert.equal(v.runnerToken, undefined);
       assert.equal(v.rbac.create, true);
@@ -139,7 +140,7 @@ describe("runner resources under Pulumi mocks", () => {
     );
 
     before(async () => {
-      ({ mocks } = await deploy(config));
+      ({ mocks } = await deploy(config, { GL_TOKEN: world.maintainerToken }));
     });
 
     it("creates a private, encrypted bucket whose objects expire", () => {
@@ -219,6 +220,54 @@ describe("runner resources under Pulumi mocks", () => {
       assert.deepEqual(
         v.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms,
         [{ matchExpressions: [{ key: "workload", operator: "NotIn", values: ["gitlab-runner"] }] }],
+      );
+    });
+  });
+
+  describe("a failed preflight creates no runner", () => {
+    async function expectNoRunner(config: StackConfig, env: Record<string, string>, ...messages: RegExp[]) {
+      const mocks = new RecordingMocks();
+      await pulumi.runtime.setMocks(mocks, "gitlab-eks", config.stack, false);
+      const { deployStack } = await import("../infra/cloud/stack");
+      const deployed = deployStack({ ...config, gitlab: { ...config.gitlab, url: world.fake.url } }, { env });
+      const err = await deployed.runner!.ready.then(
+        () => assert.fail("the preflight passed"),
+        (e: Error) => e,
+      );
+      for (const m of messages) assert.match(err.message, m);
+      assert.match(err.message, /^The GitLab runner cannot be created/);
+      await settle(deployed.resources.filter((r) => !deployed.runner!.resources.includes(r)));
+      assert.equal(mocks.ofType(RUNNER_RESOURCE_TYPE).length, 0);
+      assert.equal(world.fake.state.runners.length, 0);
+    }
+
+    it("without a token", async () => {
+      await expectNoRunner(stackWith({}), {}, /token: .*GL_TOKEN environment variable/);
+    });
+
+    it("with a token lacking create_runner/manage_runner, or for instance_type without an administrator", async () => {
+      await expectNoRunner(
+        stackWith({}),
+        { GL_TOKEN: world.readOnlyToken },
+        /token scopes: scopes: read_api; creating a runner needs create_runner/,
+      );
+      await expectNoRunner(
+        stackWith({ group: undefined, runnerType: "instance_type" }),
+        { GL_TOKEN: world.maintainerToken },
+        /role: platform-bot is not an administrator; only administrators can create instance_type runners/,
+      );
+    });
+
+    it("when the group does not exist, or a project role is too low", async () => {
+      await expectNoRunner(
+        stackWith({ group: "nope" }),
+        { GL_TOKEN: world.maintainerToken },
+        /group nope was not found/,
+      );
+      await expectNoRunner(
+        stackWith({ group: undefined, project: "platform/clusters" }),
+        { GL_TOKEN: world.developerToken },
+        /role: Developer on platform\/clusters; creating a project runner needs Maintainer or Owner/,
       );
     });
   });

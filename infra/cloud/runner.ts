@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RunnerConfig } from "../config/runnerTypes";
 import type { StackConfig } from "../config/types";
 import { resolveConnection } from "../gitlab/connection";
+import { runnerPreflight } from "../gitlab/runnerPreflight";
 import {
   JOB_SERVICE_ACCOUNT,
   MANAGER_SERVICE_ACCOUNT,
@@ -24,6 +25,8 @@ import { GitlabRunner } from "./gitlab/runnerResource";
 
 export interface RunnerDeployment {
   runner: GitlabRunner;
+  /** Settles when the preflight has passed (rejects with its failures); the runner waits for it. */
+  ready: Promise<void>;
   /** The runner token, a secret (the resource also declares it a secret output, for the state). */
   token: pulumi.Output<string>;
   namespace: k8s.core.v1.Namespace;
@@ -52,11 +55,14 @@ export function deployRunner(
   const keep = <T extends pulumi.Resource>(r: T) => (resources.push(r), r);
   const conn = resolveConnection(config.gitlab, ctx.env ?? process.env);
   const scope = runner.scope;
+  const ready = preflight(conn, runner, ctx.env ?? process.env);
+  // The runner waits for the preflight: its type input resolves only when every check passed.
+  const runnerType = pulumi.output(ready.then(() => scope.runnerType));
 
   const gitlabRunner = keep(
     new GitlabRunner("runner", {
       target: { url: conn.url, tokenVariable: conn.tokenVariable },
-      runnerType: scope.runnerType,
+      runnerType,
       ...(scope.runnerType === "project_type" ? { project: scope.project } : {}),
       ...(scope.runnerType === "group_type" ? { group: scope.group } : {}),
       description: runner.description,
@@ -140,7 +146,21 @@ export function deployRunner(
     ),
   );
 
-  return { runner: gitlabRunner, token, namespace, tokenSecret, release, cache, resources };
+  return { runner: gitlabRunner, ready, token, namespace, tokenSecret, release, cache, resources };
+}
+
+/** Runs the runner preflight; a failed check stops the run (preview included) before the runner exists. */
+async function preflight(
+  conn: { url: string; tokenVariable: string },
+  runner: RunnerConfig,
+  env: Record<string, string | undefined>,
+): Promise<void> {
+  const failed = (await runnerPreflight(conn, runner.scope, env)).filter((c) => !c.ok);
+  if (failed.length)
+    throw new pulumi.RunError(
+      `The GitLab runner cannot be created (it was not):\n` +
+        failed.map((c) => `  ${c.name}: ${c.detail}`).join("\n"),
+    );
 }
 
 /**
