@@ -142,6 +142,17 @@ for (const form of ["in process", "serialized, as Pulumi's dynamic-provider host
         }
       });
 
+      it("keeps the runner when only the token's variable name changes, and replaces it to clear the timeout", async function () {
+        const renamed = await provider.diff(id, outs, {
+          ...inputs,
+          target: { url: fake.url, tokenVariable: "OTHER" },
+        });
+        assert.equal(renamed.changes, true);
+        assert.deepEqual(renamed.replaces, []);
+        const cleared = await provider.diff(id, outs, { ...inputs, maximumTimeout: undefined });
+        assert.deepEqual(cleared.replaces, ["maximumTimeout"]);
+      });
+
       it("reads it back for refresh, and deletes it on destroy (a second delete is a no-op)", async function () {
         assert.deepEqual((await provider.read(id, outs)).id, id);
         await provider.delete(id, outs);

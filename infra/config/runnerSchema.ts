@@ -96,8 +96,9 @@ export const runnerSchema = section({
     v.pipe(
       text("a container image such as alpine:3", "alpine:3"),
       v.regex(
-        /^\S+$/,
-        (i) => `must be an image reference without spaces, got ${show(i.input)}. ${fix("alpine:3")}`,
+        /^(?!.*\{\{)\S+$/,
+        (i) =>
+          `must be an image reference (no spaces, no "{{": the chart templates runners.config), got ${show(i.input)}. ${fix("alpine:3")}`,
       ),
     ),
     "alpine:3",

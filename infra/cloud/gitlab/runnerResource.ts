@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createRunner, deleteRunner, runnerExists, RunnerType, updateRunner } from "../../gitlab/runners";
 import { diffByKeys, GitlabTarget, providerApi, targetKey } from "./dynamic";
 
-/** Inputs whose change means another runner. */
+/** Inputs whose change means another runner (of the target, only the URL: another GitLab). */
 export const RUNNER_REPLACE_KEYS = [targetKey, "runnerType", "project", "group"];
 /** Inputs GitLab changes in place. */
 export const RUNNER_UPDATE_KEYS = [
@@ -40,7 +40,18 @@ const settingsOf = (p: Props) => ({
 
 export const gitlabRunnerProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds, news) {
-    return diffByKeys(olds, news, RUNNER_REPLACE_KEYS, RUNNER_UPDATE_KEYS);
+    const d = diffByKeys(
+      { ...olds, [targetKey]: olds[targetKey]?.url },
+      { ...news, [targetKey]: news[targetKey]?.url },
+      RUNNER_REPLACE_KEYS,
+      RUNNER_UPDATE_KEYS,
+    );
+    // Another token variable is the same runner: nothing to call, just new inputs in the state.
+    const tokenVariableChanged = olds[targetKey]?.tokenVariable !== news[targetKey]?.tokenVariable;
+    // GitLab's API can set a maximum timeout but not clear it: clearing it takes a new runner.
+    const timeoutCleared = olds.maximumTimeout !== undefined && news.maximumTimeout === undefined;
+    const replaces = [...(d.replaces ?? []), ...(timeoutCleared ? ["maximumTimeout"] : [])];
+    return { ...d, changes: d.changes || tokenVariableChanged, replaces };
   },
   async create(inputs: Props) {
     const api = providerApi(inputs.target, "Creating the GitLab runner");
