@@ -136,6 +136,11 @@ describe("gitlab-eks:runner config", () => {
       "gitlab-eks:runner.chartVersion",
       /chart version/,
     );
+    expectOnly(
+      runner({ group: "g", image: "ci/{{x}}" }),
+      "gitlab-eks:runner.image",
+      /the chart templates runners.config/,
+    );
   });
 
   it("reports every runner problem at once, together with other sections' problems", () => {
