@@ -168,6 +168,9 @@ describe("runner resources under Pulumi mocks", () => {
       assert.equal(life.bucket, bucketName);
       assert.equal(life.rules[0].status, "Enabled");
       assert.deepEqual(life.rules[0].expiration, { days: 9 });
+      const tls = JSON.parse(mocks.one("aws:s3/bucketPolicy:BucketPolicy", "runner-cache").inputs.policy);
+      assert.deepEqual(tls.Statement[0].Condition, { Bool: { "aws:SecureTransport": "false" } });
+      assert.equal(tls.Statement[0].Effect, "Deny");
       const own = mocks.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "runner-cache").inputs;
       assert.equal(own.rule.objectOwnership, "BucketOwnerEnforced");
     });

@@ -22,6 +22,7 @@ const RUNNER_CACHE_TYPES = [
   "aws:iam/rolePolicy:RolePolicy",
   "aws:s3/bucket:Bucket",
   "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  "aws:s3/bucketPolicy:BucketPolicy",
   "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
   "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
   "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",

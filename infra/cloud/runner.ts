@@ -164,7 +164,7 @@ async function preflight(
 }
 
 /**
- * S3 cache: a private, encrypted bucket whose objects expire, and an IRSA role the manager's service
+ * S3 cache: a private, encrypted, TLS-only bucket whose objects expire, and an IRSA role the manager's service
  * account assumes (the manager signs the cache URLs the job pods use).
  */
 function createCache(
@@ -182,7 +182,7 @@ function createCache(
       tags: { ...ctx.tags, Name: `${name}-runner-cache` },
     }),
   );
-  keep(
+  const publicAccessBlock = keep(
     new aws.s3.BucketPublicAccessBlock("runner-cache", {
       bucket: bucket.id,
       blockPublicAcls: true,
@@ -190,6 +190,30 @@ function createCache(
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     }),
+  );
+  keep(
+    new aws.s3.BucketPolicy(
+      "runner-cache",
+      {
+        bucket: bucket.id,
+        policy: bucket.arn.apply((arn) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [arn, `${arn}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+              },
+            ],
+          }),
+        ),
+      },
+      { dependsOn: [publicAccessBlock] },
+    ),
   );
   keep(
     new aws.s3.BucketOwnershipControls("runner-cache", {
