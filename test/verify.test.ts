@@ -217,6 +217,22 @@ describe("gitlab-eks verify (against a fake Kubernetes API)", function () {
     assert.match(missing.stderr, /cannot read --kubeconfig .*ENOENT/);
   });
 
+  it("uses --context over the kubeconfig's current-context", async () => {
+    const cfg = JSON.parse(kubeconfigFor(kube.url, { token: TOKEN }));
+    cfg.clusters.push({ name: "elsewhere", cluster: { server: "https://127.0.0.1:1" } });
+    cfg.contexts.push({ name: "other", context: { cluster: "elsewhere", user: "fake" } });
+    cfg["current-context"] = "other";
+    const file = path.join(tmp, "two-contexts.json");
+    fs.writeFileSync(file, JSON.stringify(cfg));
+    const current = await cliAsync(["verify", "--stack", "dev", "--kubeconfig", file]);
+    assert.equal(current.code, 3);
+    const chosen = await cliAsync(["verify", "--stack", "dev", "--kubeconfig", file, "--context", "fake"]);
+    assert.equal(chosen.code, 0, chosen.stderr);
+    const missing = await cliAsync(["verify", "--stack", "dev", "--kubeconfig", file, "--context", "nope"]);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /the kubeconfig has no context named "nope"/);
+  });
+
   it("refuses an invalid configuration before contacting the cluster", async () => {
     kube.requests.length = 0;
     const dir = fs.mkdtempSync(path.join(tmp, "proj-"));
