@@ -60,6 +60,20 @@ export function buildProgram(io: Io): Command {
       }
     });
 
+  program
+    .command("doctor")
+    .description(
+      "Check the live GitLab for this stack: reachable, token valid with its scopes, role, KAS, version skew.",
+    )
+    .requiredOption("-s, --stack <name>", "stack name (reads Pulumi.<name>.yaml)")
+    .option("-C, --dir <path>", "Pulumi project folder", ".")
+    .action(async (opts: { stack: string; dir: string }) => {
+      const config = loadConfig(io, opts.dir, opts.stack);
+      const { doctor } = await import("./doctor");
+      const code = await doctor(config, io.env, io.out);
+      if (code !== 0) throw new CommanderError(code, "gitlab-eks.doctor", "checks failed");
+    });
+
   registerVerify(program, io, loadConfig);
 
   return program;
@@ -71,7 +85,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     await buildProgram(io).parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError)
+      return e.code === "gitlab-eks.doctor" ? e.exitCode : e.exitCode === 0 ? 0 : 2;
     if (e instanceof CliFailure) {
       for (const line of e.lines) io.err(line);
       return e.exitCode;

@@ -302,7 +302,12 @@ export function checkAgent(
     environment: {
       name: a.environment?.name ?? ctx.stack,
       tier,
-      kubernetesNamespace: a.environment?.kubernetesNamespace ?? "default",
+      // Where CI deploys is what the environment page should show.
+      kubernetesNamespace:
+        a.environment?.kubernetesNamespace ??
+        [...(a.ciAccess?.projects ?? []), ...(a.ciAccess?.groups ?? [])].find((e) => e.defaultNamespace)
+          ?.defaultNamespace ??
+        "default",
     },
     tokenRotation: a.tokenRotation ?? "initial",
     retainOnDelete: a.retainOnDelete ?? false,

@@ -1,0 +1,32 @@
+/**
+ * `gitlab-eks doctor --stack NAME`: checks the live GitLab the stack talks to, one line per check, with
+ * the same preflight `pulumi up` runs before it registers the agent. Loaded lazily by main.ts, so the
+ * offline commands never pay for gitbeaker.
+ */
+import type { StackConfig } from "../config/types";
+import { resolveConnection } from "../gitlab/connection";
+import { agentPreflight } from "../gitlab/preflight";
+import { DEFAULT_RETRY } from "../gitlab/requester";
+
+export async function doctor(
+  config: StackConfig,
+  env: Record<string, string | undefined>,
+  out: (line: string) => void,
+): Promise<number> {
+  const conn = resolveConnection(config.gitlab, env);
+  out(`GitLab ${conn.url}, token from ${conn.tokenVariable}`);
+  if (!config.agent) {
+    out("ok    agent: disabled (gitlab-eks:agent.enabled is false); nothing to check");
+    return 0;
+  }
+  out(`agent "${config.agent.name}" in ${config.agent.project}`);
+  // Interactive: answer in seconds rather than wait out a long outage (pulumi up retries longer).
+  const { checks } = await agentPreflight(conn, config.agent, {
+    env,
+    retry: { ...DEFAULT_RETRY, maxAttempts: 2, maxWaitMs: 5_000 },
+  });
+  for (const c of checks) out(`${c.ok ? "ok  " : "FAIL"}  ${c.name}: ${c.detail}`);
+  const failed = checks.filter((c) => !c.ok).length;
+  out(failed ? `${failed} check${failed === 1 ? "" : "s"} failed` : "all checks passed");
+  return failed ? 1 : 0;
+}
