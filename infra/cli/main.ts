@@ -11,7 +11,8 @@ import { readStackFiles } from "../config/stackFiles";
 import { validateStackConfig } from "../config/validate";
 import type { StackConfig } from "../config/types";
 import { renderStack } from "../model/render";
-import { CliFailure, registerVerify } from "./verify";
+import { CliFailure } from "./failure";
+import { registerVerify } from "./verifyCommand";
 
 export interface Io {
   out: (line: string) => void;

@@ -7,30 +7,19 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Command } from "commander";
 import type { StackConfig } from "../config/types";
 import { listAll } from "../kube/client";
 import { connectionFromKubeconfig } from "../kube/kubeconfig";
 import { isolationRule } from "../model/isolation";
 import { checkPlacement, NodeInfo, PodInfo } from "../model/placementCheck";
-
-/** A failure with its own exit code and message lines (no stack trace). */
-export class CliFailure extends Error {
-  constructor(
-    readonly lines: string[],
-    readonly exitCode: number,
-  ) {
-    super(lines.join("\n"));
-    this.name = "CliFailure";
-  }
-}
+import { CliFailure } from "./failure";
 
 /** Exit code when offenders are found. */
 export const EXIT_OFFENDERS = 1;
 /** Exit code when the cluster could not be read (kubeconfig, Pulumi CLI, API). */
 export const EXIT_UNREACHABLE = 3;
 
-interface VerifyIo {
+export interface VerifyIo {
   out: (line: string) => void;
   err: (line: string) => void;
   cwd: string;
@@ -140,27 +129,4 @@ export async function verify(
     io.out(
       `note: no runner manager pod found (label gitlab-eks/component=runner-manager); is the release installed?`,
     );
-}
-
-export function registerVerify(
-  program: Command,
-  io: VerifyIo,
-  loadConfig: (io: VerifyIo, dir: string | undefined, stack: string) => StackConfig,
-): void {
-  program
-    .command("verify")
-    .description(
-      "Check a live cluster: every pod on a runner node is a runner manager or job pod (DaemonSets aside), and every runner pod is where it belongs.",
-    )
-    .requiredOption(
-      "-s, --stack <name>",
-      "stack name (reads Pulumi.<name>.yaml, and the stack's kubeconfig output)",
-    )
-    .option("-k, --kubeconfig <file>", "use this kubeconfig instead of the stack's output")
-    .option("--context <name>", "kubeconfig context (default: its current-context)")
-    .option("-C, --dir <path>", "Pulumi project folder", ".")
-    .action(async (opts: { stack: string; dir: string; kubeconfig?: string; context?: string }) => {
-      const config = loadConfig(io, opts.dir, opts.stack);
-      await verify(io, config, opts);
-    });
 }
