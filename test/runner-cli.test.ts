@@ -5,7 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
-import { cli, projectDir } from "./support/cli";
+import { cli, cliAsync, projectDir } from "./support/cli";
+import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
 describe("gitlab-eks render (runner files)", () => {
   for (const stack of ["dev", "staging", "production"]) {
@@ -79,5 +80,51 @@ describe("gitlab-eks render (runner files)", () => {
         .every((l) => /Fix: /.test(l)),
     );
     assert.equal(fs.existsSync(out), false);
+  });
+});
+
+describe("gitlab-eks doctor (runner checks)", () => {
+  let w: GitlabWorld;
+  const stack = (url: string, runner: string) => `
+config:
+  aws:region: eu-west-1
+  gitlab-eks:cluster:
+    vpcCidr: 10.0.0.0/16
+  gitlab-eks:gitlab:
+    url: ${url}
+    agentProject: platform/clusters
+  gitlab-eks:agent:
+    enabled: false
+  gitlab-eks:runner:
+${runner}`;
+
+  before(async () => {
+    w = await gitlabWorld();
+  });
+  after(() => w.fake.close());
+
+  it("prints the runner preflight, ok for a group the token can see", async () => {
+    const dir = projectDir({ dev: stack(w.fake.url, "    group: platform\n") });
+    const r = await cliAsync(["doctor", "--stack", "dev"], {
+      cwd: dir,
+      env: { GITLAB_TOKEN: w.maintainerToken },
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^runner \(group_type\) for group platform$/m);
+    assert.match(r.stdout, /^ok {4}token scopes: scopes: api$/m);
+    assert.match(r.stdout, /^ok {4}group: platform \(id \d+\)/m);
+    assert.match(r.stdout, /all checks passed\n$/);
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(w.maintainerToken));
+  });
+
+  it("fails an instance runner without an administrator, saying so", async () => {
+    const dir = projectDir({ dev: stack(w.fake.url, "    runnerType: instance_type\n") });
+    const r = await cliAsync(["doctor", "--stack", "dev"], {
+      cwd: dir,
+      env: { GITLAB_TOKEN: w.maintainerToken },
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^FAIL {2}role: platform-bot is not an administrator/m);
+    assert.match(r.stdout, /1 check failed\n$/);
   });
 });

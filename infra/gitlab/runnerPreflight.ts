@@ -10,6 +10,7 @@ import { GitlabConnection, GitlabTokenError, readToken } from "./connection";
 import { call } from "./errors";
 import { ACCESS_LEVEL_NAMES, namespaceId, projectAccess, tokenSelf } from "./instance";
 import type { Check } from "./preflight";
+import type { RetryPolicy } from "./requester";
 
 const MAINTAINER = 40;
 
@@ -17,6 +18,7 @@ export async function runnerPreflight(
   conn: GitlabConnection,
   scope: RunnerScope,
   env: Record<string, string | undefined> = process.env,
+  retry?: RetryPolicy,
 ): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => (checks.push({ name, ok, detail }), ok);
@@ -27,7 +29,7 @@ export async function runnerPreflight(
     add("token", false, (e as GitlabTokenError).message);
     return checks;
   }
-  const api = gitlabClient(conn, { env, purpose: "Creating the GitLab runner" });
+  const api = gitlabClient(conn, { env, retry, purpose: "Creating the GitLab runner" });
 
   let scopes: string[];
   try {
