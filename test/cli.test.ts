@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parse, parseAllDocuments } from "yaml";
 import { readStackFiles } from "../infra/config/stackFiles";
 import { requireValidConfig } from "../infra/config/validate";
 import { desiredNodePools } from "../infra/model/nodePools";
@@ -145,6 +146,34 @@ describe("gitlab-eks render", () => {
     ])
       assert.ok(key in pools[0], key);
     assert.match(r.stdout, /node-pools\.json/);
+  });
+
+  it("writes the agent's config file, Helm values and RBAC, with no secret in them", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
+    const r = cli(["render", "--stack", "production", "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const read = (f: string) => fs.readFileSync(path.join(out, f), "utf8");
+    assert.deepEqual(fs.readdirSync(out).sort(), [
+      "agent-config.yaml",
+      "agent-rbac.yaml",
+      "agent-values.yaml",
+      "node-pools.json",
+    ]);
+    const values = parse(read("agent-values.yaml"));
+    assert.equal(values.config.secretName, "gitlab-agent-token");
+    assert.equal(values.config.token, undefined);
+    assert.deepEqual(values.rbac, { create: false });
+    assert.match(read("agent-values.yaml"), /key token: \[secret\]/);
+    const file = parse(read("agent-config.yaml"));
+    assert.deepEqual(file.ci_access.projects[0], {
+      id: "platform/apps",
+      default_namespace: "apps",
+      access_as: { agent: {} },
+      environments: ["production"],
+    });
+    const rbac = parseAllDocuments(read("agent-rbac.yaml")).map((d) => d.toJS());
+    assert.ok(rbac.every((o) => o.roleRef?.name !== "cluster-admin"));
+    for (const f of fs.readdirSync(out)) assert.doesNotMatch(read(f), /glagent-|glpat-|glrt-/);
   });
 
   it("writes nothing for an invalid stack", () => {

@@ -218,28 +218,21 @@ export function checkAgent(
       message: `is set together with agent.receptiveUrl; a receptive agent does not connect to KAS. Fix: pulumi config rm --path '${key("kasAddress")}'`,
     });
 
-  const checkQuantities = (kind: "requests" | "limits") => {
-    const r = a[kind];
-    if (!r) return;
-    if (r.cpu !== undefined) {
-      const p = cpuQuantityProblem(r.cpu);
+  const quantityChecks = [
+    ["cpu", cpuQuantityProblem, "100m"],
+    ["memory", memoryQuantityProblem, "256Mi"],
+  ] as const;
+  for (const kind of ["requests", "limits"] as const) {
+    for (const [resource, problemOf, example] of quantityChecks) {
+      const value = a[kind]?.[resource];
+      const p = value === undefined ? undefined : problemOf(value);
       if (p)
         problems.push({
-          key: key(`${kind}.cpu`),
-          message: `${p}. Fix: pulumi config set --path '${key(`${kind}.cpu`)}' 100m`,
+          key: key(`${kind}.${resource}`),
+          message: `${p}. Fix: pulumi config set --path '${key(`${kind}.${resource}`)}' ${example}`,
         });
     }
-    if (r.memory !== undefined) {
-      const p = memoryQuantityProblem(r.memory);
-      if (p)
-        problems.push({
-          key: key(`${kind}.memory`),
-          message: `${p}. Fix: pulumi config set --path '${key(`${kind}.memory`)}' 256Mi`,
-        });
-    }
-  };
-  checkQuantities("requests");
-  checkQuantities("limits");
+  }
 
   const entries = [
     ...(a.ciAccess?.projects ?? []).map((e, i) => ({ e, k: `ciAccess.projects[${i}]` })),
