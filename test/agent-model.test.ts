@@ -90,12 +90,12 @@ describe("agent config", () => {
     expectProblem(
       withAgent({ requests: { cpu: "lots" } }),
       "gitlab-eks:agent.requests.cpu",
-      /not a CPU quantity/,
+      /"lots" is not a Kubernetes CPU quantity/,
     );
     expectProblem(
       withAgent({ limits: { memory: "1 GB" } }),
       "gitlab-eks:agent.limits.memory",
-      /not a memory quantity/,
+      /"1 GB" is not a Kubernetes memory quantity/,
     );
     expectProblem(
       withAgent({ ciAccess: { projects: [{ id: "g/a" }, { id: "g/a" }] } }),

@@ -11,6 +11,12 @@ import { MOCK_AGENT_TOKEN, RecordingMocks, secretValue } from "./support/pulumi-
 
 const DYN = "pulumi-nodejs:dynamic/gitlab-eks:";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
+/** The agent's release (the example stacks also install the runner's). */
+const agentRelease = (mocks: RecordingMocks) => {
+  const found = mocks.ofType(RELEASE).filter((r) => r.inputs.chart === "gitlab-agent");
+  assert.equal(found.length, 1, "one gitlab-agent release");
+  return found[0];
+};
 
 function withAgent(config: StackConfig, change: Partial<AgentConfig>): StackConfig {
   return { ...config, agent: { ...config.agent!, ...change } };
@@ -88,7 +94,7 @@ describe("GitLab agent in the Pulumi program", () => {
       });
 
       it("installs the pinned gitlab-agent chart with the token by secretName, KAS from GitLab, and its version", () => {
-        const release = mocks.ofType(RELEASE)[0].inputs;
+        const release = agentRelease(mocks).inputs;
         assert.deepEqual(
           [release.chart, release.version, release.repositoryOpts.repo, release.namespace, release.name],
           [
@@ -138,6 +144,7 @@ describe("GitLab agent in the Pulumi program", () => {
           ]);
         const namespaces = mocks
           .ofType("kubernetes:core/v1:Namespace")
+          .filter((n) => n.name !== "runner") // the runner's own namespace (runner-stack.test.ts)
           .map((n) => n.inputs.metadata.name)
           .sort();
         assert.deepEqual(
@@ -194,7 +201,7 @@ describe("GitLab agent in the Pulumi program", () => {
         replicas: 3,
       });
       const { mocks } = await deployUnderMocks(world, "dev", config);
-      const v = mocks.ofType(RELEASE)[0].inputs.values;
+      const v = agentRelease(mocks).inputs.values;
       assert.match(v.config.kasCaCert, /BEGIN CERTIFICATE/);
       assert.deepEqual(v.extraEnv, [
         { name: "HTTPS_PROXY", value: "http://proxy.internal:3128" },
@@ -210,7 +217,7 @@ describe("GitLab agent in the Pulumi program", () => {
       const config = withAgent(exampleConfig("dev"), { receptiveUrl: "grpcs://agent.dev.example.com:443" });
       const { mocks } = await deployUnderMocks(world, "dev", config);
       assert.equal(mocks.ofType(`${DYN}ReceptiveUrl`)[0].inputs.url, "grpcs://agent.dev.example.com:443");
-      const v = mocks.ofType(RELEASE)[0].inputs.values;
+      const v = agentRelease(mocks).inputs.values;
       assert.deepEqual(v.config.receptive, { enabled: true });
       assert.equal(v.config.api.jwtPublicKey, "MCowBQYDK2VwAyEAmockpublickey");
       assert.equal(v.config.kasAddress, undefined);
@@ -223,7 +230,7 @@ describe("GitLab agent in the Pulumi program", () => {
         namespace: "gitlab-agent-apps",
       });
       const { mocks } = await deployUnderMocks(world, "staging", config);
-      const r = mocks.ofType(RELEASE)[0];
+      const r = agentRelease(mocks);
       assert.deepEqual(
         [r.name, r.inputs.name, r.inputs.namespace],
         ["gitlab-agent-agent-apps", "agent-apps", "gitlab-agent-apps"],

@@ -158,6 +158,10 @@ describe("gitlab-eks render", () => {
       "agent-rbac.yaml",
       "agent-values.yaml",
       "node-pools.json",
+      // The example stacks also have a runner (test/runner-cli.test.ts).
+      "runner-config.toml",
+      "runner-token-secret.yaml",
+      "runner-values.yaml",
     ]);
     const values = parse(read("agent-values.yaml"));
     assert.equal(values.config.secretName, "gitlab-agent-token");

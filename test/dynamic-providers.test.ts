@@ -294,6 +294,28 @@ describe("GitLab dynamic providers", () => {
       });
     }
 
+    it("the serialized providers keep their error handling: 404 is 'already gone', 403 keeps its message", async () => {
+      const load = async (p: pulumi.dynamic.ResourceProvider) =>
+        requireFromString(
+          (await pulumi.runtime.serializeFunction(() => p, { allowSecrets: false })).text,
+        ).handler();
+      const agentP = await load(clusterAgentProvider);
+      const tokenP = await load(agentTokenProvider);
+      const agent = await agentP.create(agentInputs());
+      await agentP.delete!(agent.id, agent.outs);
+      await agentP.delete!(agent.id, agent.outs); // GitLab answers 404: done, not an error
+      assert.equal((await agentP.read!(agent.id, agent.outs)).id, "");
+      const again = await agentP.create(agentInputs());
+      process.env.GITLAB_TOKEN = w.developerToken;
+      await assert.rejects(tokenP.create(tokenInputs(again.outs.agentId)), (e: Error) => {
+        assert.match(
+          e.message,
+          /Cannot create a token for cluster agent .*needs to be Maintainer on platform\/clusters/,
+        );
+        return true;
+      });
+    });
+
     it("the serialized providers register, rotate and destroy against GitLab", async () => {
       const load = async (p: pulumi.dynamic.ResourceProvider) =>
         requireFromString(

@@ -10,6 +10,24 @@ import { deployUnderMocks, exampleConfig, ROOT } from "./support/deploy";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 import { PRIMARY_CLUSTER_SG, RecordedResource, RecordingMocks, valueOf, ZONES } from "./support/pulumi-mocks";
 
+/** What the runner adds (test/runner-stack.test.ts asserts their inputs). */
+const RUNNER_TYPES = [
+  "kubernetes:core/v1:Namespace",
+  "kubernetes:core/v1:Secret",
+  "kubernetes:core/v1:ServiceAccount",
+  "kubernetes:helm.sh/v3:Release",
+  "pulumi-nodejs:dynamic/gitlab-eks:GitlabRunner",
+];
+const RUNNER_CACHE_TYPES = [
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:s3/bucket:Bucket",
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  "aws:s3/bucketPolicy:BucketPolicy",
+  "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+];
+
 let world: GitlabWorld;
 before(async () => {
   world = await gitlabWorld();
@@ -256,35 +274,42 @@ for (const stack of ["dev", "staging", "production"]) {
 
     it("registers nothing unexpected", () => {
       const types = [...new Set(mocks.resources.map((r: RecordedResource) => r.type))].sort();
-      assert.deepEqual(types, [
-        "aws:autoscaling/tag:Tag",
-        "aws:ec2/eip:Eip",
-        "aws:ec2/internetGateway:InternetGateway",
-        "aws:ec2/launchTemplate:LaunchTemplate",
-        "aws:ec2/natGateway:NatGateway",
-        "aws:ec2/routeTable:RouteTable",
-        "aws:ec2/routeTableAssociation:RouteTableAssociation",
-        "aws:ec2/securityGroup:SecurityGroup",
-        "aws:ec2/subnet:Subnet",
-        "aws:ec2/vpc:Vpc",
-        "aws:eks/addon:Addon",
-        "aws:iam/role:Role",
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-        "eks:index:Cluster",
-        "eks:index:ManagedNodeGroup",
-        "kubernetes:core/v1:Namespace",
-        "kubernetes:core/v1:Secret",
-        "kubernetes:helm.sh/v3:Release",
-        "kubernetes:rbac.authorization.k8s.io/v1:Role",
-        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
-        "pulumi-nodejs:dynamic/gitlab-eks:AgentEnvironment",
-        "pulumi-nodejs:dynamic/gitlab-eks:AgentToken",
-        "pulumi-nodejs:dynamic/gitlab-eks:ClusterAgent",
-        "pulumi-nodejs:dynamic/gitlab-eks:RepositoryFile",
-        "pulumi:providers:kubernetes",
-      ]);
+      assert.deepEqual(
+        types,
+        [
+          "aws:autoscaling/tag:Tag",
+          "aws:ec2/eip:Eip",
+          "aws:ec2/internetGateway:InternetGateway",
+          "aws:ec2/launchTemplate:LaunchTemplate",
+          "aws:ec2/natGateway:NatGateway",
+          "aws:ec2/routeTable:RouteTable",
+          "aws:ec2/routeTableAssociation:RouteTableAssociation",
+          "aws:ec2/securityGroup:SecurityGroup",
+          "aws:ec2/subnet:Subnet",
+          "aws:ec2/vpc:Vpc",
+          "aws:eks/addon:Addon",
+          "aws:iam/role:Role",
+          "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+          "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+          "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+          "eks:index:Cluster",
+          "eks:index:ManagedNodeGroup",
+          "kubernetes:core/v1:Namespace",
+          "kubernetes:core/v1:Secret",
+          "kubernetes:helm.sh/v3:Release",
+          "kubernetes:rbac.authorization.k8s.io/v1:Role",
+          "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+          "pulumi-nodejs:dynamic/gitlab-eks:AgentEnvironment",
+          "pulumi-nodejs:dynamic/gitlab-eks:AgentToken",
+          "pulumi-nodejs:dynamic/gitlab-eks:ClusterAgent",
+          "pulumi-nodejs:dynamic/gitlab-eks:RepositoryFile",
+          "pulumi:providers:kubernetes",
+          ...(config.runner ? RUNNER_TYPES : []),
+          ...(config.runner?.cache.enabled ? RUNNER_CACHE_TYPES : []),
+        ]
+          .filter((t, i, all) => all.indexOf(t) === i)
+          .sort(),
+      );
     });
   });
 }

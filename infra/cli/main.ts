@@ -11,6 +11,8 @@ import { readStackFiles } from "../config/stackFiles";
 import { validateStackConfig } from "../config/validate";
 import type { StackConfig } from "../config/types";
 import { renderStack } from "../model/render";
+import { CliFailure } from "./failure";
+import { registerVerify } from "./verifyCommand";
 import { registerCiCommands } from "../ci/command";
 
 export interface Io {
@@ -74,7 +76,9 @@ export function buildProgram(io: Io): Command {
       if (code !== 0) throw new CommanderError(code, "gitlab-eks.doctor", "checks failed");
     });
 
+  registerVerify(program, io, loadConfig);
   registerCiCommands(program, io);
+
   return program;
 }
 
@@ -86,6 +90,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError)
       return e.code === "gitlab-eks.doctor" ? e.exitCode : e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CliFailure) {
+      for (const line of e.lines) io.err(line);
+      return e.exitCode;
+    }
     if (e instanceof ConfigError) {
       for (const p of e.problems) io.err(formatProblem(p));
       return 1;

@@ -8,6 +8,7 @@ import { deployAgent } from "./agent";
 import { createCluster } from "./cluster";
 import { createNetwork } from "./network";
 import { createNodePools } from "./nodePools";
+import { deployRunner } from "./runner";
 
 export interface DeployOptions {
   /** Where the GitLab token variable and CI_SERVER_URL are read from (default: process.env). */
@@ -30,6 +31,15 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
   const inCluster = [nodePools.coredns];
   const agent =
     config.agent && deployAgent(config, config.agent, { provider: k8sProvider, dependsOn: inCluster, env });
+  const runner =
+    config.runner &&
+    deployRunner(config, config.runner, {
+      cluster,
+      k8sProvider,
+      tags,
+      dependsOn: [...inCluster, nodePools.pools.runner.nodeGroup],
+      env,
+    });
 
   return {
     cluster,
@@ -37,6 +47,7 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
     nodePools,
     k8sProvider,
     agent,
+    runner,
     /** Every resource this stack registers, for dependsOn and for tests. */
     resources: [
       ...network.resources,
@@ -44,6 +55,7 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
       ...nodePools.resources,
       k8sProvider,
       ...(agent?.resources ?? []),
+      ...(runner?.resources ?? []),
     ] as pulumi.Resource[],
     outputs: {
       region: config.region,
@@ -62,6 +74,13 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
             agentName: config.agent!.name,
             agentId: agent.agent.agentId,
             agentProject: config.agent!.project,
+          }
+        : {}),
+      ...(runner
+        ? {
+            runnerId: runner.runner.runnerId,
+            runnerNamespace: config.runner!.namespace,
+            runnerCacheBucket: runner.cache ? runner.cache.bucket.bucket : undefined,
           }
         : {}),
     },

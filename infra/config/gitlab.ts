@@ -3,7 +3,8 @@
  * `gitlab-eks:agent` (the GitLab agent for Kubernetes). Schemas, defaults and cross-setting rules.
  */
 import * as v from "valibot";
-import { cpuQuantityProblem, dnsLabelProblem, memoryQuantityProblem } from "../model/kubernetes";
+import { dnsLabelProblem } from "../model/kubernetes";
+import { cpuQuantityProblem, memoryQuantityProblem } from "../model/quantity";
 import { fix, flag, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { show, type Problem } from "./problems";
 
@@ -229,7 +230,7 @@ export function checkAgent(
       if (p)
         problems.push({
           key: key(`${kind}.${resource}`),
-          message: `${p}. Fix: pulumi config set --path '${key(`${kind}.${resource}`)}' ${example}`,
+          message: `${show(value)} ${p}. Fix: pulumi config set --path '${key(`${kind}.${resource}`)}' ${example}`,
         });
     }
   }

@@ -9,6 +9,7 @@ import * as v from "valibot";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { agentSchema, gitlabSchema } from "./gitlab";
 import { show } from "./problems";
+import { runnerSchema } from "./runnerSchema";
 
 export const NAMESPACE = "gitlab-eks";
 
@@ -188,5 +189,6 @@ export const SECTIONS = {
   tags: tagsSchema,
   gitlab: gitlabSchema,
   agent: agentSchema,
+  runner: runnerSchema,
 } as const;
 export type SectionName = keyof typeof SECTIONS;

@@ -1,7 +1,8 @@
 /** The validated stack configuration: every default filled in, every cross-setting rule checked. */
 import type { AgentConfig, GitlabConfig } from "./gitlab";
+import type { RunnerConfig } from "./runnerTypes";
 
-export type { AgentConfig, GitlabConfig };
+export type { AgentConfig, GitlabConfig, RunnerConfig };
 
 export type CapacityType = "ON_DEMAND" | "SPOT";
 
@@ -56,6 +57,8 @@ export interface StackConfig {
   systemPool: PoolConfig;
   runnerPool: PoolConfig;
   isolation: IsolationConfig;
+  /** GitLab Runner on the isolated pool; undefined when `gitlab-eks:runner` is absent or disabled. */
+  runner?: RunnerConfig;
   /** Tags for every AWS resource, on top of the ones this project always sets. */
   tags: Record<string, string>;
   gitlab: GitlabConfig;

@@ -9,6 +9,7 @@ import { architectureOf } from "../model/instances";
 import { subnetPlanProblem } from "../model/network";
 import { checkAgent, checkGitlab } from "./gitlab";
 import { ConfigError, Problem, show } from "./problems";
+import { checkRunner } from "./runnerRules";
 import {
   AWS_REGION,
   CLUSTER_NAME,
@@ -85,6 +86,18 @@ export function validateStackConfig(input: ConfigInput): Validation {
       { stack: input.stack, clusterName: cluster?.name ?? parsed.cluster?.name, bad: bad("agent") },
       problems,
     );
+  const runner =
+    parsed.runner &&
+    checkRunner(
+      parsed.runner,
+      ours.get("runner"),
+      bad("runner"),
+      {
+        runnerPool,
+        defaultDescription: `${cluster?.name ?? `${input.project}-${input.stack}`} (gitlab-eks)`,
+      },
+      problems,
+    );
 
   if (
     problems.length > 0 ||
@@ -107,6 +120,7 @@ export function validateStackConfig(input: ConfigInput): Validation {
       systemPool,
       runnerPool,
       isolation,
+      ...(runner ? { runner } : {}),
       tags: parsed.tags,
       gitlab: gitlab as NonNullable<typeof gitlab>,
       ...(agent ? { agent } : {}),
@@ -410,7 +424,10 @@ function issuesToProblems(base: string, issues: v.BaseIssue<unknown>[], schema: 
     let message = issue.message;
     if (issue.type === "strict_object" && issue.expected === "never") {
       const parentPath = path.slice(0, -1);
-      const siblings = knownKeysAt(schema, parentPath.length);
+      const siblings = knownKeysAt(
+        schema,
+        parentPath.map((p) => String(p.key)),
+      );
       const name = String(path[path.length - 1]?.key);
       const hint = suggest(name, siblings);
       message = hint
@@ -421,10 +438,15 @@ function issuesToProblems(base: string, issues: v.BaseIssue<unknown>[], schema: 
   });
 }
 
-function knownKeysAt(schema: v.GenericSchema, depth: number): string[] {
-  return depth === 0 && "entries" in schema
-    ? Object.keys((schema as v.StrictObjectSchema<v.ObjectEntries, undefined>).entries)
-    : [];
+/** Setting names of the (nested) object at `path` in `schema`, looking through optional(). */
+function knownKeysAt(schema: v.GenericSchema, path: string[]): string[] {
+  let at: v.GenericSchema | undefined = schema;
+  for (const field of ["", ...path]) {
+    while (at && "wrapped" in at) at = (at as { wrapped: v.GenericSchema }).wrapped;
+    if (field !== "") at = at && "entries" in at ? (at.entries as v.ObjectEntries)[field] : undefined;
+  }
+  while (at && "wrapped" in at) at = (at as { wrapped: v.GenericSchema }).wrapped;
+  return at && "entries" in at ? Object.keys(at.entries as v.ObjectEntries) : [];
 }
 
 function dedupe(problems: Problem[]): Problem[] {

@@ -20,6 +20,9 @@ export interface GitlabConnection {
 export class GitlabTokenError extends Error {
   constructor(message: string) {
     super(message);
+    // Set again: in a serialized dynamic provider this class becomes a function calling Error.call(this),
+    // which does not set `message` on `this`.
+    this.message = message;
     this.name = "GitlabTokenError";
   }
 }

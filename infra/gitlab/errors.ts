@@ -28,6 +28,9 @@ export class GitlabApiError extends Error {
     readonly gitlabMessage?: string,
   ) {
     super(message);
+    // Set again: in a serialized dynamic provider this class becomes a function calling Error.call(this),
+    // which does not set `message` on `this`.
+    this.message = message;
     this.name = "GitlabApiError";
   }
 }

@@ -39,7 +39,11 @@ export const DEFAULT_RETRY: RetryPolicy = {
   attemptTimeoutMs: 30_000,
 };
 
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/**
+ * An array, not a Set: Pulumi's closure serialization (dynamic providers run only in serialized form)
+ * turns a captured Set into an empty object, and `.has` then throws on every non-2xx response.
+ */
+const RETRY_STATUSES = [429, 500, 502, 503, 504];
 
 export interface RequestEvent {
   method: string;
@@ -112,7 +116,7 @@ export function createRequestHandler(
         onEvent({ method, path, status: response.status, attempt });
         return parseResponse(response, asStream === true);
       }
-      if (response && !RETRY_STATUSES.has(response.status)) {
+      if (response && !RETRY_STATUSES.includes(response.status)) {
         onEvent({ method, path, status: response.status, attempt });
         await throwRequestError(request, response);
       }

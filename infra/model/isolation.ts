@@ -26,7 +26,9 @@ export interface Toleration {
 export interface NodeAffinity {
   nodeAffinity: {
     requiredDuringSchedulingIgnoredDuringExecution: {
-      nodeSelectorTerms: { matchExpressions: { key: string; operator: "In"; values: string[] }[] }[];
+      nodeSelectorTerms: {
+        matchExpressions: { key: string; operator: "In" | "NotIn"; values: string[] }[];
+      }[];
     };
   };
 }
@@ -103,4 +105,74 @@ export function isolationRule(config: IsolationConfig): IsolationRule {
 /** Converts a Kubernetes taint effect to the EKS API's spelling. */
 export function toEksEffect(effect: TaintEffect): "NO_SCHEDULE" {
   return EKS_EFFECT[effect];
+}
+
+/** Node affinity in the snake_case shape of GitLab Runner's `[runners.kubernetes.affinity]`. */
+export interface RunnerTomlAffinity {
+  node_affinity: {
+    required_during_scheduling_ignored_during_execution: {
+      node_selector_terms: { match_expressions: { key: string; operator: string; values: string[] }[] }[];
+    };
+  };
+}
+
+/** Where job pods go, as `[runners.kubernetes]` settings (job pods do NOT inherit the manager's placement). */
+export interface RunnerJobPlacement {
+  node_selector: Record<string, string>;
+  /** `"<key>=<value>" = "<Effect>"`, the runner's spelling of a toleration with operator Equal. */
+  node_tolerations: Record<string, string>;
+  affinity: RunnerTomlAffinity;
+}
+
+export function runnerJobPlacement(rule: IsolationRule): RunnerJobPlacement {
+  const t = rule.toleration;
+  return {
+    node_selector: { ...rule.nodeSelector },
+    node_tolerations: { [`${t.key}=${t.value}`]: t.effect },
+    affinity: {
+      node_affinity: {
+        required_during_scheduling_ignored_during_execution: {
+          node_selector_terms:
+            rule.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.map(
+              (term) => ({
+                match_expressions: term.matchExpressions.map((e) => ({ ...e, values: [...e.values] })),
+              }),
+            ),
+        },
+      },
+    },
+  };
+}
+
+/** Placement of a pod given as chart values (`affinity`, `tolerations`, `nodeSelector`). */
+export interface PodPlacement {
+  affinity: NodeAffinity;
+  tolerations: Toleration[];
+  nodeSelector: Record<string, string>;
+}
+
+/**
+ * The runner manager's placement: on the runner pool (toleration + required label), or on the other
+ * nodes (no toleration, and a required affinity keeping it off nodes with the label even if untainted).
+ */
+export function managerPodPlacement(rule: IsolationRule, where: "runner-pool" | "system-pool"): PodPlacement {
+  if (where === "runner-pool")
+    return {
+      affinity: structuredClone(rule.affinity),
+      tolerations: [{ ...rule.toleration }],
+      nodeSelector: {},
+    };
+  return {
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: rule.labelKey, operator: "NotIn", values: [rule.labelValue] }] },
+          ],
+        },
+      },
+    },
+    tolerations: [],
+    nodeSelector: {},
+  };
 }

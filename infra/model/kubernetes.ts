@@ -1,4 +1,4 @@
-/** Kubernetes name and quantity syntax. Each function returns what is wrong, or undefined when valid. */
+/** Kubernetes name syntax (quantities: quantity.ts). Each function returns what is wrong, or undefined when valid. */
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -9,19 +9,4 @@ export function dnsLabelProblem(value: string): string | undefined {
   if (!DNS_LABEL.test(value))
     return `${JSON.stringify(value)} may contain only lowercase letters, digits and '-', and must start and end with a letter or digit`;
   return undefined;
-}
-
-const CPU = /^(\d+(\.\d+)?|\d+m)$/;
-const MEMORY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
-
-/** A CPU quantity such as 100m, 0.5 or 2. */
-export function cpuQuantityProblem(value: string): string | undefined {
-  return CPU.test(value) ? undefined : `${JSON.stringify(value)} is not a CPU quantity (e.g. 100m, 0.5, 2)`;
-}
-
-/** A memory quantity such as 128Mi, 1Gi or 500M. */
-export function memoryQuantityProblem(value: string): string | undefined {
-  return MEMORY.test(value)
-    ? undefined
-    : `${JSON.stringify(value)} is not a memory quantity (e.g. 128Mi, 1Gi)`;
 }

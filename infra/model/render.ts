@@ -7,12 +7,14 @@ import { stringify } from "yaml";
 import type { StackConfig } from "../config/types";
 import { agentConfigFile, agentHelmValues, agentRbac } from "./agent";
 import { desiredNodePools } from "./nodePools";
+import { renderRunner } from "./runnerRender";
 
 export const SECRET = "[secret]";
 
 export function renderStack(config: StackConfig): Record<string, string> {
   const files: Record<string, string> = {
     "node-pools.json": json(desiredNodePools(config)),
+    ...renderRunner(config),
   };
   const agent = config.agent;
   if (agent) {

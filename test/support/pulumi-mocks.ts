@@ -14,6 +14,9 @@ export interface RecordedResource {
 
 export const ACCOUNT = "123456789012";
 export const PRIMARY_CLUSTER_SG = "sg-0e1c2a3b4c5d6e7f8";
+export const RUNNER_RESOURCE_TYPE = "pulumi-nodejs:dynamic/gitlab-eks:GitlabRunner";
+export const MOCK_RUNNER_ID = 4242;
+export const MOCK_RUNNER_TOKEN = "glrt-t2_mockRunnerToken0123456789";
 export const ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 /** What the mocked AgentToken returns; tests check it never shows up outside the Secret. */
 export const MOCK_AGENT_TOKEN = "glagent-MOCKTOKENVALUE0123456789abcdef";
@@ -84,6 +87,16 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
           id,
           state: { ...args.inputs, arn: `arn:aws:iam::${ACCOUNT}:role/${args.name}`, name: args.name },
         };
+      case RUNNER_RESOURCE_TYPE:
+        // What POST /user/runners answers; the token is a made-up glrt- token.
+        return {
+          id: String(MOCK_RUNNER_ID),
+          state: { ...args.inputs, runnerId: MOCK_RUNNER_ID, token: MOCK_RUNNER_TOKEN, tokenExpiresAt: null },
+        };
+      case "aws:s3/bucket:Bucket": {
+        const bucket = `${args.inputs.bucketPrefix ?? args.name}20261122000000000000000001`;
+        return { id: bucket, state: { ...args.inputs, bucket, arn: `arn:aws:s3:::${bucket}` } };
+      }
       default:
         return { id, state: { ...args.inputs, arn } };
     }

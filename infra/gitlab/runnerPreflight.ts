@@ -1,0 +1,109 @@
+/**
+ * What must hold on the GitLab side before the runner is created, checked before anything is created
+ * (the same approach as the agent's preflight): the token is there, valid, may create runners
+ * (create_runner or api) and delete them on destroy (manage_runner or api); an instance runner needs an
+ * administrator; the project or group exists and, for a project, its user is at least Maintainer.
+ */
+import type { RunnerScope } from "../config/runnerTypes";
+import { gitlabClient } from "./client";
+import { GitlabConnection, GitlabTokenError, readToken } from "./connection";
+import { call } from "./errors";
+import { ACCESS_LEVEL_NAMES, namespaceId, projectAccess, tokenSelf } from "./instance";
+import type { Check } from "./preflight";
+import type { RetryPolicy } from "./requester";
+
+const MAINTAINER = 40;
+
+export async function runnerPreflight(
+  conn: GitlabConnection,
+  scope: RunnerScope,
+  env: Record<string, string | undefined> = process.env,
+  retry?: RetryPolicy,
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string) => (checks.push({ name, ok, detail }), ok);
+  try {
+    readToken(conn, env, "Creating the GitLab runner");
+    add("token", true, `${conn.tokenVariable} is set`);
+  } catch (e) {
+    add("token", false, (e as GitlabTokenError).message);
+    return checks;
+  }
+  const api = gitlabClient(conn, { env, retry, purpose: "Creating the GitLab runner" });
+
+  let scopes: string[];
+  try {
+    const self = await tokenSelf(api);
+    if (
+      !add(
+        "token valid",
+        self.active,
+        self.active ? `token "${self.name}"` : `token "${self.name}" is revoked or expired`,
+      )
+    )
+      return checks;
+    scopes = self.scopes;
+  } catch (e) {
+    add("token valid", false, (e as Error).message);
+    return checks;
+  }
+  const has = (s: string) => scopes.includes(s) || scopes.includes("api");
+  add(
+    "token scopes",
+    has("create_runner") && has("manage_runner"),
+    has("create_runner") && has("manage_runner")
+      ? `scopes: ${scopes.join(", ")}`
+      : `scopes: ${scopes.join(", ") || "none"}; creating a runner needs create_runner, and updating or deleting it ` +
+          `(pulumi destroy) needs manage_runner (or api for both). Use such a token in ${conn.tokenVariable}`,
+  );
+  const canRead = scopes.includes("api") || scopes.includes("read_api");
+
+  try {
+    if (scope.runnerType === "instance_type") {
+      const user = (await call(
+        { action: "read the token's user (GET /user)", scope: "read_user or api", role: "any user" },
+        () => api.Users.showCurrentUser(),
+      )) as unknown as { username?: string; is_admin?: boolean };
+      add(
+        "role",
+        user.is_admin === true,
+        user.is_admin
+          ? `${user.username} is an administrator`
+          : `${user.username} is not an administrator; only administrators can create instance_type runners. ` +
+              `Use an administrator's token, or set gitlab-eks:runner.group (or project) for a group (project) runner`,
+      );
+    } else if (scope.runnerType === "project_type") {
+      if (!canRead)
+        add("role", true, `not checked (the token cannot read projects); GitLab checks it on create`);
+      else {
+        const access = await projectAccess(api, scope.project);
+        const role = ACCESS_LEVEL_NAMES[access.accessLevel] ?? `level ${access.accessLevel}`;
+        add(
+          "role",
+          access.accessLevel >= MAINTAINER,
+          access.accessLevel >= MAINTAINER
+            ? `${role} on ${scope.project}`
+            : `${role} on ${scope.project}; creating a project runner needs Maintainer or Owner. Raise the token user's role or use another token`,
+        );
+      }
+    } else if (!/^\d+$/.test(scope.group)) {
+      if (!canRead)
+        add(
+          "group",
+          false,
+          `cannot look up group ${scope.group}: the token cannot read groups (read_api or api). Give its numeric id in gitlab-eks:runner.group, or use a token with read_api`,
+        );
+      else {
+        const id = await namespaceId(api, "group", scope.group);
+        add(
+          "group",
+          true,
+          `${scope.group} (id ${id}); creating a group runner needs Owner, which GitLab checks on create`,
+        );
+      }
+    }
+  } catch (e) {
+    add("role", false, (e as Error).message);
+  }
+  return checks;
+}

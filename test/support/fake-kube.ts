@@ -1,0 +1,136 @@
+/**
+ * A small fake Kubernetes API server on 127.0.0.1 for `gitlab-eks verify`: serves `GET /api/v1/nodes`
+ * and `GET /api/v1/pods` as list objects, paginated with `limit`/`continue` like the real API server,
+ * over HTTPS (test/fixtures/fake-kube-tls.*, a self-signed certificate for 127.0.0.1) or plain HTTP,
+ * and answers 401 unless the request carries the expected bearer token.
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import type { NodeInfo, PodInfo } from "../../infra/model/placementCheck";
+import { ROOT } from "./cli";
+
+export const FIXTURES = path.join(ROOT, "test", "fixtures");
+export const TLS_CERT = fs.readFileSync(path.join(FIXTURES, "fake-kube-tls.crt"));
+const TLS_KEY = fs.readFileSync(path.join(FIXTURES, "fake-kube-tls.key"));
+
+export interface FakeKube {
+  url: string;
+  nodes: NodeInfo[];
+  pods: PodInfo[];
+  /** Requests as received: path with query, and the Authorization header. */
+  requests: { path: string; authorization?: string }[];
+  close(): Promise<void>;
+}
+
+export async function startFakeKube(options: {
+  token: string;
+  tls?: boolean;
+  nodes?: NodeInfo[];
+  pods?: PodInfo[];
+  /** Largest page served, whatever `limit` asks for (to exercise `continue`). */
+  pageSize?: number;
+}): Promise<FakeKube> {
+  const state = { nodes: options.nodes ?? [], pods: options.pods ?? [] };
+  const requests: FakeKube["requests"] = [];
+  const handler: http.RequestListener = (req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    requests.push({ path: `${url.pathname}${url.search}`, authorization: req.headers.authorization });
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers.authorization !== `Bearer ${options.token}`)
+      return send(401, {
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        message: "Unauthorized",
+        code: 401,
+      });
+    const kind =
+      url.pathname === "/api/v1/nodes" ? "NodeList" : url.pathname === "/api/v1/pods" ? "PodList" : undefined;
+    if (req.method !== "GET" || !kind)
+      return send(404, {
+        kind: "Status",
+        status: "Failure",
+        message: "the server could not find the requested resource",
+        code: 404,
+      });
+    const all: unknown[] = kind === "NodeList" ? state.nodes : state.pods;
+    const limit = Math.min(
+      Number(url.searchParams.get("limit") ?? all.length) || all.length,
+      options.pageSize ?? Infinity,
+    );
+    const start = Number(Buffer.from(url.searchParams.get("continue") ?? "", "base64").toString() || 0);
+    const end = start + limit;
+    send(200, {
+      kind,
+      apiVersion: "v1",
+      metadata: {
+        resourceVersion: "1",
+        ...(end < all.length ? { continue: Buffer.from(String(end)).toString("base64") } : {}),
+      },
+      items: all.slice(start, end),
+    });
+  };
+  const server =
+    options.tls === false
+      ? http.createServer(handler)
+      : https.createServer({ cert: TLS_CERT, key: TLS_KEY }, handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `${options.tls === false ? "http" : "https"}://127.0.0.1:${port}`,
+    get nodes() {
+      return state.nodes;
+    },
+    set nodes(n) {
+      state.nodes = n;
+    },
+    get pods() {
+      return state.pods;
+    },
+    set pods(p) {
+      state.pods = p;
+    },
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export const node = (
+  name: string,
+  labels: Record<string, string> = {},
+  taints: NodeInfo["spec"] = {},
+): NodeInfo => ({
+  metadata: { name, labels },
+  spec: taints,
+});
+
+export const pod = (
+  namespace: string,
+  name: string,
+  nodeName: string | undefined,
+  extra: Partial<PodInfo["metadata"]> = {},
+): PodInfo => ({
+  metadata: { namespace, name, ...extra },
+  spec: nodeName ? { nodeName } : {},
+  status: { phase: nodeName ? "Running" : "Pending" },
+});
+
+/** A kubeconfig for the fake, with a token or an exec credential command. */
+export function kubeconfigFor(url: string, user: Record<string, unknown>): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    "current-context": "fake",
+    clusters: [
+      { name: "fake", cluster: { server: url, "certificate-authority-data": TLS_CERT.toString("base64") } },
+    ],
+    contexts: [{ name: "fake", context: { cluster: "fake", user: "fake" } }],
+    users: [{ name: "fake", user }],
+  });
+}
