@@ -160,6 +160,27 @@ describe("GitLab dynamic providers", () => {
     assert.equal(w.fake.countMutatingRequests(), 0);
   });
 
+  it("another token variable is the same agent (an update that calls nothing); another GitLab URL is another agent", async () => {
+    const s = await firstUp();
+    w.fake.clearRequests();
+    for (const [p, state, inputs] of [
+      [clusterAgentProvider, s.agent, agentInputs()],
+      [agentTokenProvider, s.token, tokenInputs(s.agentId)],
+    ] as const) {
+      const renamed = { ...inputs, target: { ...target, tokenVariable: "GL_TOKEN" } };
+      const d = await p.diff!(state.id, state.outs, renamed);
+      assert.deepEqual([d.changes, d.replaces], [true, []]);
+      const moved = { ...inputs, target: { ...target, url: "https://other.example.com" } };
+      assert.deepEqual((await p.diff!(state.id, state.outs, moved)).replaces, ["target"]);
+    }
+    const updated = await up(clusterAgentProvider, s.agent, {
+      ...agentInputs(),
+      target: { ...target, tokenVariable: "GL_TOKEN" },
+    });
+    assert.equal(updated.replaced, undefined);
+    assert.equal(w.fake.countMutatingRequests(), 0);
+  });
+
   it("a changed config file is committed in place, once", async () => {
     const s = await firstUp();
     const commits = w.fake.commitsFor(w.clustersId, "main").length;

@@ -307,6 +307,9 @@ export const receptiveUrlProvider: pulumi.dynamic.ResourceProvider = {
     );
     return { id: String(config.id), outs: { ...inputs, publicKey: config.publicKey } };
   },
+  async update(_id, olds, news) {
+    return { outs: { ...olds, ...news } };
+  },
   async delete(id, props) {
     await deleteUrlConfiguration(
       providerApi(props.target, PURPOSE),

@@ -21,18 +21,36 @@ export function providerApi(target: GitlabTarget, purpose: string): GitlabApi {
 
 type Props = Record<string, unknown>;
 
-/** Diff by keys: a change in `replaceKeys` replaces the object, in `updateKeys` updates it in place. */
+/** Every GitLab object has a `target` input: another instance (URL) is another object. */
+export const targetKey = "target";
+
+/**
+ * Diff by keys: a change in `replaceKeys` replaces the object, in `updateKeys` updates it in place.
+ * `target` is special: a new URL replaces (another GitLab, another object), while a new token variable
+ * NAME is an in-place update that calls nothing (the same object, reached with another token).
+ */
 export function diffByKeys(
   olds: Props,
   news: Props,
   replaceKeys: string[],
   updateKeys: string[],
 ): pulumi.dynamic.DiffResult {
-  const differs = (k: string) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null);
-  const replaces = replaceKeys.filter(differs);
-  const updates = updateKeys.filter(differs);
+  const value = (props: Props, k: string) => {
+    const target = props[targetKey] as GitlabTarget | undefined;
+    if (k === `${targetKey}.url`) return target?.url;
+    if (k === `${targetKey}.tokenVariable`) return target?.tokenVariable;
+    return props[k];
+  };
+  const differs = (k: string) =>
+    JSON.stringify(value(olds, k) ?? null) !== JSON.stringify(value(news, k) ?? null);
+  const expand = (keys: string[], targetPart: string) =>
+    keys.map((k) => (k === targetKey ? `${targetKey}.${targetPart}` : k));
+  const replaces = expand(replaceKeys, "url")
+    .filter(differs)
+    .map((k) => (k.startsWith(`${targetKey}.`) ? targetKey : k));
+  const updates = [
+    ...updateKeys,
+    ...(replaceKeys.includes(targetKey) ? [`${targetKey}.tokenVariable`] : []),
+  ].filter(differs);
   return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
 }
-
-/** `target` is a replace key of every GitLab object: another instance is another object. */
-export const targetKey = "target";

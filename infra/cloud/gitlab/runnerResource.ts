@@ -40,18 +40,11 @@ const settingsOf = (p: Props) => ({
 
 export const gitlabRunnerProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds, news) {
-    const d = diffByKeys(
-      { ...olds, [targetKey]: olds[targetKey]?.url },
-      { ...news, [targetKey]: news[targetKey]?.url },
-      RUNNER_REPLACE_KEYS,
-      RUNNER_UPDATE_KEYS,
-    );
-    // Another token variable is the same runner: nothing to call, just new inputs in the state.
-    const tokenVariableChanged = olds[targetKey]?.tokenVariable !== news[targetKey]?.tokenVariable;
+    const d = diffByKeys(olds, news, RUNNER_REPLACE_KEYS, RUNNER_UPDATE_KEYS);
     // GitLab's API can set a maximum timeout but not clear it: clearing it takes a new runner.
     const timeoutCleared = olds.maximumTimeout !== undefined && news.maximumTimeout === undefined;
     const replaces = [...(d.replaces ?? []), ...(timeoutCleared ? ["maximumTimeout"] : [])];
-    return { ...d, changes: d.changes || tokenVariableChanged, replaces };
+    return { ...d, changes: d.changes || timeoutCleared, replaces };
   },
   async create(inputs: Props) {
     const api = providerApi(inputs.target, "Creating the GitLab runner");
