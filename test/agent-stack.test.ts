@@ -294,6 +294,28 @@ describe("GitLab agent in the Pulumi program", () => {
       );
     });
 
+    it("receptive mode on a Community Edition instance", async () => {
+      const ce = await gitlabWorld({
+        instance: { enterprise: false, version: "18.5.1", kas: { version: "18.5.1" } },
+      });
+      try {
+        await assert.rejects(
+          deployUnderMocks(
+            ce,
+            "dev",
+            withAgent(exampleConfig("dev"), { receptiveUrl: "grpcs://agent.example.com" }),
+            {
+              GITLAB_TOKEN: ce.maintainerToken,
+            },
+          ),
+          /receptive mode: receptive agents need GitLab Ultimate \(Enterprise Edition\)/,
+        );
+        assert.equal(ce.fake.countMutatingRequests(), 0);
+      } finally {
+        await ce.fake.close();
+      }
+    });
+
     it("when KAS is disabled", async () => {
       const off = await gitlabWorld({
         instance: { kas: { enabled: false, externalUrl: null, version: null } },

@@ -141,6 +141,19 @@ export async function agentPreflight(
           : `enabled at ${kasAddress}${agent.kasAddress ? " (configured)" : " (from /metadata)"}`,
       );
 
+    if (agent.receptiveUrl) {
+      const saas = /^https:\/\/(www\.)?gitlab\.com$/.test(conn.url);
+      add(
+        "receptive mode",
+        !saas && metadata.enterprise !== false,
+        saas
+          ? `receptive agents exist only on self-managed GitLab (Ultimate), not on ${conn.url}; remove gitlab-eks:agent.receptiveUrl`
+          : metadata.enterprise === false
+            ? `receptive agents need GitLab Ultimate (Enterprise Edition); ${conn.url} runs the Community Edition. Remove gitlab-eks:agent.receptiveUrl`
+            : `self-managed Enterprise Edition (the URL configuration still needs Ultimate and receptive agents enabled)`,
+      );
+    }
+
     if (agent.imageTag) {
       const skew = versionSkewProblem(metadata.version, agent.imageTag);
       if (
