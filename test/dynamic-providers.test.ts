@@ -20,6 +20,13 @@ const requireFromString = require("require-from-string") as (code: string) => {
 
 type Props = Record<string, unknown>;
 
+/** A provider as Pulumi's dynamic-provider host runs it: serialized, then loaded from that text. */
+async function load(p: pulumi.dynamic.ResourceProvider) {
+  return requireFromString(
+    (await pulumi.runtime.serializeFunction(() => p, { allowSecrets: false })).text,
+  ).handler();
+}
+
 describe("GitLab dynamic providers", () => {
   let w: GitlabWorld;
   let savedToken: string | undefined;

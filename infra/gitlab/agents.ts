@@ -3,7 +3,7 @@
  * finds before it creates, and treats "already gone" as done.
  */
 import type { GitlabApi } from "./client";
-import { call, CallContext, describeGitlabError, statusOf } from "./errors";
+import { call, CallContext, callOrAbsent, describeGitlabError, statusOf } from "./errors";
 
 export interface AgentInfo {
   id: number;
@@ -81,22 +81,17 @@ export async function showAgent(
   project: string,
   agentId: number,
 ): Promise<AgentInfo | undefined> {
-  try {
-    return toAgent((await api.Agents.show(project, agentId)) as unknown as Raw);
-  } catch (e) {
-    if (statusOf(e) === 404) return undefined;
-    throw describeGitlabError(e, ctx(project, `read cluster agent ${agentId} in ${project}`));
-  }
+  const a = await callOrAbsent(ctx(project, `read cluster agent ${agentId} in ${project}`), () =>
+    api.Agents.show(project, agentId),
+  );
+  return a && toAgent(a as unknown as Raw);
 }
 
 /** Deletes the agent (and with it its tokens); an agent already gone is fine. */
 export async function deleteAgent(api: GitlabApi, project: string, agentId: number): Promise<void> {
-  try {
-    await api.Agents.unregister(project, agentId);
-  } catch (e) {
-    if (statusOf(e) === 404) return;
-    throw describeGitlabError(e, ctx(project, `delete cluster agent ${agentId} in ${project}`));
-  }
+  await callOrAbsent(ctx(project, `delete cluster agent ${agentId} in ${project}`), () =>
+    api.Agents.unregister(project, agentId),
+  );
 }
 
 export async function activeTokens(
@@ -162,13 +157,11 @@ export async function showAgentToken(
   agentId: number,
   tokenId: number,
 ): Promise<AgentTokenInfo | undefined> {
-  try {
-    const t = toToken((await api.Agents.showToken(project, agentId, tokenId)) as unknown as Raw);
-    return t.status === "revoked" ? undefined : t;
-  } catch (e) {
-    if (statusOf(e) === 404) return undefined;
-    throw describeGitlabError(e, ctx(project, `read token ${tokenId} of cluster agent ${agentId}`));
-  }
+  const raw = await callOrAbsent(ctx(project, `read token ${tokenId} of cluster agent ${agentId}`), () =>
+    api.Agents.showToken(project, agentId, tokenId),
+  );
+  const t = raw && toToken(raw as unknown as Raw);
+  return t?.status === "revoked" ? undefined : t;
 }
 
 /** Revokes a token; one already revoked or gone is fine. */
@@ -178,12 +171,9 @@ export async function revokeAgentToken(
   agentId: number,
   tokenId: number,
 ): Promise<void> {
-  try {
-    await api.Agents.removeToken(project, agentId, tokenId);
-  } catch (e) {
-    if (statusOf(e) === 404) return;
-    throw describeGitlabError(e, ctx(project, `revoke token ${tokenId} of cluster agent ${agentId}`));
-  }
+  await callOrAbsent(ctx(project, `revoke token ${tokenId} of cluster agent ${agentId}`), () =>
+    api.Agents.removeToken(project, agentId, tokenId),
+  );
 }
 
 export interface UrlConfiguration {
@@ -233,12 +223,9 @@ export async function deleteUrlConfiguration(
   agentId: number,
   id: number,
 ): Promise<void> {
-  try {
-    await api.Agents.requester.delete(
+  await callOrAbsent(ctx(project, `delete the receptive URL configuration of agent ${agentId}`), () =>
+    api.Agents.requester.delete(
       `projects/${encodeURIComponent(project)}/cluster_agents/${agentId}/url_configurations/${id}`,
-    );
-  } catch (e) {
-    if (statusOf(e) === 404) return;
-    throw describeGitlabError(e, ctx(project, `delete the receptive URL configuration of agent ${agentId}`));
-  }
+    ),
+  );
 }

@@ -1,6 +1,6 @@
 /** Environments (`/projects/:id/environments`): one per stack, linked to the cluster agent. */
 import type { GitlabApi } from "./client";
-import { call, describeGitlabError, statusOf } from "./errors";
+import { call, callOrAbsent } from "./errors";
 
 export interface EnvironmentSpec {
   name: string;
@@ -92,11 +92,8 @@ export async function ensureEnvironment(
 
 /** Stops then deletes the environment (GitLab refuses to delete an available one); gone is fine. */
 export async function deleteEnvironment(api: GitlabApi, project: string, id: number): Promise<void> {
-  try {
+  await callOrAbsent(ctx(project, `delete environment ${id} in ${project}`), async () => {
     await api.Environments.stop(project, id);
     await api.Environments.remove(project, id);
-  } catch (e) {
-    if (statusOf(e) === 404) return;
-    throw describeGitlabError(e, ctx(project, `delete environment ${id} in ${project}`));
-  }
+  });
 }

@@ -92,3 +92,13 @@ export async function call<T>(ctx: CallContext, fn: () => Promise<T>): Promise<T
     throw describeGitlabError(e, ctx);
   }
 }
+
+/** Runs one GitLab call where 404 means "not there (any more)": undefined instead of an error. */
+export async function callOrAbsent<T>(ctx: CallContext, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (statusOf(e) === 404) return undefined;
+    throw describeGitlabError(e, ctx);
+  }
+}

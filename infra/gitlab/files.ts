@@ -1,7 +1,7 @@
 /** Repository files (`/projects/:id/repository/files`): kept equal to a desired content, committing only on change. */
 import { createHash } from "node:crypto";
 import type { GitlabApi } from "./client";
-import { call, describeGitlabError, statusOf } from "./errors";
+import { call, callOrAbsent } from "./errors";
 
 export interface FileState {
   path: string;
@@ -35,23 +35,22 @@ export async function readFile(
   path: string,
   branch: string,
 ): Promise<(FileState & { content: string }) | undefined> {
-  try {
-    const f = (await api.RepositoryFiles.show(project, path, branch)) as unknown as Record<string, string>;
-    const content = Buffer.from(
-      f.content ?? "",
-      (f.encoding as BufferEncoding) === "base64" ? "base64" : "utf8",
-    ).toString("utf8");
-    return {
-      path,
-      branch,
-      sha256: f.content_sha256 ?? sha256(content),
-      lastCommitId: f.last_commit_id,
-      content,
-    };
-  } catch (e) {
-    if (statusOf(e) === 404) return undefined;
-    throw describeGitlabError(e, ctx(project, `read ${path} in ${project}`));
-  }
+  const raw = await callOrAbsent(ctx(project, `read ${path} in ${project}`), () =>
+    api.RepositoryFiles.show(project, path, branch),
+  );
+  if (!raw) return undefined;
+  const f = raw as unknown as Record<string, string>;
+  const content = Buffer.from(
+    f.content ?? "",
+    (f.encoding as BufferEncoding) === "base64" ? "base64" : "utf8",
+  ).toString("utf8");
+  return {
+    path,
+    branch,
+    sha256: f.content_sha256 ?? sha256(content),
+    lastCommitId: f.last_commit_id,
+    content,
+  };
 }
 
 /** Makes `path` hold `content` on `branch` (default: the project's default branch). Commits only on change. */
@@ -83,10 +82,7 @@ export async function deleteFile(
   branch: string,
   message: string,
 ): Promise<void> {
-  try {
-    await api.RepositoryFiles.remove(project, path, branch, message);
-  } catch (e) {
-    if (statusOf(e) === 404) return;
-    throw describeGitlabError(e, ctx(project, `delete ${path} in ${project}`));
-  }
+  await callOrAbsent(ctx(project, `delete ${path} in ${project}`), () =>
+    api.RepositoryFiles.remove(project, path, branch, message),
+  );
 }

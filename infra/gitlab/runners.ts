@@ -5,9 +5,8 @@
  * Maintainer/Owner of the project, or an administrator for instance runners; changing and deleting need
  * `manage_runner` (or `api`).
  */
-import { GitbeakerRequestError } from "@gitbeaker/requester-utils";
 import type { GitlabApi } from "./client";
-import { call, GitlabApiError, statusOf } from "./errors";
+import { call, callOrAbsent, GitlabApiError } from "./errors";
 
 export type RunnerType = "project_type" | "group_type" | "instance_type";
 
@@ -148,39 +147,29 @@ export async function updateRunner(
 
 /** Whether GitLab still has the runner (false on 404). */
 export async function runnerExists(api: GitlabApi, id: number, o: RunnerCallOptions = {}): Promise<boolean> {
-  try {
-    await api.Runners.show(id);
-    return true;
-  } catch (e) {
-    if (e instanceof GitbeakerRequestError && statusOf(e) === 404) return false;
-    return call(
-      {
-        action: `read runner ${id}`,
-        scope: "manage_runner",
-        role: "Owner of the runner's group, Maintainer of its project, or an administrator",
-        target: `runner ${id}`,
-        tokenVariable: o.tokenVariable,
-      },
-      () => Promise.reject(e),
-    );
-  }
+  const runner = await callOrAbsent(
+    {
+      action: `read runner ${id}`,
+      scope: "manage_runner",
+      role: "Owner of the runner's group, Maintainer of its project, or an administrator",
+      target: `runner ${id}`,
+      tokenVariable: o.tokenVariable,
+    },
+    () => api.Runners.show(id),
+  );
+  return runner !== undefined;
 }
 
 /** Deletes the runner; a runner already gone (404) counts as deleted. */
 export async function deleteRunner(api: GitlabApi, id: number, o: RunnerCallOptions = {}): Promise<void> {
-  try {
-    await api.Runners.remove({ runnerId: id });
-  } catch (e) {
-    if (e instanceof GitbeakerRequestError && statusOf(e) === 404) return;
-    await call(
-      {
-        action: `delete runner ${id}`,
-        scope: "manage_runner",
-        role: "Owner of the runner's group, Maintainer of its project, or an administrator",
-        target: `runner ${id}`,
-        tokenVariable: o.tokenVariable,
-      },
-      () => Promise.reject(e),
-    );
-  }
+  await callOrAbsent(
+    {
+      action: `delete runner ${id}`,
+      scope: "manage_runner",
+      role: "Owner of the runner's group, Maintainer of its project, or an administrator",
+      target: `runner ${id}`,
+      tokenVariable: o.tokenVariable,
+    },
+    () => api.Runners.remove({ runnerId: id }),
+  );
 }
