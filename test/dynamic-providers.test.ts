@@ -323,10 +323,6 @@ describe("GitLab dynamic providers", () => {
     }
 
     it("the serialized providers keep their error handling: 404 is 'already gone', 403 keeps its message", async () => {
-      const load = async (p: pulumi.dynamic.ResourceProvider) =>
-        requireFromString(
-          (await pulumi.runtime.serializeFunction(() => p, { allowSecrets: false })).text,
-        ).handler();
       const agentP = await load(clusterAgentProvider);
       const tokenP = await load(agentTokenProvider);
       const agent = await agentP.create(agentInputs());
@@ -345,10 +341,6 @@ describe("GitLab dynamic providers", () => {
     });
 
     it("the serialized providers register, rotate and destroy against GitLab", async () => {
-      const load = async (p: pulumi.dynamic.ResourceProvider) =>
-        requireFromString(
-          (await pulumi.runtime.serializeFunction(() => p, { allowSecrets: false })).text,
-        ).handler();
       const agentP = await load(clusterAgentProvider);
       const tokenP = await load(agentTokenProvider);
       const agent = await agentP.create(agentInputs());
