@@ -70,7 +70,7 @@ ${agent}`;
   it("fails on an invalid token and on a job token alone", async () => {
     let r = await cli(["doctor", "--stack", "dev"], {
       cwd: dir,
-      env: { GITLAB_TOKEN: "glpat-wrongwrongwrong" },
+      env: { GITLAB_TOKEN: "glpat-wrong" },
     });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FAIL {2}token valid: .*401 Unauthorized/);

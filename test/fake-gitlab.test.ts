@@ -114,7 +114,7 @@ describe("fake GitLab (driven by real @gitbeaker/rest)", function () {
     });
 
     it("an unknown token gets 401 {message: '401 Unauthorized'}", async function () {
-      const err = await httpError(client("glpat-not-a-real-token").Metadata.show());
+      const err = await httpError(client("glpat-notreal").Metadata.show());
       assert.equal(statusOf(err), 401);
       assert.equal(err.cause?.description, "401 Unauthorized");
       assert.equal(err.message, "401 Unauthorized");

@@ -70,7 +70,7 @@ describe("GitLab API module", () => {
 
     it("maps 401, 403 (scope and role) and 404 to what to change", async () => {
       await assert.rejects(
-        ensureAgent(api("glpat-unknown0000000000"), "platform/clusters", "dev"),
+        ensureAgent(api("glpat-unknown"), "platform/clusters", "dev"),
         /rejected the token in GITLAB_TOKEN \(401 Unauthorized\)/,
       );
       await assert.rejects(

@@ -13,7 +13,7 @@ describe("gitlab-eks render (runner files)", () => {
     it(`writes runner-values.yaml, runner-config.toml and the token Secret for ${stack}, with no secret`, () => {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-runner-"));
       const r = cli(["render", "--stack", stack, "--out", out], {
-        env: { GITLAB_TOKEN: "glpat-must-not-appear" },
+        env: { GITLAB_TOKEN: "glpat-mustnot" },
       });
       assert.equal(r.code, 0, r.stderr);
       for (const f of ["runner-values.yaml", "runner-config.toml", "runner-token-secret.yaml"])

@@ -16,10 +16,10 @@ export const ACCOUNT = "123456789012";
 export const PRIMARY_CLUSTER_SG = "sg-0e1c2a3b4c5d6e7f8";
 export const RUNNER_RESOURCE_TYPE = "pulumi-nodejs:dynamic/gitlab-eks:GitlabRunner";
 export const MOCK_RUNNER_ID = 4242;
-export const MOCK_RUNNER_TOKEN = "glrt-t2_mockRunnerToken0123456789";
+export const MOCK_RUNNER_TOKEN = "glrt-MOCKRUN";
 export const ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 /** What the mocked AgentToken returns; tests check it never shows up outside the Secret. */
-export const MOCK_AGENT_TOKEN = "glagent-MOCKTOKENVALUE0123456789abcdef";
+export const MOCK_AGENT_TOKEN = "glagent-MOCKAGT";
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
