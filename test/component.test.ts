@@ -66,6 +66,13 @@ describe("CI/CD component: pipelines a consumer gets (gitlab-ci-local --list-jso
     for (const b of ["main", "staging", "production"]) lists[`mr:${b}`] = await listJobs(repo, mr(b));
     for (const b of ["main", "staging", "production"]) lists[`push:${b}`] = await listJobs(repo, push(b));
     lists.schedule = await listJobs(repo, { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main" });
+    // A merged-results pipeline: still a merge_request_event, on the merge commit of source and target.
+    for (const b of ["main", "production"])
+      lists[`merged:${b}`] = await listJobs(repo, {
+        ...mr(b),
+        CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
+        CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: "1111111111111111111111111111111111111111",
+      });
     expanded = parse(expandedConfig(repo));
   });
 
@@ -73,6 +80,11 @@ describe("CI/CD component: pipelines a consumer gets (gitlab-ci-local --list-jso
     assert.deepEqual(brief(lists["mr:main"]), ["dev:preview test on_success"]);
     assert.deepEqual(brief(lists["mr:staging"]), ["staging:preview test on_success"]);
     assert.deepEqual(brief(lists["mr:production"]), ["production:preview test on_success"]);
+  });
+
+  it("a merged-results pipeline previews exactly like a merge request pipeline, and deploys nothing", () => {
+    assert.deepEqual(brief(lists["merged:main"]), brief(lists["mr:main"]));
+    assert.deepEqual(brief(lists["merged:production"]), brief(lists["mr:production"]));
   });
 
   it("a push to each deploy branch runs up, then promotes to the next branch; production is manual and last", () => {
