@@ -6,7 +6,7 @@
  */
 import type { AgentConfig } from "../config/gitlab";
 import { defaultImageTag, versionSkewProblem } from "../model/agent";
-import { gitlabClient } from "./client";
+import { gitlabClient, type GitlabApi } from "./client";
 import { GitlabConnection, GitlabTokenError, readToken } from "./connection";
 import { GitlabApiError } from "./errors";
 import {
@@ -16,6 +16,7 @@ import {
   namespaceId,
   projectAccess,
   tokenSelf,
+  type TokenSelf,
 } from "./instance";
 import type { RequestEvent, RetryPolicy, Sleep } from "./requester";
 
@@ -42,6 +43,74 @@ export interface PreflightOptions {
 
 const MAINTAINER = 40;
 
+type Add = (name: string, ok: boolean, detail: string) => boolean;
+
+/**
+ * The opening checks of every preflight: the token is set (a CI job token alone is refused with the
+ * reason), GitLab answers, and the token is valid. Returns the client and the token's description, or
+ * undefined when a check failed (it has been added).
+ */
+export async function openWithToken(
+  conn: GitlabConnection,
+  env: Record<string, string | undefined>,
+  purpose: string,
+  add: Add,
+  options: Omit<PreflightOptions, "env"> = {},
+): Promise<{ api: GitlabApi; self: TokenSelf } | undefined> {
+  try {
+    readToken(conn, env, purpose);
+    add("token", true, `${conn.tokenVariable} is set`);
+  } catch (e) {
+    add("token", false, (e as GitlabTokenError).message);
+    return undefined;
+  }
+  const api = gitlabClient(conn, {
+    env,
+    purpose,
+    retry: options.retry,
+    sleep: options.sleep,
+    onRequest: options.onRequest,
+  });
+  try {
+    const self = await tokenSelf(api);
+    add("reachable", true, `${conn.url} answers`);
+    const expiry = self.expiresAt ? `, expires ${self.expiresAt}` : "";
+    const ok = add(
+      "token valid",
+      self.active,
+      self.active ? `token "${self.name}"${expiry}` : `token "${self.name}" is inactive (revoked or expired)`,
+    );
+    return ok ? { api, self } : undefined;
+  } catch (e) {
+    if ((e as GitlabApiError).status === undefined)
+      add("reachable", false, `cannot reach ${conn.url}: ${(e as Error).message}`);
+    else {
+      add("reachable", true, `${conn.url} answers`);
+      add("token valid", false, (e as Error).message);
+    }
+    return undefined;
+  }
+}
+
+/** Adds whether the token's user is at least Maintainer on `project`; `why` says what needs it. */
+export async function checkProjectRole(
+  api: GitlabApi,
+  project: string,
+  name: string,
+  why: string,
+  add: Add,
+): Promise<boolean> {
+  const access = await projectAccess(api, project);
+  const role = ACCESS_LEVEL_NAMES[access.accessLevel] ?? `level ${access.accessLevel}`;
+  return add(
+    name,
+    access.accessLevel >= MAINTAINER,
+    access.accessLevel >= MAINTAINER
+      ? `${role} on ${project}`
+      : `${role} on ${project}; ${why}. Raise the token user's role or use another token`,
+  );
+}
+
 export async function agentPreflight(
   conn: GitlabConnection,
   agent: AgentConfig,
@@ -51,60 +120,24 @@ export async function agentPreflight(
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => (checks.push({ name, ok, detail }), ok);
 
-  try {
-    readToken(conn, env, "Registering the GitLab agent");
-    add("token", true, `${conn.tokenVariable} is set`);
-  } catch (e) {
-    add("token", false, (e as GitlabTokenError).message);
-    return { checks };
-  }
-  const api = gitlabClient(conn, {
-    env,
-    retry: options.retry,
-    sleep: options.sleep,
-    onRequest: options.onRequest,
-  });
+  const opened = await openWithToken(conn, env, "Registering the GitLab agent", add, options);
+  if (!opened) return { checks };
+  const { api, self } = opened;
+  add(
+    "token scopes",
+    self.scopes.includes("api"),
+    self.scopes.includes("api")
+      ? `scopes: ${self.scopes.join(", ")}`
+      : `scopes: ${self.scopes.join(", ") || "none"}; the agent APIs need the api scope. Create a token with api and set ${conn.tokenVariable}`,
+  );
 
   try {
-    const self = await tokenSelf(api);
-    add("reachable", true, `${conn.url} answers`);
-    const expiry = self.expiresAt ? `, expires ${self.expiresAt}` : "";
-    if (
-      !add(
-        "token valid",
-        self.active,
-        self.active
-          ? `token "${self.name}"${expiry}`
-          : `token "${self.name}" is inactive (revoked or expired)`,
-      )
-    )
-      return { checks };
-    add(
-      "token scopes",
-      self.scopes.includes("api"),
-      self.scopes.includes("api")
-        ? `scopes: ${self.scopes.join(", ")}`
-        : `scopes: ${self.scopes.join(", ") || "none"}; the agent APIs need the api scope. Create a token with api and set ${conn.tokenVariable}`,
-    );
-  } catch (e) {
-    const status = (e as GitlabApiError).status;
-    if (status === undefined) add("reachable", false, `cannot reach ${conn.url}: ${(e as Error).message}`);
-    else {
-      add("reachable", true, `${conn.url} answers`);
-      add("token valid", false, (e as Error).message);
-    }
-    return { checks };
-  }
-
-  try {
-    const access = await projectAccess(api, agent.project);
-    const role = ACCESS_LEVEL_NAMES[access.accessLevel] ?? `level ${access.accessLevel}`;
-    add(
+    await checkProjectRole(
+      api,
+      agent.project,
       "role on agent project",
-      access.accessLevel >= MAINTAINER,
-      access.accessLevel >= MAINTAINER
-        ? `${role} on ${agent.project}`
-        : `${role} on ${agent.project}; registering agents and creating their tokens needs Maintainer. Raise the token user's role or use another token`,
+      "registering agents and creating their tokens needs Maintainer",
+      add,
     );
   } catch (e) {
     add("role on agent project", false, (e as Error).message);

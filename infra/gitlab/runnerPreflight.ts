@@ -5,14 +5,11 @@
  * administrator; the project or group exists and, for a project, its user is at least Maintainer.
  */
 import type { RunnerScope } from "../config/runnerTypes";
-import { gitlabClient } from "./client";
-import { GitlabConnection, GitlabTokenError, readToken } from "./connection";
+import type { GitlabConnection } from "./connection";
 import { call } from "./errors";
-import { ACCESS_LEVEL_NAMES, namespaceId, projectAccess, tokenSelf } from "./instance";
-import type { Check } from "./preflight";
+import { namespaceId } from "./instance";
+import { checkProjectRole, openWithToken, type Check } from "./preflight";
 import type { RetryPolicy } from "./requester";
-
-const MAINTAINER = 40;
 
 export async function runnerPreflight(
   conn: GitlabConnection,
@@ -22,31 +19,10 @@ export async function runnerPreflight(
 ): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => (checks.push({ name, ok, detail }), ok);
-  try {
-    readToken(conn, env, "Creating the GitLab runner");
-    add("token", true, `${conn.tokenVariable} is set`);
-  } catch (e) {
-    add("token", false, (e as GitlabTokenError).message);
-    return checks;
-  }
-  const api = gitlabClient(conn, { env, retry, purpose: "Creating the GitLab runner" });
-
-  let scopes: string[];
-  try {
-    const self = await tokenSelf(api);
-    if (
-      !add(
-        "token valid",
-        self.active,
-        self.active ? `token "${self.name}"` : `token "${self.name}" is revoked or expired`,
-      )
-    )
-      return checks;
-    scopes = self.scopes;
-  } catch (e) {
-    add("token valid", false, (e as Error).message);
-    return checks;
-  }
+  const opened = await openWithToken(conn, env, "Creating the GitLab runner", add, { retry });
+  if (!opened) return checks;
+  const { api } = opened;
+  const scopes = opened.self.scopes;
   const has = (s: string) => scopes.includes(s) || scopes.includes("api");
   add(
     "token scopes",
@@ -76,14 +52,12 @@ export async function runnerPreflight(
       if (!canRead)
         add("role", true, `not checked (the token cannot read projects); GitLab checks it on create`);
       else {
-        const access = await projectAccess(api, scope.project);
-        const role = ACCESS_LEVEL_NAMES[access.accessLevel] ?? `level ${access.accessLevel}`;
-        add(
+        await checkProjectRole(
+          api,
+          scope.project,
           "role",
-          access.accessLevel >= MAINTAINER,
-          access.accessLevel >= MAINTAINER
-            ? `${role} on ${scope.project}`
-            : `${role} on ${scope.project}; creating a project runner needs Maintainer or Owner. Raise the token user's role or use another token`,
+          "creating a project runner needs Maintainer or Owner",
+          add,
         );
       }
     } else if (!/^\d+$/.test(scope.group)) {

@@ -98,17 +98,7 @@ export async function createRunner(
       target: targetText(target),
       tokenVariable: o.tokenVariable,
     },
-    () =>
-      api.Users.createCIRunner(target.runnerType, {
-        ...ids,
-        description: s.description,
-        tagList: s.tags,
-        runUntagged: s.runUntagged,
-        locked: s.locked,
-        accessLevel: s.accessLevel,
-        paused: s.paused,
-        ...(s.maximumTimeout !== undefined ? { maximumTimeout: s.maximumTimeout } : {}),
-      }),
+    () => api.Users.createCIRunner(target.runnerType, { ...ids, ...settingsBody(s) }),
   );
   const body = created as unknown as { id: number; token: string; token_expires_at?: string | null };
   if (typeof body.id !== "number" || typeof body.token !== "string" || !body.token)
@@ -116,6 +106,19 @@ export async function createRunner(
       `GitLab created a runner for ${targetText(target)} but its answer had no id or token; delete it in GitLab and retry`,
     );
   return { id: body.id, token: body.token, tokenExpiresAt: body.token_expires_at ?? null };
+}
+
+/** The settings GitLab takes both when creating and when editing a runner. */
+function settingsBody(s: RunnerSettings) {
+  return {
+    description: s.description,
+    tagList: s.tags,
+    runUntagged: s.runUntagged,
+    locked: s.locked,
+    accessLevel: s.accessLevel,
+    paused: s.paused,
+    ...(s.maximumTimeout !== undefined ? { maximumTimeout: s.maximumTimeout } : {}),
+  };
 }
 
 export async function updateRunner(
@@ -132,16 +135,7 @@ export async function updateRunner(
       target: `runner ${id}`,
       tokenVariable: o.tokenVariable,
     },
-    () =>
-      api.Runners.edit(id, {
-        description: s.description,
-        tagList: s.tags,
-        runUntagged: s.runUntagged,
-        locked: s.locked,
-        accessLevel: s.accessLevel,
-        paused: s.paused,
-        ...(s.maximumTimeout !== undefined ? { maximumTimeout: s.maximumTimeout } : {}),
-      }),
+    () => api.Runners.edit(id, settingsBody(s)),
   );
 }
 
