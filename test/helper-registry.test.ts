@@ -3,8 +3,8 @@
  * tarball to the component project's generic package registry, and every component job downloads the
  * version named by helper_version with its CI_JOB_TOKEN and installs it (inputs helper_project,
  * helper_version). Here the registry is a local HTTP server answering GitLab's generic-package download
- * route, npm installs the tarball's dependencies offline from this machine's npm cache, and nothing else
- * puts `gitlab-eks` on PATH.
+ * route, npm installs the tarball with an EMPTY cache and --offline (its dependencies are bundled in it, so
+ * a job reads nothing from the npm registry), and nothing else puts `gitlab-eks` on PATH.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -25,6 +25,7 @@ describe("helper from the component project's package registry (gitlab-ci-local)
   let result: RunResult;
   let repoDir: string;
   let packDir: string | undefined;
+  let emptyCache: string | undefined;
 
   before(async () => {
     const out = (packDir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-pack-")));
@@ -50,7 +51,8 @@ describe("helper from the component project's package registry (gitlab-ci-local)
 
     const repo = consumerRepo("consumer-registry", { helperOnPath: false });
     repoDir = repo.dir;
-    const npmCache = spawnSync("npm", ["config", "get", "cache"], { encoding: "utf8" }).stdout.trim();
+    const npmCache = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-empty-npm-cache-"));
+    emptyCache = npmCache;
     result = await gcl(
       repo,
       ["--force-shell-executor", "preview"],
@@ -69,6 +71,7 @@ describe("helper from the component project's package registry (gitlab-ci-local)
 
   after(async () => {
     if (packDir) fs.rmSync(packDir, { recursive: true, force: true });
+    if (emptyCache) fs.rmSync(emptyCache, { recursive: true, force: true });
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   });
 
@@ -95,6 +98,15 @@ describe("helper from the component project's package registry (gitlab-ci-local)
       [],
     );
     assert.ok(!fs.existsSync(path.join(installed, "dist", "infra", "cloud")));
+  });
+
+  // The install above ran --offline on an empty cache: any registry read would have failed it (ENOTCACHED).
+  it("bundles every runtime dependency in the tarball", () => {
+    const installed = path.join(repoDir, ".gitlab-eks", "lib", "node_modules", "gitlab-eks");
+    const pkg = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
+    assert.deepEqual([...pkg.bundleDependencies].sort(), Object.keys(pkg.dependencies).sort());
+    for (const dep of [...Object.keys(pkg.dependencies), "qs", "xcase"])
+      assert.ok(fs.existsSync(path.join(installed, "node_modules", dep, "package.json")), dep);
   });
 });
 
