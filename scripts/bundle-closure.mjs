@@ -1,4 +1,3 @@
-/* eslint-env node */
 /* global process, console */
 // Prints, one per line, the node_modules folders (relative to the repository root) that the given
 // packages need at run time: the packages themselves and every `dependencies`/`optionalDependencies`
