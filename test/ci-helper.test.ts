@@ -223,6 +223,7 @@ describe("gitlab-eks ci: bad input in the job log", () => {
       ...noCi,
       CI_JOB_TOKEN: "glcbt-secret-job-token",
       CI_COMMIT_BRANCH: "main",
+      CI_COMMIT_SHA: "0123456789abcdef0123456789abcdef01234567",
       CI_PROJECT_ID: "1",
     };
     const r = cli(
@@ -246,5 +247,29 @@ describe("gitlab-eks ci: bad input in the job log", () => {
     );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^inputs\.promote_to_branch: is staging, the branch being promoted/);
+  });
+
+  it("promote: a bad commit and a deploy branch as promotion branch are reported together", () => {
+    const env = { ...noCi, CI_COMMIT_BRANCH: "main" };
+    const r = cli(
+      [
+        "ci",
+        "promote",
+        "--stack",
+        "staging",
+        "--from-stack",
+        "dev",
+        "--target-branch",
+        "staging",
+        "--sha",
+        "abc123",
+        "--promotion-branch",
+        "staging",
+      ],
+      { cwd: consumer(PROJECT), env },
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^--sha: is "abc123", not the full 40-character commit SHA that was deployed\.$/m);
+    assert.match(r.stderr, /^--promotion-branch: is staging, a deploy branch: it is deleted and re-created/m);
   });
 });

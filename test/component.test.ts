@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import { parse } from "yaml";
 import { AccessLevel, startFakeGitlab, type FakeGitlab } from "./support/fake-gitlab";
 import {
+  commitAgain,
   consumerRepo,
   expandedConfig,
   gcl,
@@ -167,7 +168,11 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   const runs: Record<string, RunResult> = {};
   const noteRequests: string[] = [];
   let firstNote = "";
-  const mrRequests: string[] = [];
+  /** Mutating requests of each promote run, as "METHOD route status". */
+  const promoteMutations: Record<string, string[]> = {};
+  let promotedSha1 = "";
+  let promotedSha2 = "";
+  let promotionIid = 0;
 
   const base = (): Record<string, string> => ({
     CI_SERVER_URL: fake.url,
@@ -222,13 +227,33 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
 
     runs.up = await run("dev:up", { ...push("main"), CI_COMMIT_REF_PROTECTED: "true", CI_JOB_ID: "201" });
     runs.dotenv = { code: 0, stdout: projectFile(repo, "pulumi.env"), stderr: "" };
-    runs.promote1 = await run("dev:promote", { ...push("main"), GITLAB_EKS_TOKEN: token, CI_JOB_ID: "202" });
-    runs.promote2 = await run(
-      "dev:promote",
-      { ...push("main"), GITLAB_EKS_TOKEN: token, CI_JOB_ID: "203" },
-      { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
-    );
-    mrRequests.push(...mutations(/merge_requests$|merge_requests\/\d+$/));
+    // GitLab knows the commit the pipeline runs on (it was pushed to main).
+    promotedSha1 = repo.sha;
+    fake.pushCommit(projectId, "main", promotedSha1);
+    const promote = async (name: string, vars: Record<string, string>, env: Record<string, string> = {}) => {
+      const from = fake.requests.length;
+      runs[name] = await run("dev:promote", { ...push("main"), GITLAB_EKS_TOKEN: token, ...vars }, env);
+      promoteMutations[name] = fake.requests
+        .slice(from)
+        .filter((r) => r.method !== "GET")
+        .map((r) => `${r.route} ${r.status}`);
+    };
+    await promote("promote1", { CI_JOB_ID: "202" });
+    await promote("promote2", { CI_JOB_ID: "203" }, { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" });
+    // A newer commit is pushed to main and deployed: the promotion moves to it.
+    promotedSha2 = commitAgain(repo);
+    fake.pushCommit(projectId, "main", promotedSha2);
+    const pipeline = {
+      CI_PIPELINE_ID: "77",
+      CI_PIPELINE_URL: `${fake.url}/infra-bot/infra-live/-/pipelines/77`,
+    };
+    await promote("promote3", { ...pipeline, CI_JOB_ID: "204", CI_JOB_URL: `${fake.url}/j/204` });
+    // The job retried in the same pipeline: nothing to change.
+    await promote("promote4", { ...pipeline, CI_JOB_ID: "205", CI_JOB_URL: `${fake.url}/j/205` });
+    promotionIid = fake.state.mergeRequests.find((m) => m.targetBranch === "staging")?.iid ?? 0;
+    fake.mergeMergeRequest(projectId, promotionIid);
+    // The promote job retried after its merge request was merged: nothing left to promote.
+    await promote("promote5", { CI_JOB_ID: "206" });
     runs.drift1 = await run("dev:drift", {
       CI_PIPELINE_SOURCE: "schedule",
       GITLAB_EKS_TOKEN: token,
@@ -312,17 +337,62 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     );
   });
 
-  it("promote opens ONE merge request main -> staging and updates it on the next run", () => {
+  it("promote opens ONE merge request from a branch at exactly the deployed commit, then edits it", () => {
     assert.equal(runs.promote1.code, 0, runs.promote1.stdout);
-    assert.match(runs.promote1.stdout, /promotion merge request !\d+ created: main -> staging/);
+    const branch = "gitlab-eks/promote/main-to-staging";
+    assert.match(
+      runs.promote1.stdout,
+      new RegExp(
+        `promotion merge request !\\d+ created: main@${promotedSha1.slice(0, 8)} -> staging \\(branch ${branch}, moved to this commit\\)`,
+      ),
+    );
+    assert.deepEqual(promoteMutations.promote1, [
+      "POST /projects/:id/repository/branches 201",
+      "POST /projects/:id/merge_requests 201",
+    ]);
     assert.equal(runs.promote2.code, 0, runs.promote2.stdout);
-    assert.match(runs.promote2.stdout, /promotion merge request !\d+ updated: main -> staging/);
-    assert.deepEqual(mrRequests, ["POST 201", "PUT 200"]);
-    const open = fake.state.mergeRequests.filter((m) => m.state === "opened" && m.targetBranch === "staging");
-    assert.equal(open.length, 1);
-    assert.equal(open[0].sourceBranch, "main");
-    assert.equal(open[0].title, "Promote main to staging (stack staging)");
-    assert.match(open[0].description ?? "", /#### Preview of stack `staging`: no changes/);
+    assert.match(runs.promote2.stdout, /promotion merge request !\d+ updated: .* \(branch [^,]*\)/);
+    assert.deepEqual(promoteMutations.promote2, ["PUT /projects/:id/merge_requests/:merge_request_iid 200"]);
+  });
+
+  it("a newer deployed commit moves the promotion branch and reopens the same merge request", () => {
+    assert.equal(runs.promote3.code, 0, runs.promote3.stdout + runs.promote3.stderr);
+    assert.match(
+      runs.promote3.stdout,
+      new RegExp(`!${promotionIid} reopened: main@${promotedSha2.slice(0, 8)} -> staging`),
+    );
+    assert.deepEqual(promoteMutations.promote3, [
+      "DELETE /projects/:id/repository/branches/:branch 204",
+      "POST /projects/:id/repository/branches 201",
+      "PUT /projects/:id/merge_requests/:merge_request_iid 200",
+    ]);
+    assert.equal(runs.promote4.code, 0, runs.promote4.stdout);
+    assert.match(runs.promote4.stdout, new RegExp(`!${promotionIid} unchanged`));
+    assert.deepEqual(promoteMutations.promote4, []);
+    const toStaging = fake.state.mergeRequests.filter((m) => m.targetBranch === "staging");
+    assert.equal(toStaging.length, 1, "one promotion merge request, reopened rather than opened again");
+    const [promotion] = toStaging;
+    assert.equal(promotion.sourceBranch, "gitlab-eks/promote/main-to-staging");
+    assert.equal(promotion.sha, promotedSha2, "the merge request carries exactly the deployed commit");
+    assert.equal(promotion.title, "Promote main to staging (stack staging)");
+    assert.match(
+      promotion.description ?? "",
+      new RegExp(`^Promotes commit \`${promotedSha2.slice(0, 8)}\``, "m"),
+    );
+    assert.match(promotion.description ?? "", /#### Preview of stack `staging`: 1 to create/);
+  });
+
+  it("once the promotion is merged, a re-run of the promote job opens nothing", () => {
+    assert.equal(runs.promote5.code, 0, runs.promote5.stdout + runs.promote5.stderr);
+    assert.match(
+      runs.promote5.stdout,
+      new RegExp(`nothing to promote: staging already contains ${promotedSha2.slice(0, 8)}`),
+    );
+    assert.deepEqual(promoteMutations.promote5, []);
+    assert.equal(
+      fake.state.mergeRequests.filter((m) => m.state === "opened" && m.targetBranch === "staging").length,
+      0,
+    );
   });
 
   it("drift fails the scheduled job and keeps ONE open issue for the stack", () => {

@@ -210,12 +210,17 @@ export function registerCiCommands(program: Command, io: CiIo): void {
 
   ci.command("promote")
     .description(
-      "Open, or update, the one merge request promoting this branch to the next environment's branch.",
+      "Open, or update, the one merge request promoting the deployed commit to the next environment's branch.",
     )
     .requiredOption("-s, --stack <name>", "the stack the target branch deploys")
     .requiredOption("--from-stack <name>", "the stack this pipeline just deployed")
     .requiredOption("--target-branch <branch>", "the next environment's deploy branch")
-    .option("--source-branch <branch>", "branch to promote (default: CI_COMMIT_BRANCH)")
+    .option("--source-branch <branch>", "deploy branch of --from-stack (default: CI_COMMIT_BRANCH)")
+    .option("--sha <commit>", "the commit --from-stack deployed (default: CI_COMMIT_SHA)")
+    .option(
+      "--promotion-branch <branch>",
+      "branch created at that commit, the merge request's source (default: gitlab-eks/promote/<source>-to-<target>)",
+    )
     .option(
       "--preview-json <file>",
       "`pulumi preview --json` of the target stack, summarised in the description",
@@ -228,45 +233,69 @@ export function registerCiCommands(program: Command, io: CiIo): void {
         fromStack: string;
         targetBranch: string;
         sourceBranch?: string;
+        sha?: string;
+        promotionBranch?: string;
         previewJson?: string;
         dir: string;
         tokenVariable: string;
       }) => {
+        const problems: Problem[] = [];
         const sourceBranch = o.sourceBranch ?? io.env.CI_COMMIT_BRANCH;
         if (!sourceBranch)
-          fail(
-            "--source-branch",
-            "not given and CI_COMMIT_BRANCH is not set: promotion runs in branch pipelines.",
-          );
-        if (sourceBranch === o.targetBranch)
-          fail(
-            "inputs.promote_to_branch",
-            `is ${o.targetBranch}, the branch being promoted: set the next environment's branch.`,
-          );
+          problems.push({
+            key: "--source-branch",
+            message: "not given and CI_COMMIT_BRANCH is not set: promotion runs in branch pipelines.",
+          });
+        else if (sourceBranch === o.targetBranch)
+          problems.push({
+            key: "inputs.promote_to_branch",
+            message: `is ${o.targetBranch}, the branch being promoted: set the next environment's branch.`,
+          });
+        const sha = o.sha ?? io.env.CI_COMMIT_SHA;
+        if (!sha || !/^[0-9a-f]{40}$/.test(sha))
+          problems.push({
+            key: o.sha ? "--sha" : "CI_COMMIT_SHA",
+            message: `${sha ? `is "${sha}", not` : "is not set: it must be"} the full 40-character commit SHA that was deployed.`,
+          });
+        const promotionBranch =
+          o.promotionBranch ?? `gitlab-eks/promote/${sourceBranch ?? ""}-to-${o.targetBranch}`;
+        if ([sourceBranch, o.targetBranch].includes(promotionBranch))
+          problems.push({
+            key: "--promotion-branch",
+            message: `is ${promotionBranch}, a deploy branch: it is deleted and re-created at each promotion.`,
+          });
+        if (problems.length) throw new ConfigError(problems);
         const preview = o.previewJson ? readPreview(io, o.previewJson, "--preview-json") : undefined;
         const c = connect(io, o.tokenVariable, "Opening the promotion merge request");
         if ("why" in c) fail(o.tokenVariable, c.why);
         const mr = renderPromotionMr(
           {
             ...noteContext(io, o.stack, o.dir),
-            sourceBranch,
+            commitSha: sha,
+            sourceBranch: sourceBranch!,
             targetBranch: o.targetBranch,
             fromStack: o.fromStack,
           },
           preview,
         );
         try {
-          const { upsertMergeRequest } = await import("../gitlab/mergeRequests");
-          const r = await upsertMergeRequest(await api(io, c.conn, "Opening the promotion merge request"), {
+          const { promoteCommit } = await import("../gitlab/promotion");
+          const r = await promoteCommit(await api(io, c.conn, "Opening the promotion merge request"), {
             project: project(io),
-            sourceBranch,
+            sha: sha!,
+            promotionBranch,
             targetBranch: o.targetBranch,
             title: mr.title,
             description: mr.description,
             tokenVariable: o.tokenVariable,
           });
+          const what = `${sourceBranch}@${sha!.slice(0, 8)} -> ${o.targetBranch}`;
+          if (r.action === "already-promoted") {
+            io.out(`nothing to promote: ${o.targetBranch} already contains ${sha!.slice(0, 8)}.`);
+            return;
+          }
           io.out(
-            `promotion merge request !${r.iid} ${r.action}: ${sourceBranch} -> ${o.targetBranch}${r.webUrl ? ` ${r.webUrl}` : ""}`,
+            `promotion merge request !${r.iid} ${r.action}: ${what} (branch ${promotionBranch}${r.moved ? ", moved to this commit" : ""})${r.webUrl ? ` ${r.webUrl}` : ""}`,
           );
         } catch (e) {
           apiProblem(e);

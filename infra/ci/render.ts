@@ -185,9 +185,9 @@ export function renderPromotionMr(
 ): { title: string; description: string } {
   const lines = [
     marker("promote", ctx.stack, ctx.dir),
-    `Promotes what stack \`${ctx.fromStack}\` now runs (branch \`${ctx.sourceBranch}\`${ctx.commitSha ? `, commit \`${ctx.commitSha.slice(0, 8)}\`` : ""}) to \`${ctx.targetBranch}\`. Merging this merge request deploys it to stack \`${ctx.stack}\`.`,
+    `Promotes ${ctx.commitSha ? `commit \`${ctx.commitSha.slice(0, 8)}\`` : "the commit"}, which stack \`${ctx.fromStack}\` runs (deployed from \`${ctx.sourceBranch}\`), to \`${ctx.targetBranch}\`. Merging this merge request deploys it to stack \`${ctx.stack}\`.`,
     "",
-    "The `up` job of the source environment succeeded for this commit. This description is updated by each later successful `up`; there is never more than one open promotion merge request for this pair of branches.",
+    `The \`up\` job of stack \`${ctx.fromStack}\` succeeded for exactly this commit; its source branch was created at it. Each later successful \`up\` moves this merge request to the newly deployed commit and updates this description; there is never more than one open promotion merge request from \`${ctx.sourceBranch}\` to \`${ctx.targetBranch}\`.`,
   ];
   if (targetPreview) {
     const counts = countChanges(targetPreview);
@@ -204,7 +204,8 @@ export function renderPromotionMr(
       "No preview of the target stack was run by the promote job; the merge request pipeline previews it.",
     );
   }
-  lines.push(...footer(ctx), "");
+  // The pipeline, not the job: a retried promote job of the same pipeline leaves the description as it is.
+  lines.push(...footer({ ...ctx, jobUrl: undefined }), "");
   return {
     title: `Promote ${ctx.sourceBranch} to ${ctx.targetBranch} (stack ${ctx.stack})`,
     description: lines.join("\n"),

@@ -646,6 +646,12 @@ export interface FakeGitlab {
   setMember(target: { projectId: number } | { groupId: number }, userId: number, level: number): void;
   addBranch(projectId: number, name: string, options?: { from?: string; protected?: boolean }): FakeBranch;
   /** Seeds a file without recording a commit. */
+  /**
+   * A `git push` of commit `sha` (default: a new random one) to `branch`, as GitLab receives it: the commit
+   * becomes known to the project (refs and `POST /repository/branches` accept it), the branch (created when
+   * missing) points at it, and open merge requests from the branch follow. Files do not change.
+   */
+  pushCommit(projectId: number, branch: string, sha?: string): FakeCommit;
   putFile(projectId: number, branch: string, filePath: string, content: string | Buffer): FakeRepoFile;
   /** File content as UTF-8, or undefined. */
   readFile(projectId: number, branch: string, filePath: string): string | undefined;
@@ -664,6 +670,12 @@ export interface FakeGitlab {
     },
   ): FakeEnvironment;
   addRunner(input: Partial<Omit<FakeRunner, "id" | "runnerType">> & { runnerType: RunnerType }): FakeRunner;
+  /**
+   * What GitLab does when a user merges an open merge request: a merge commit on the target branch whose
+   * parents are the target head and the merge request's head, state merged, and the source branch deleted
+   * when the merge request says so (force_remove_source_branch).
+   */
+  mergeMergeRequest(projectId: number, iid: number): FakeCommit;
   addMergeRequest(
     input: Partial<Omit<FakeMergeRequest, "id" | "iid">> & {
       projectId: number;
@@ -1749,12 +1761,26 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
 
   // --- repository files (lib/api/files.rb) and commits (lib/api/commits.rb) ----------------
   const branchOf = (p: FakeProject, name: string): FakeBranch | undefined => p.branches[name];
-  const resolveRef = (p: FakeProject, ref: string): string | undefined => {
-    if (p.branches[ref]) return ref;
+  /** The branch whose files a ref reads (the fake keeps files per branch, not per commit). */
+  const resolveRef = (p: FakeProject, ref: string): string | undefined => resolveCommit(p, ref)?.branch;
+  /** A branch name or a (short) commit SHA the project has: its commit and the branch it was made on. */
+  const resolveCommit = (p: FakeProject, ref: string): { commitId: string; branch: string } | undefined => {
+    if (p.branches[ref]) return { commitId: p.branches[ref].commitId, branch: ref };
     const c = state.commits.find(
       (x) => x.projectId === p.id && (x.id === ref || (ref.length >= 7 && x.id.startsWith(ref))),
     );
-    return c ? c.branch : undefined;
+    if (c) return { commitId: c.id, branch: p.branches[c.branch] ? c.branch : p.defaultBranch };
+    // A branch head seeded without a commit record (addProject, addBranch).
+    const head = Object.values(p.branches).find((b) => ref.length >= 7 && b.commitId.startsWith(ref));
+    return head ? { commitId: head.commitId, branch: head.name } : undefined;
+  };
+  /** MergeRequests::RefreshService: open MRs follow their source branch's head. */
+  const refreshMergeRequests = (p: FakeProject, branch: string) => {
+    for (const mr of state.mergeRequests)
+      if (mr.projectId === p.id && mr.sourceBranch === branch && mr.state === "opened") {
+        mr.sha = p.branches[branch].commitId;
+        mr.updatedAt = now();
+      }
   };
   interface PlannedAction {
     action: FakeCommitAction["action"];
@@ -1860,6 +1886,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
       createdAt: ts,
     };
     state.commits.push(c);
+    refreshMergeRequests(p, input.branch);
     return c;
   };
   const fileContent = (ctx: Ctx, key = "content", encodingKey = "encoding"): Buffer => {
@@ -2019,6 +2046,42 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
     return created(commitEntity(c));
   });
 
+  /** `git branch --contains`: walks parent ids from the branch head (seeded heads have no parents). */
+  const branchContains = (p: FakeProject, b: FakeBranch, sha: string): boolean => {
+    const seen = new Set<string>();
+    const todo = [b.commitId];
+    while (todo.length) {
+      const id = todo.pop()!;
+      if (id === sha) return true;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const c = state.commits.find((x) => x.projectId === p.id && x.id === id);
+      if (c) todo.push(...c.parentIds);
+    }
+    return false;
+  };
+  // GET /projects/:id/repository/commits/:sha/refs (lib/api/commits.rb): the branches and tags the commit
+  // is pushed to, i.e. that contain it.
+  route(
+    "GET",
+    "/projects/:id/repository/commits/:sha/refs",
+    (ctx) => {
+      const type = pValues(ctx.params, "type", ["branch", "tag", "all"] as const) ?? "all";
+      const p = userProject(ctx);
+      authorize(readsPublicly(ctx, p, AccessLevel.REPORTER)); // :read_code
+      const found = resolveCommit(p, String(ctx.route.sha));
+      if (!found) throw notFound("Commit");
+      const branches =
+        type === "tag"
+          ? []
+          : Object.values(p.branches)
+              .filter((b) => branchContains(p, b, found.commitId))
+              .map((b) => ({ type: "branch", name: b.name }));
+      return ok(paginate(ctx, branches));
+    },
+    { getScopes: ["read_repository"] },
+  );
+
   // --- branches (lib/api/branches.rb) ---------------------------------------------------------
   route(
     "GET",
@@ -2054,13 +2117,39 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
     if (p.branches[name]) throw badRequest("Branch already exists");
     if (!/^[^\s~^:?*[\\]+$/.test(name) || name.startsWith("/") || name.endsWith("/") || name.includes(".."))
       throw badRequest("Branch name is invalid");
-    const from = resolveRef(p, ref);
+    const from = resolveCommit(p, ref);
     if (from === undefined) throw badRequest(`Invalid reference name: ${ref}`);
-    const b: FakeBranch = { name, commitId: p.branches[from].commitId, protected: false };
+    const b: FakeBranch = { name, commitId: from.commitId, protected: false };
     p.branches[name] = b;
-    p.files[name] = { ...(p.files[from] ?? {}) };
+    p.files[name] = { ...(p.files[from.branch] ?? {}) };
     return created(branchEntity(p, b, ctx.auth!));
   });
+  route(
+    "DELETE",
+    "/projects/:id/repository/branches/:branch",
+    (ctx) => {
+      const p = userProject(ctx);
+      authorize(level(ctx, p) >= AccessLevel.DEVELOPER); // authorize_push_project
+      const name = String(ctx.route.branch);
+      const b = p.branches[name];
+      if (!b) throw notFound("Branch");
+      // Branches::DeleteService
+      if (name === p.defaultBranch) throw apiError(405, "Cannot remove HEAD branch");
+      if (b.protected) throw apiError(405, "Protected branch cant be removed");
+      delete p.branches[name];
+      delete p.files[name];
+      // MergeRequests::RefreshService#close_upon_missing_source_branch_ref (asynchronous in GitLab,
+      // right away here): open merge requests from the deleted branch are closed.
+      for (const mr of state.mergeRequests)
+        if (mr.projectId === p.id && mr.sourceBranch === name && mr.state === "opened") {
+          mr.state = "closed";
+          mr.closedAt = now();
+          mr.updatedAt = mr.closedAt;
+        }
+      return noContent();
+    },
+    {},
+  );
 
   // --- runners (lib/api/user_runners.rb, lib/api/ci/runners.rb) -----------------------------
   const RUNNER_TYPES = ["instance_type", "group_type", "project_type"] as const;
@@ -2524,9 +2613,12 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
         next.state = "closed";
         next.closedAt = now();
       }
-      if (stateEvent === "reopen" && mr.state === "closed") {
+      // MergeRequest#reopenable? needs the source branch; ReopenService reloads the diff, so the merge
+      // request takes the source branch's head. (Without the branch the fake leaves it closed.)
+      if (stateEvent === "reopen" && mr.state === "closed" && p.branches[mr.sourceBranch]) {
         next.state = "opened";
         next.closedAt = null;
+        next.sha = p.branches[mr.sourceBranch].commitId;
       }
       if (next.title.trim() === "") throw apiError(400, { title: ["can't be blank"] });
       if (targetBranch != null && !p.branches[targetBranch])
@@ -3181,6 +3273,26 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
       p.files[name] = { ...(p.files[from] ?? {}) };
       return b;
     },
+    pushCommit(projectId, branch, sha) {
+      const p = projectById(projectId);
+      if (!p) throw new Error(`fake-gitlab: no project ${projectId}`);
+      if (!p.branches[branch]) fake.addBranch(projectId, branch);
+      const c: FakeCommit = {
+        id: sha ?? sha1Hex(),
+        projectId,
+        branch,
+        message: "Pushed",
+        parentIds: [p.branches[branch].commitId],
+        authorName: "test",
+        authorEmail: "test@example.invalid",
+        actions: [],
+        createdAt: now(),
+      };
+      state.commits.push(c);
+      p.branches[branch].commitId = c.id;
+      refreshMergeRequests(p, branch);
+      return c;
+    },
     putFile(projectId, branch, filePath, content) {
       const p = projectById(projectId);
       if (!p) throw new Error(`fake-gitlab: no project ${projectId}`);
@@ -3269,6 +3381,32 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
       };
       state.runners.push(r);
       return r;
+    },
+    mergeMergeRequest(projectId, iid) {
+      const p = projectById(projectId);
+      const mr = state.mergeRequests.find((m) => m.projectId === projectId && m.iid === iid);
+      if (!p || !mr || mr.state !== "opened") throw new Error(`fake-gitlab: no open merge request !${iid}`);
+      const source = p.branches[mr.sourceBranch];
+      const target = p.branches[mr.targetBranch];
+      const c: FakeCommit = {
+        id: sha1Hex(),
+        projectId,
+        branch: mr.targetBranch,
+        message: `Merge branch '${mr.sourceBranch}' into '${mr.targetBranch}'`,
+        parentIds: [target.commitId, mr.sha ?? source.commitId],
+        authorName: "test",
+        authorEmail: "test@example.invalid",
+        actions: [],
+        createdAt: now(),
+      };
+      state.commits.push(c);
+      target.commitId = c.id;
+      Object.assign(mr, { state: "merged", mergedAt: now(), updatedAt: now() });
+      if (mr.removeSourceBranch) {
+        delete p.branches[mr.sourceBranch];
+        delete p.files[mr.sourceBranch];
+      }
+      return c;
     },
     addMergeRequest(input) {
       const ts = now();

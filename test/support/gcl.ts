@@ -76,8 +76,7 @@ export function consumerRepo(
   git(dir, "add", "-A");
   git(dir, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-qm", "fixture");
   const sha = git(dir, "rev-parse", "HEAD");
-  const cache = path.join(dir, ".gitlab-ci-local", "includes", REMOTE_HOST, projectPath, sha);
-  fs.cpSync(path.join(ROOT, "templates"), path.join(cache, "templates"), { recursive: true });
+  seedIncludes(dir, projectPath, sha);
 
   const bin = path.join(dir, ".gitlab-ci-local", "test-bin");
   fs.mkdirSync(bin, { recursive: true });
@@ -97,6 +96,30 @@ export function consumerRepo(
     PULUMI_STANDIN_LOG: pulumiLog,
   };
   return { dir, sha, projectPath, pulumiLog, env };
+}
+
+function seedIncludes(dir: string, projectPath: string, sha: string): void {
+  const cache = path.join(dir, ".gitlab-ci-local", "includes", REMOTE_HOST, projectPath, sha);
+  fs.cpSync(path.join(ROOT, "templates"), path.join(cache, "templates"), { recursive: true });
+}
+
+/** A new (empty) commit on the repository's branch: later runs see it as CI_COMMIT_SHA. */
+export function commitAgain(repo: ConsumerRepo, message = "next change"): string {
+  git(
+    repo.dir,
+    "-c",
+    "user.name=test",
+    "-c",
+    "user.email=test@example.invalid",
+    "commit",
+    "-q",
+    "--allow-empty",
+    "-m",
+    message,
+  );
+  repo.sha = git(repo.dir, "rev-parse", "HEAD");
+  seedIncludes(repo.dir, repo.projectPath, repo.sha);
+  return repo.sha;
 }
 
 /** Runs gitlab-ci-local in the repository; `variables` become --variable K=V (predefined ones too). */

@@ -1,0 +1,69 @@
+/** infra/gitlab/promotion.ts against the fake GitLab server, over real HTTP with real gitbeaker. */
+import assert from "node:assert/strict";
+import { gitlabClient } from "../infra/gitlab/client";
+import { resolveConnection } from "../infra/gitlab/connection";
+import { promoteCommit, type PromotionSpec } from "../infra/gitlab/promotion";
+import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+
+describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
+  let w: GitlabWorld;
+  let spec: PromotionSpec;
+  const api = () =>
+    gitlabClient(resolveConnection({ url: w.fake.url }, {}), { env: { GITLAB_TOKEN: w.developerToken } });
+  const mutations = () => w.fake.mutatingRequests().map((r) => `${r.route} ${r.status}`);
+
+  beforeEach(async () => {
+    w = await gitlabWorld();
+    w.fake.addBranch(w.clustersId, "staging", { protected: true });
+    const sha = w.fake.pushCommit(w.clustersId, "main").id;
+    spec = {
+      project: w.clustersId,
+      sha,
+      promotionBranch: "gitlab-eks/promote/main-to-staging",
+      targetBranch: "staging",
+      title: "Promote main to staging",
+      description: "the text",
+    };
+  });
+  afterEach(() => w.fake.close());
+
+  it("creates the branch at the commit and one merge request that removes it on merge; a re-run changes nothing", async () => {
+    const first = await promoteCommit(api(), spec);
+    assert.deepEqual({ action: first.action, moved: first.moved }, { action: "created", moved: true });
+    const [mr] = w.fake.state.mergeRequests;
+    assert.equal(mr.sha, spec.sha);
+    assert.equal(mr.removeSourceBranch, true);
+    w.fake.clearRequests();
+    const again = await promoteCommit(api(), spec);
+    assert.deepEqual({ action: again.action, moved: again.moved }, { action: "unchanged", moved: false });
+    assert.deepEqual(mutations(), []);
+  });
+
+  it("a merge request closed by a user is not reopened: the next run opens a new one", async () => {
+    await promoteCommit(api(), spec);
+    w.fake.state.mergeRequests[0].state = "closed";
+    const r = await promoteCommit(api(), spec);
+    assert.equal(r.action, "created");
+    assert.deepEqual(
+      w.fake.state.mergeRequests.map((m) => m.state),
+      ["closed", "opened"],
+    );
+  });
+
+  it("a protected promotion branch cannot be moved, and the error says so", async () => {
+    await promoteCommit(api(), spec);
+    w.fake.state.projects.find((p) => p.id === w.clustersId)!.branches[spec.promotionBranch].protected = true;
+    const next = w.fake.pushCommit(w.clustersId, "main").id;
+    await assert.rejects(
+      promoteCommit(api(), { ...spec, sha: next }),
+      /Cannot delete branch gitlab-eks\/promote\/main-to-staging: GitLab answered 405: Protected branch cant be removed/,
+    );
+  });
+
+  it("a commit GitLab does not have is refused by GitLab, with its message", async () => {
+    await assert.rejects(
+      promoteCommit(api(), { ...spec, sha: "f".repeat(40) }),
+      /Cannot list the branches that contain commit ffffffff: commit f{40} in project \d+ \(was it pushed to GitLab\?\) was not found \(404\)/,
+    );
+  });
+});
