@@ -230,6 +230,9 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     // GitLab knows the commit the pipeline runs on (it was pushed to main).
     promotedSha1 = repo.sha;
     fake.pushCommit(projectId, "main", promotedSha1);
+    // What GitLab records for the up job (environment dev); gitlab-ci-local does not tell GitLab.
+    const deployed = (sha: string) => fake.addDeployment({ projectId, environment: "dev", sha, ref: "main" });
+    deployed(promotedSha1);
     const promote = async (name: string, vars: Record<string, string>, env: Record<string, string> = {}) => {
       const from = fake.requests.length;
       runs[name] = await run("dev:promote", { ...push("main"), GITLAB_EKS_TOKEN: token, ...vars }, env);
@@ -243,6 +246,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     // A newer commit is pushed to main and deployed: the promotion moves to it.
     promotedSha2 = commitAgain(repo);
     fake.pushCommit(projectId, "main", promotedSha2);
+    deployed(promotedSha2);
     const pipeline = {
       CI_PIPELINE_ID: "77",
       CI_PIPELINE_URL: `${fake.url}/infra-bot/infra-live/-/pipelines/77`,
@@ -250,6 +254,8 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     await promote("promote3", { ...pipeline, CI_JOB_ID: "204", CI_JOB_URL: `${fake.url}/j/204` });
     // The job retried in the same pipeline: nothing to change.
     await promote("promote4", { ...pipeline, CI_JOB_ID: "205", CI_JOB_URL: `${fake.url}/j/205` });
+    // The first pipeline's promote job, retried after the newer commit was deployed: promotes nothing.
+    await promote("promoteLate", { CI_JOB_ID: "207", CI_COMMIT_SHA: promotedSha1 });
     promotionIid = fake.state.mergeRequests.find((m) => m.targetBranch === "staging")?.iid ?? 0;
     fake.mergeMergeRequest(projectId, promotionIid);
     // The promote job retried after its merge request was merged: nothing left to promote.
@@ -380,6 +386,17 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
       new RegExp(`^Promotes commit \`${promotedSha2.slice(0, 8)}\``, "m"),
     );
     assert.match(promotion.description ?? "", /#### Preview of stack `staging`: 1 to create/);
+  });
+
+  it("an older pipeline's promote job running after a newer deployment promotes nothing", () => {
+    assert.equal(runs.promoteLate.code, 0, runs.promoteLate.stdout + runs.promoteLate.stderr);
+    assert.match(
+      runs.promoteLate.stdout,
+      new RegExp(
+        `nothing promoted: environment dev now runs commit ${promotedSha2.slice(0, 8)} \\(its last successful deployment\\), not this pipeline's ${promotedSha1.slice(0, 8)}`,
+      ),
+    );
+    assert.deepEqual(promoteMutations.promoteLate, []);
   });
 
   it("once the promotion is merged, a re-run of the promote job opens nothing", () => {

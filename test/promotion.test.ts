@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
+import { deployedCommit } from "../infra/gitlab/environments";
 import { promoteCommit, type PromotionSpec } from "../infra/gitlab/promotion";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
@@ -58,6 +59,23 @@ describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
       promoteCommit(api(), { ...spec, sha: next }),
       /Cannot delete branch gitlab-eks\/promote\/main-to-staging: GitLab answered 405: Protected branch cant be removed/,
     );
+  });
+
+  it("what an environment runs is its last successful deployment to finish, not the newest one created", async () => {
+    const project = String(w.clustersId);
+    assert.equal(await deployedCommit(api(), project, "dev"), undefined, "no such environment");
+    w.fake.addEnvironment({ projectId: w.clustersId, name: "dev" });
+    assert.equal(await deployedCommit(api(), project, "dev"), null, "never deployed");
+    const older = w.fake.pushCommit(w.clustersId, "main").id;
+    const newer = w.fake.pushCommit(w.clustersId, "main").id;
+    const dep = (sha: string, status?: "failed") =>
+      w.fake.addDeployment({ projectId: w.clustersId, environment: "dev", sha, ref: "main", status });
+    const first = dep(newer);
+    const late = dep(older);
+    dep(newer, "failed");
+    first.finishedAt = "2026-01-01T10:00:00.000Z";
+    late.finishedAt = "2026-01-01T10:05:00.000Z";
+    assert.equal(await deployedCommit(api(), project, "dev"), older);
   });
 
   it("a commit GitLab does not have is refused by GitLab, with its message", async () => {

@@ -222,6 +222,10 @@ export function registerCiCommands(program: Command, io: CiIo): void {
       "branch created at that commit, the merge request's source (default: gitlab-eks/promote/<source>-to-<target>)",
     )
     .option(
+      "--environment <name>",
+      "GitLab environment of --from-stack: promote only while it runs --sha (its last successful deployment)",
+    )
+    .option(
       "--preview-json <file>",
       "`pulumi preview --json` of the target stack, summarised in the description",
     )
@@ -231,6 +235,7 @@ export function registerCiCommands(program: Command, io: CiIo): void {
       async (o: {
         stack: string;
         fromStack: string;
+        environment?: string;
         targetBranch: string;
         sourceBranch?: string;
         sha?: string;
@@ -279,8 +284,25 @@ export function registerCiCommands(program: Command, io: CiIo): void {
           preview,
         );
         try {
+          const gitlab = await api(io, c.conn, "Opening the promotion merge request");
+          if (o.environment) {
+            // resource_group serialises the up jobs, not the promote jobs after them: an older pipeline's
+            // promote job can run after a newer commit was deployed. Promote only what the environment runs.
+            const { deployedCommit } = await import("../gitlab/environments");
+            const running = await deployedCommit(gitlab, project(io), o.environment, o.tokenVariable);
+            if (running === undefined)
+              io.err(
+                `warning: GitLab has no environment "${o.environment}" (inputs.environment): promoting without checking what it runs.`,
+              );
+            else if (running !== null && running !== sha) {
+              io.out(
+                `nothing promoted: environment ${o.environment} now runs commit ${running.slice(0, 8)} (its last successful deployment), not this pipeline's ${sha!.slice(0, 8)}; the pipeline that deployed ${running.slice(0, 8)} promotes it.`,
+              );
+              return;
+            }
+          }
           const { promoteCommit } = await import("../gitlab/promotion");
-          const r = await promoteCommit(await api(io, c.conn, "Opening the promotion merge request"), {
+          const r = await promoteCommit(gitlab, {
             project: project(io),
             sha: sha!,
             promotionBranch,

@@ -20,11 +20,12 @@ export interface EnvironmentInfo {
 }
 
 type Raw = Record<string, unknown>;
-const ctx = (project: string, action: string) => ({
+const ctx = (project: string, action: string, tokenVariable?: string) => ({
   action,
   scope: "api",
   role: `Developer on ${project}`,
   target: `project ${project}`,
+  tokenVariable,
 });
 
 function toEnv(e: Raw): EnvironmentInfo {
@@ -44,16 +45,41 @@ export async function findEnvironment(
   project: string,
   name: string,
 ): Promise<EnvironmentInfo | undefined> {
-  const all = await call(ctx(project, `list environments of ${project}`), () =>
+  const one = await readEnvironment(api, project, name);
+  return one && toEnv(one);
+}
+
+/** The environment as `GET /environments/:id` shows it (the list omits fields such as last_deployment). */
+async function readEnvironment(
+  api: GitlabApi,
+  project: string,
+  name: string,
+  tokenVariable?: string,
+): Promise<Raw | undefined> {
+  const all = await call(ctx(project, `list environments of ${project}`, tokenVariable), () =>
     api.Environments.all(project, { name }),
   );
   const found = (all as unknown as Raw[]).find((e) => e.name === name);
   if (!found) return undefined;
-  // The list omits some fields on older GitLab versions: read the one environment.
-  const one = await call(ctx(project, `read environment ${name}`), () =>
+  const one = await call(ctx(project, `read environment ${name}`, tokenVariable), () =>
     api.Environments.show(project, Number(found.id)),
   );
-  return toEnv(one as unknown as Raw);
+  return one as unknown as Raw;
+}
+
+/**
+ * The commit the environment runs: its `last_deployment` (the successful deployment that finished last).
+ * `undefined`: no such environment; `null`: no successful deployment yet.
+ */
+export async function deployedCommit(
+  api: GitlabApi,
+  project: string,
+  name: string,
+  tokenVariable?: string,
+): Promise<string | null | undefined> {
+  const env = await readEnvironment(api, project, name, tokenVariable);
+  if (!env) return undefined;
+  return ((env.last_deployment as Raw | null | undefined)?.sha as string | undefined) ?? null;
 }
 
 function differs(current: EnvironmentInfo, spec: EnvironmentSpec): boolean {

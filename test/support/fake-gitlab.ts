@@ -198,6 +198,20 @@ export interface FakeEnvironment {
   updatedAt: string;
 }
 
+/** A deployment GitLab records for a job with `environment:` (lib/api/deployments.rb). */
+export interface FakeDeployment {
+  id: number;
+  iid: number;
+  projectId: number;
+  environmentId: number;
+  sha: string;
+  ref: string;
+  status: "created" | "running" | "success" | "failed" | "canceled" | "blocked";
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
 export type RunnerType = "instance_type" | "group_type" | "project_type";
 
 export interface FakeRunner {
@@ -321,6 +335,7 @@ export interface FakeGitlabState {
   projects: FakeProject[];
   agents: FakeAgent[];
   agentTokens: FakeAgentToken[];
+  deployments: FakeDeployment[];
   urlConfigurations: FakeUrlConfiguration[];
   environments: FakeEnvironment[];
   runners: FakeRunner[];
@@ -669,6 +684,17 @@ export interface FakeGitlab {
       name: string;
     },
   ): FakeEnvironment;
+  /**
+   * What GitLab records when a job with `environment: NAME` runs (the environment is created if missing);
+   * gitlab-ci-local does not talk to GitLab, so tests record the up job's deployment themselves.
+   */
+  addDeployment(input: {
+    projectId: number;
+    environment: string;
+    sha: string;
+    ref: string;
+    status?: FakeDeployment["status"];
+  }): FakeDeployment;
   addRunner(input: Partial<Omit<FakeRunner, "id" | "runnerType">> & { runnerType: RunnerType }): FakeRunner;
   /**
    * What GitLab does when a user merges an open merge request: a merge commit on the target branch whose
@@ -735,6 +761,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
     projects: [],
     agents: [],
     agentTokens: [],
+    deployments: [],
     urlConfigurations: [],
     environments: [],
     runners: [],
@@ -1658,7 +1685,28 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
     (ctx) => {
       const p = userProject(ctx);
       authorize(readsPublicly(ctx, p, AccessLevel.REPORTER));
-      return ok({ ...environmentEntity(findEnv(ctx, p), false), last_deployment: null });
+      const e = findEnv(ctx, p);
+      // Environment#last_deployment: the successful deployment that finished last (Deployment.ordered).
+      const last = state.deployments
+        .filter((d) => d.environmentId === e.id && d.status === "success")
+        .sort((x, y) => ((x.finishedAt ?? "") < (y.finishedAt ?? "") ? 1 : -1) || y.id - x.id)[0];
+      return ok({
+        ...environmentEntity(e, false),
+        last_deployment: last
+          ? {
+              id: last.id,
+              iid: last.iid,
+              ref: last.ref,
+              sha: last.sha,
+              status: last.status,
+              created_at: last.createdAt,
+              updated_at: last.updatedAt,
+              finished_at: last.finishedAt,
+              user: null,
+              deployable: null,
+            }
+          : null,
+      });
     },
     { jobToken: true, intParams: ["environment_id"] },
   );
@@ -3356,6 +3404,27 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
       };
       state.environments.push(e);
       return e;
+    },
+    addDeployment(input) {
+      const env =
+        state.environments.find((e) => e.projectId === input.projectId && e.name === input.environment) ??
+        fake.addEnvironment({ projectId: input.projectId, name: input.environment });
+      const ts = now();
+      const status = input.status ?? "success";
+      const d: FakeDeployment = {
+        id: nextId("deployment"),
+        iid: nextIid("deployment", input.projectId),
+        projectId: input.projectId,
+        environmentId: env.id,
+        sha: input.sha,
+        ref: input.ref,
+        status,
+        createdAt: ts,
+        updatedAt: ts,
+        finishedAt: ["success", "failed", "canceled"].includes(status) ? ts : null,
+      };
+      state.deployments.push(d);
+      return d;
     },
     addRunner(input) {
       const typeNumber = { instance_type: 1, group_type: 2, project_type: 3 }[input.runnerType];
