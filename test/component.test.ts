@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { parse } from "yaml";
-import { AccessLevel, startFakeGitlab, type FakeGitlab } from "./support/fake-gitlab";
+import { AccessLevel, startFakeGitlab, type FakeGitlab, type FakeIssue } from "./support/fake-gitlab";
 import {
   consumerRepo,
   expandedConfig,
@@ -167,6 +167,9 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   const runs: Record<string, RunResult> = {};
   const noteRequests: string[] = [];
   let firstNote = "";
+  let openIssuesAfterDrift: FakeIssue[] = [];
+  let driftIssueRequests: string[] = [];
+  let driftRerunRequests: string[] = [];
   const mrRequests: string[] = [];
 
   const base = (): Record<string, string> => ({
@@ -179,6 +182,9 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   });
   const run = (job: string, vars: Record<string, string>, env: Record<string, string> = {}) =>
     gcl(repo, ["--force-shell-executor", job], { ...base(), ...vars }, env);
+  /** The comments on the merge request (the drift issue's notes have an iid too). */
+  const mrNotes = () =>
+    fake.state.notes.filter((n) => n.noteableType === "MergeRequest" && n.noteableIid === mrIid && !n.system);
   const mutations = (pattern: RegExp) =>
     fake.mutatingRequests({ pathPattern: pattern }).map((r) => `${r.method} ${r.status}`);
 
@@ -206,7 +212,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
 
     const inMr = { ...mr("main"), CI_MERGE_REQUEST_IID: String(mrIid), GITLAB_EKS_TOKEN: token };
     runs.preview1 = await run("dev:preview", { ...inMr, CI_JOB_ID: "101" });
-    firstNote = fake.state.notes.find((n) => n.noteableIid === mrIid)?.body ?? "";
+    firstNote = mrNotes()[0]?.body ?? "";
     runs.report = { code: 0, stdout: projectFile(repo, "pulumi-report.json"), stderr: "" };
     runs.preview2 = await run(
       "dev:preview",
@@ -239,6 +245,23 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
       GITLAB_EKS_TOKEN: token,
       CI_JOB_ID: "302",
     });
+    openIssuesAfterDrift = fake.state.issues.filter((i) => i.state === "opened").map((i) => ({ ...i }));
+    const issuePaths = /\/issues/;
+    const before = mutations(issuePaths).length;
+    // The drift is gone (someone ran up, or changed the code): the next run closes the issue, and the
+    // one after it finds no open issue and changes nothing.
+    runs.drift3 = await run(
+      "dev:drift",
+      { CI_PIPELINE_SOURCE: "schedule", GITLAB_EKS_TOKEN: token, CI_JOB_ID: "303" },
+      { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
+    );
+    driftIssueRequests = mutations(issuePaths).slice(before);
+    runs.drift4 = await run(
+      "dev:drift",
+      { CI_PIPELINE_SOURCE: "schedule", GITLAB_EKS_TOKEN: token, CI_JOB_ID: "304" },
+      { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
+    );
+    driftRerunRequests = mutations(issuePaths).slice(before + driftIssueRequests.length);
   });
 
   after(async () => {
@@ -251,7 +274,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     assert.equal(runs.preview2.code, 0, runs.preview2.stdout);
     assert.match(runs.preview2.stdout, /MR note updated on !1/);
     assert.deepEqual(noteRequests, ["POST 201", "PUT 200"]);
-    const notes = fake.state.notes.filter((n) => n.noteableIid === mrIid && !n.system);
+    const notes = mrNotes();
     assert.equal(notes.length, 1);
     assert.match(
       notes[0].body,
@@ -330,10 +353,43 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     assert.match(runs.drift1.stdout + runs.drift1.stderr, /drift issue #\d+ created/);
     assert.notEqual(runs.drift2.code, 0);
     assert.match(runs.drift2.stdout + runs.drift2.stderr, /drift issue #\d+ (updated|unchanged)/);
-    const issues = fake.state.issues.filter((i) => i.state === "opened");
+    const issues = openIssuesAfterDrift;
     assert.equal(issues.length, 1);
     assert.equal(issues[0].title, "Drift detected in Pulumi stack dev");
     assert.deepEqual(issues[0].labels, ["pulumi-drift"]);
+  });
+
+  it("once the drift is gone, the next run closes the issue with ONE comment; a re-run changes nothing", () => {
+    assert.equal(runs.drift3.code, 0, runs.drift3.stdout + runs.drift3.stderr);
+    assert.match(runs.drift3.stdout, /stack dev: no drift \(46 resources unchanged\)/);
+    assert.match(runs.drift3.stdout, /drift issue #\d+ closed: http\S+\/-\/issues\/\d+$/m);
+    assert.deepEqual(driftIssueRequests, ["PUT 200", "POST 201"], "close first, then comment");
+    assert.equal(fake.state.issues.length, 1);
+    const [issue] = fake.state.issues;
+    assert.equal(issue.state, "closed");
+    assert.ok(issue.closedAt);
+    const notes = fake.state.notes.filter((n) => n.noteableType === "Issue" && n.noteableIid === issue.iid);
+    assert.deepEqual(
+      notes.filter((n) => n.system).map((n) => n.body),
+      ["closed"],
+      "GitLab's own system note",
+    );
+    const comments = notes.filter((n) => !n.system);
+    assert.equal(comments.length, 1);
+    assert.match(
+      comments[0].body,
+      /^The scheduled refresh and preview of stack `dev` found no drift: no changes \(46 unchanged\)\. .*this issue is closed\./,
+    );
+    assert.match(
+      comments[0].body,
+      new RegExp(
+        `<sub>commit \`${repo.sha.slice(0, 8)}\` · \\[job log\\]\\(.+\\) · \\[pipeline\\]\\(.+\\) · posted by gitlab-eks</sub>`,
+      ),
+    );
+
+    assert.equal(runs.drift4.code, 0, runs.drift4.stdout + runs.drift4.stderr);
+    assert.match(runs.drift4.stdout, /no open drift issue for stack dev: nothing to close/);
+    assert.deepEqual(driftRerunRequests, []);
   });
 
   it("no token (GitLab token, job token, OIDC ID token) appears in any job log or output", () => {

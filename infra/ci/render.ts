@@ -162,7 +162,7 @@ export function renderDriftIssue(
       marker("drift", ctx.stack, ctx.dir),
       `The scheduled refresh and preview of stack \`${ctx.stack}\` found that the infrastructure no longer matches the code: ${summaryLine(counts)}.`,
       "",
-      "Either run the stack's `up` job to put the infrastructure back as the code says, or change the code to accept what changed. This issue is updated by each scheduled run while the drift lasts.",
+      "Either run the stack's `up` job to put the infrastructure back as the code says, or change the code to accept what changed. This issue is updated by each scheduled run while the drift lasts, and closed by the first one that finds none.",
       "",
       ...summaryTable(counts),
       ...diagnosticsSection(digest),
@@ -171,6 +171,16 @@ export function renderDriftIssue(
       "",
     ].join("\n"),
   };
+}
+
+/** The comment left on the drift issue when a later scheduled run finds no drift, and closes it. */
+export function renderDriftResolved(digest: PreviewDigest, ctx: NoteContext): string {
+  const counts = countChanges(digest);
+  return [
+    `The scheduled refresh and preview of stack \`${ctx.stack}\` found no drift: ${summaryLine(counts)}. The infrastructure matches the code again, so this issue is closed. If the stack drifts again, the next scheduled run opens a new issue.`,
+    ...footer(ctx),
+    "",
+  ].join("\n");
 }
 
 export interface PromotionContext extends NoteContext {
