@@ -127,6 +127,24 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
     assert.match(note, /more resource\(s\) not shown here: the full preview is kept as the job's artifact/);
   });
 
+  it("in a merged-results pipeline the note names the merged heads, not GitLab's temporary merge commit", () => {
+    const note = renderPreviewNote(fixture("preview-no-changes.json"), {
+      stack: "dev",
+      commitSha: "9999999999999999999999999999999999999999",
+      mergedResult: {
+        sourceSha: "1111111111111111111111111111111111111111",
+        targetSha: "2222222222222222222222222222222222222222",
+        targetBranch: "main",
+      },
+      jobUrl: "https://gitlab.example.com/p/-/jobs/7",
+    });
+    assert.match(
+      note,
+      /\n<sub>merged result of `11111111` into `main` at `22222222` · \[job log\]\(https:\/\/gitlab\.example\.com\/p\/-\/jobs\/7\) · posted by gitlab-eks<\/sub>\n$/,
+    );
+    assert.ok(!note.includes("99999999"));
+  });
+
   it("names the file and says what went wrong when the preview output is not Pulumi's JSON", () => {
     assert.throws(
       () => parsePreview("", "p.json"),

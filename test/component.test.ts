@@ -29,6 +29,8 @@ interface ListedJob {
 
 const ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.fake-oidc-payload-for-tests.c2lnbmF0dXJl";
 const BACKEND = "s3://pulumi-state-fixture/infra-live";
+const SOURCE_SHA = "1111111111111111111111111111111111111111";
+const TARGET_SHA = "2222222222222222222222222222222222222222";
 
 async function listJobs(repo: ConsumerRepo, variables: Record<string, string>): Promise<ListedJob[]> {
   const r = await gcl(repo, ["--list-json"], variables);
@@ -71,7 +73,7 @@ describe("CI/CD component: pipelines a consumer gets (gitlab-ci-local --list-jso
       lists[`merged:${b}`] = await listJobs(repo, {
         ...mr(b),
         CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
-        CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: "1111111111111111111111111111111111111111",
+        CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SOURCE_SHA,
       });
     expanded = parse(expandedConfig(repo));
   });
@@ -166,7 +168,10 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   let mrIid: number;
   const runs: Record<string, RunResult> = {};
   const noteRequests: string[] = [];
+  const mergedNoteRequests: string[] = [];
   let firstNote = "";
+  let secondNote = "";
+  let mergedNote = "";
   let openIssuesAfterDrift: FakeIssue[] = [];
   let driftIssueRequests: string[] = [];
   let driftRerunRequests: string[] = [];
@@ -220,11 +225,24 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
       { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
     );
     noteRequests.push(...mutations(/\/notes/));
+    secondNote = mrNotes()[0]?.body ?? "";
     runs.previewNoToken = await run("dev:preview", {
       ...mr("main"),
       CI_MERGE_REQUEST_IID: String(mrIid),
       CI_JOB_ID: "103",
     });
+    // A merged-results pipeline of the same merge request: CI_COMMIT_SHA is GitLab's temporary merge
+    // commit (here the fixture's HEAD, which the component include needs), the merged heads are named.
+    runs.previewMerged = await run("dev:preview", {
+      ...inMr,
+      CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
+      CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SOURCE_SHA,
+      CI_MERGE_REQUEST_TARGET_BRANCH_SHA: TARGET_SHA,
+      CI_JOB_ID: "104",
+    });
+    mergedNoteRequests.push(...mutations(/\/notes/).slice(noteRequests.length));
+    mergedNote = mrNotes()[0]?.body ?? "";
+    runs.mergedReport = { code: 0, stdout: projectFile(repo, "pulumi-report.json"), stderr: "" };
 
     runs.up = await run("dev:up", { ...push("main"), CI_COMMIT_REF_PROTECTED: "true", CI_JOB_ID: "201" });
     runs.dotenv = { code: 0, stdout: projectFile(repo, "pulumi.env"), stderr: "" };
@@ -277,9 +295,26 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     const notes = mrNotes();
     assert.equal(notes.length, 1);
     assert.match(
-      notes[0].body,
+      secondNote,
       /^<!-- gitlab-eks:preview stack=dev dir=\. -->\n#### Pulumi preview for stack `dev`: no changes/,
     );
+    assert.match(secondNote, new RegExp(`<sub>commit \`${repo.sha.slice(0, 8)}\` · \\[job log\\]`));
+  });
+
+  it("a merged-results pipeline edits the same note, names the merged heads, and writes the widget report", () => {
+    assert.equal(runs.previewMerged.code, 0, runs.previewMerged.stdout + runs.previewMerged.stderr);
+    assert.match(runs.previewMerged.stdout, /MR note updated on !1/);
+    assert.deepEqual(mergedNoteRequests, ["PUT 200"], "the one note is edited, never a second one posted");
+    const notes = mrNotes();
+    assert.equal(notes.length, 1);
+    assert.equal(notes[0].body, mergedNote);
+    assert.match(mergedNote, /^#### Pulumi preview for stack `dev`: 1 to create, 2 to update/m);
+    assert.match(
+      mergedNote,
+      /<sub>merged result of `11111111` into `main` at `22222222` · \[job log\]\(.*\) · \[pipeline\]\(.*\) · posted by gitlab-eks<\/sub>/,
+    );
+    assert.ok(!mergedNote.includes(repo.sha.slice(0, 8)), "not the temporary merge commit");
+    assert.deepEqual(JSON.parse(runs.mergedReport.stdout), { create: 2, update: 2, delete: 2 });
   });
 
   it("the note puts the summary first, the per-resource diff in a collapsed block, and secrets as [secret]", () => {

@@ -25,6 +25,7 @@ import {
   renderPreviewNote,
   renderPromotionMr,
   summaryLine,
+  type MergedResult,
   type NoteContext,
 } from "./render";
 import { outputsToDotenv } from "./outputs";
@@ -67,11 +68,24 @@ function writeFile(io: CiIo, file: string, content: string): void {
   fs.writeFileSync(full, content);
 }
 
+/** Merged-results and merge train pipelines run on a merge commit: the heads GitLab merged, if named. */
+function mergedResult(io: CiIo): MergedResult | undefined {
+  const type = io.env.CI_MERGE_REQUEST_EVENT_TYPE;
+  const sourceSha = io.env.CI_MERGE_REQUEST_SOURCE_BRANCH_SHA;
+  if ((type !== "merged_result" && type !== "merge_train") || !sourceSha) return undefined;
+  return {
+    sourceSha,
+    targetSha: io.env.CI_MERGE_REQUEST_TARGET_BRANCH_SHA || undefined,
+    targetBranch: io.env.CI_MERGE_REQUEST_TARGET_BRANCH_NAME || undefined,
+  };
+}
+
 function noteContext(io: CiIo, stack: string, dir: string): NoteContext {
   return {
     stack,
     dir,
     commitSha: io.env.CI_COMMIT_SHA,
+    mergedResult: mergedResult(io),
     jobUrl: io.env.CI_JOB_URL,
     pipelineUrl: io.env.CI_PIPELINE_URL,
   };
