@@ -13,8 +13,9 @@ import {
   terraformReport,
   type PreviewDigest,
 } from "../infra/ci/preview";
-import { MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
-import { cli, ROOT } from "./support/cli";
+import { marker, MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
+import { cli, cliAsync, ROOT } from "./support/cli";
+import { AccessLevel, startFakeGitlab, type FakeGitlab } from "./support/fake-gitlab";
 
 const FIXTURES = path.join(ROOT, "test", "fixtures", "pulumi");
 const fixture = (name: string) => parsePreview(fs.readFileSync(path.join(FIXTURES, name), "utf8"), name);
@@ -124,6 +125,24 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
     assert.equal(note.match(/^```/gm)?.length, 2, "exactly one opening and one closing fence");
     assert.ok(note.length < MAX_DIFF_CHARS + 5000);
     assert.match(note, /more resource\(s\) not shown here: the full preview is kept as the job's artifact/);
+  });
+
+  it("in a merged-results pipeline the note names the merged heads, not GitLab's temporary merge commit", () => {
+    const note = renderPreviewNote(fixture("preview-no-changes.json"), {
+      stack: "dev",
+      commitSha: "9999999999999999999999999999999999999999",
+      mergedResult: {
+        sourceSha: "1111111111111111111111111111111111111111",
+        targetSha: "2222222222222222222222222222222222222222",
+        targetBranch: "main",
+      },
+      jobUrl: "https://gitlab.example.com/p/-/jobs/7",
+    });
+    assert.match(
+      note,
+      /\n<sub>merged result of `11111111` into `main` at `22222222` · \[job log\]\(https:\/\/gitlab\.example\.com\/p\/-\/jobs\/7\) · posted by gitlab-eks<\/sub>\n$/,
+    );
+    assert.ok(!note.includes("99999999"));
   });
 
   it("names the file and says what went wrong when the preview output is not Pulumi's JSON", () => {
@@ -271,5 +290,105 @@ describe("gitlab-eks ci: bad input in the job log", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^--sha: is "abc123", not the full 40-character commit SHA that was deployed\.$/m);
     assert.match(r.stderr, /^--promotion-branch: is staging, a deploy branch: it is deleted and re-created/m);
+  });
+});
+
+describe("gitlab-eks ci drift: when the drift is gone", function () {
+  this.timeout(60_000);
+  const NO_CHANGES = fs.readFileSync(path.join(FIXTURES, "preview-no-changes.json"), "utf8");
+  let fake: FakeGitlab;
+  let projectId: number;
+  let token: string;
+  let botId: number;
+
+  before(async () => {
+    fake = await startFakeGitlab();
+    const bot = fake.addUser({ username: "infra-bot", bot: true });
+    botId = bot.id;
+    const project = fake.addProject({
+      path: "infra-live",
+      ownerUserId: bot.id,
+      members: { [bot.id]: AccessLevel.MAINTAINER },
+    });
+    projectId = project.id;
+    token = fake.addToken({ userId: bot.id, scopes: ["api"] }).token;
+  });
+
+  after(async () => {
+    await fake?.close();
+  });
+
+  const issue = (state: "opened" | "closed", stack: string, label = "pulumi-drift") =>
+    fake.addIssue({
+      projectId,
+      authorId: botId,
+      title: `Drift detected in Pulumi stack ${stack}`,
+      description: `${marker("drift", stack)}\nThe scheduled refresh ...`,
+      labels: [label],
+      state,
+    });
+  const drift = (extra: string[], env: Record<string, string>, json = NO_CHANGES) =>
+    cliAsync(["ci", "drift", "--stack", "dev", "--json", "p.json", ...extra], {
+      cwd: consumer({ "p.json": json }),
+      env: { ...noCi, CI_SERVER_URL: fake.url, CI_PROJECT_ID: String(projectId), ...env },
+    });
+
+  it("without a token it still succeeds, and says that no issue was checked and why", () => {
+    const r = cli(["ci", "drift", "--stack", "dev", "--json", "p.json"], {
+      cwd: consumer({ "p.json": NO_CHANGES }),
+      env: { ...noCi, CI_PROJECT_ID: "1" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "stack dev: no drift (46 resources unchanged).\n");
+    assert.match(
+      r.stderr,
+      /^no drift issue checked, so an open one stays open\. Closing the drift issue needs a GitLab token in the GITLAB_EKS_TOKEN environment variable: .* It is not set\.\n$/,
+    );
+  });
+
+  it("with a token and no open drift issue of this stack, it looks and changes nothing", async () => {
+    fake.clearRequests();
+    const closedBefore = issue("closed", "dev");
+    const otherStack = issue("opened", "staging");
+    const otherLabel = issue("opened", "dev", "incident");
+    const r = await drift([], { GITLAB_EKS_TOKEN: token });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^stack dev: no drift .*\nno open drift issue for stack dev: nothing to close\.\n$/,
+    );
+    assert.equal(
+      fake.countRequests({ method: "GET", pathPattern: new RegExp(`/projects/${projectId}/issues$`) }),
+      1,
+    );
+    assert.deepEqual(fake.mutatingRequests(), []);
+    assert.deepEqual(
+      [closedBefore, otherStack, otherLabel].map((i) => i.state),
+      ["closed", "opened", "opened"],
+    );
+    assert.equal(fake.state.notes.length, 0);
+  });
+
+  it("a preview that failed closes nothing: drift is not ruled out", async () => {
+    const open = issue("opened", "dev");
+    fake.clearRequests();
+    const failed = await drift(["--pulumi-status", "255"], { GITLAB_EKS_TOKEN: token });
+    assert.equal(failed.code, 0, failed.stderr);
+    assert.match(
+      failed.stderr,
+      /^stack dev: the preview lists no changes, but pulumi exited with 255 .*no drift issue was closed\./,
+    );
+    const withError = JSON.stringify({
+      diagnostics: [{ message: "error: refreshing: AccessDenied", severity: "error" }],
+      changeSummary: {},
+    });
+    const errored = await drift(["--pulumi-status", "0"], { GITLAB_EKS_TOKEN: token }, withError);
+    assert.equal(errored.code, 0, errored.stderr);
+    assert.match(errored.stderr, /but Pulumi reported 1 error\(s\)/);
+    assert.equal(fake.requests.length, 0, "GitLab is not even asked");
+    assert.equal(open.state, "opened");
+    const bad = await drift(["--pulumi-status", "oops"], { GITLAB_EKS_TOKEN: token });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^--pulumi-status: is "oops"/);
   });
 });

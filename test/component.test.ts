@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { parse } from "yaml";
-import { AccessLevel, startFakeGitlab, type FakeGitlab } from "./support/fake-gitlab";
+import { AccessLevel, startFakeGitlab, type FakeGitlab, type FakeIssue } from "./support/fake-gitlab";
 import {
   commitAgain,
   consumerRepo,
@@ -30,6 +30,8 @@ interface ListedJob {
 
 const ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.fake-oidc-payload-for-tests.c2lnbmF0dXJl";
 const BACKEND = "s3://pulumi-state-fixture/infra-live";
+const SOURCE_SHA = "1111111111111111111111111111111111111111";
+const TARGET_SHA = "2222222222222222222222222222222222222222";
 
 async function listJobs(repo: ConsumerRepo, variables: Record<string, string>): Promise<ListedJob[]> {
   const r = await gcl(repo, ["--list-json"], variables);
@@ -72,7 +74,7 @@ describe("CI/CD component: pipelines a consumer gets (gitlab-ci-local --list-jso
       lists[`merged:${b}`] = await listJobs(repo, {
         ...mr(b),
         CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
-        CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: "1111111111111111111111111111111111111111",
+        CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SOURCE_SHA,
       });
     expanded = parse(expandedConfig(repo));
   });
@@ -167,12 +169,20 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   let mrIid: number;
   const runs: Record<string, RunResult> = {};
   const noteRequests: string[] = [];
+  const mergedNoteRequests: string[] = [];
   let firstNote = "";
   /** Mutating requests of each promote run, as "METHOD route status". */
   const promoteMutations: Record<string, string[]> = {};
+  /** The fixture's first commit: previews and up run on it; promote adds one (commitAgain) before drift. */
+  let firstSha = "";
   let promotedSha1 = "";
   let promotedSha2 = "";
   let promotionIid = 0;
+  let secondNote = "";
+  let mergedNote = "";
+  let openIssuesAfterDrift: FakeIssue[] = [];
+  let driftIssueRequests: string[] = [];
+  let driftRerunRequests: string[] = [];
 
   const base = (): Record<string, string> => ({
     CI_SERVER_URL: fake.url,
@@ -184,6 +194,9 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   });
   const run = (job: string, vars: Record<string, string>, env: Record<string, string> = {}) =>
     gcl(repo, ["--force-shell-executor", job], { ...base(), ...vars }, env);
+  /** The comments on the merge request (the drift issue's notes have an iid too). */
+  const mrNotes = () =>
+    fake.state.notes.filter((n) => n.noteableType === "MergeRequest" && n.noteableIid === mrIid && !n.system);
   const mutations = (pattern: RegExp) =>
     fake.mutatingRequests({ pathPattern: pattern }).map((r) => `${r.method} ${r.status}`);
 
@@ -208,10 +221,11 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
       authorId: dev.id,
     }).iid;
     repo = consumerRepo("consumer");
+    firstSha = repo.sha;
 
     const inMr = { ...mr("main"), CI_MERGE_REQUEST_IID: String(mrIid), GITLAB_EKS_TOKEN: token };
     runs.preview1 = await run("dev:preview", { ...inMr, CI_JOB_ID: "101" });
-    firstNote = fake.state.notes.find((n) => n.noteableIid === mrIid)?.body ?? "";
+    firstNote = mrNotes()[0]?.body ?? "";
     runs.report = { code: 0, stdout: projectFile(repo, "pulumi-report.json"), stderr: "" };
     runs.preview2 = await run(
       "dev:preview",
@@ -219,11 +233,24 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
       { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
     );
     noteRequests.push(...mutations(/\/notes/));
+    secondNote = mrNotes()[0]?.body ?? "";
     runs.previewNoToken = await run("dev:preview", {
       ...mr("main"),
       CI_MERGE_REQUEST_IID: String(mrIid),
       CI_JOB_ID: "103",
     });
+    // A merged-results pipeline of the same merge request: CI_COMMIT_SHA is GitLab's temporary merge
+    // commit (here the fixture's HEAD, which the component include needs), the merged heads are named.
+    runs.previewMerged = await run("dev:preview", {
+      ...inMr,
+      CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
+      CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SOURCE_SHA,
+      CI_MERGE_REQUEST_TARGET_BRANCH_SHA: TARGET_SHA,
+      CI_JOB_ID: "104",
+    });
+    mergedNoteRequests.push(...mutations(/\/notes/).slice(noteRequests.length));
+    mergedNote = mrNotes()[0]?.body ?? "";
+    runs.mergedReport = { code: 0, stdout: projectFile(repo, "pulumi-report.json"), stderr: "" };
 
     runs.up = await run("dev:up", { ...push("main"), CI_COMMIT_REF_PROTECTED: "true", CI_JOB_ID: "201" });
     runs.dotenv = { code: 0, stdout: projectFile(repo, "pulumi.env"), stderr: "" };
@@ -270,6 +297,23 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
       GITLAB_EKS_TOKEN: token,
       CI_JOB_ID: "302",
     });
+    openIssuesAfterDrift = fake.state.issues.filter((i) => i.state === "opened").map((i) => ({ ...i }));
+    const issuePaths = /\/issues/;
+    const before = mutations(issuePaths).length;
+    // The drift is gone (someone ran up, or changed the code): the next run closes the issue, and the
+    // one after it finds no open issue and changes nothing.
+    runs.drift3 = await run(
+      "dev:drift",
+      { CI_PIPELINE_SOURCE: "schedule", GITLAB_EKS_TOKEN: token, CI_JOB_ID: "303" },
+      { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
+    );
+    driftIssueRequests = mutations(issuePaths).slice(before);
+    runs.drift4 = await run(
+      "dev:drift",
+      { CI_PIPELINE_SOURCE: "schedule", GITLAB_EKS_TOKEN: token, CI_JOB_ID: "304" },
+      { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
+    );
+    driftRerunRequests = mutations(issuePaths).slice(before + driftIssueRequests.length);
   });
 
   after(async () => {
@@ -282,12 +326,29 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     assert.equal(runs.preview2.code, 0, runs.preview2.stdout);
     assert.match(runs.preview2.stdout, /MR note updated on !1/);
     assert.deepEqual(noteRequests, ["POST 201", "PUT 200"]);
-    const notes = fake.state.notes.filter((n) => n.noteableIid === mrIid && !n.system);
+    const notes = mrNotes();
     assert.equal(notes.length, 1);
     assert.match(
-      notes[0].body,
+      secondNote,
       /^<!-- gitlab-eks:preview stack=dev dir=\. -->\n#### Pulumi preview for stack `dev`: no changes/,
     );
+    assert.match(secondNote, new RegExp(`<sub>commit \`${firstSha.slice(0, 8)}\` · \\[job log\\]`));
+  });
+
+  it("a merged-results pipeline edits the same note, names the merged heads, and writes the widget report", () => {
+    assert.equal(runs.previewMerged.code, 0, runs.previewMerged.stdout + runs.previewMerged.stderr);
+    assert.match(runs.previewMerged.stdout, /MR note updated on !1/);
+    assert.deepEqual(mergedNoteRequests, ["PUT 200"], "the one note is edited, never a second one posted");
+    const notes = mrNotes();
+    assert.equal(notes.length, 1);
+    assert.equal(notes[0].body, mergedNote);
+    assert.match(mergedNote, /^#### Pulumi preview for stack `dev`: 1 to create, 2 to update/m);
+    assert.match(
+      mergedNote,
+      /<sub>merged result of `11111111` into `main` at `22222222` · \[job log\]\(.*\) · \[pipeline\]\(.*\) · posted by gitlab-eks<\/sub>/,
+    );
+    assert.ok(!mergedNote.includes(firstSha.slice(0, 8)), "not the temporary merge commit");
+    assert.deepEqual(JSON.parse(runs.mergedReport.stdout), { create: 2, update: 2, delete: 2 });
   });
 
   it("the note puts the summary first, the per-resource diff in a collapsed block, and secrets as [secret]", () => {
@@ -417,10 +478,43 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     assert.match(runs.drift1.stdout + runs.drift1.stderr, /drift issue #\d+ created/);
     assert.notEqual(runs.drift2.code, 0);
     assert.match(runs.drift2.stdout + runs.drift2.stderr, /drift issue #\d+ (updated|unchanged)/);
-    const issues = fake.state.issues.filter((i) => i.state === "opened");
+    const issues = openIssuesAfterDrift;
     assert.equal(issues.length, 1);
     assert.equal(issues[0].title, "Drift detected in Pulumi stack dev");
     assert.deepEqual(issues[0].labels, ["pulumi-drift"]);
+  });
+
+  it("once the drift is gone, the next run closes the issue with ONE comment; a re-run changes nothing", () => {
+    assert.equal(runs.drift3.code, 0, runs.drift3.stdout + runs.drift3.stderr);
+    assert.match(runs.drift3.stdout, /stack dev: no drift \(46 resources unchanged\)/);
+    assert.match(runs.drift3.stdout, /drift issue #\d+ closed: http\S+\/-\/issues\/\d+$/m);
+    assert.deepEqual(driftIssueRequests, ["PUT 200", "POST 201"], "close first, then comment");
+    assert.equal(fake.state.issues.length, 1);
+    const [issue] = fake.state.issues;
+    assert.equal(issue.state, "closed");
+    assert.ok(issue.closedAt);
+    const notes = fake.state.notes.filter((n) => n.noteableType === "Issue" && n.noteableIid === issue.iid);
+    assert.deepEqual(
+      notes.filter((n) => n.system).map((n) => n.body),
+      ["closed"],
+      "GitLab's own system note",
+    );
+    const comments = notes.filter((n) => !n.system);
+    assert.equal(comments.length, 1);
+    assert.match(
+      comments[0].body,
+      /^The scheduled refresh and preview of stack `dev` found no drift: no changes \(46 unchanged\)\. .*this issue is closed\./,
+    );
+    assert.match(
+      comments[0].body,
+      new RegExp(
+        `<sub>commit \`${promotedSha2.slice(0, 8)}\` · \\[job log\\]\\(.+\\) · \\[pipeline\\]\\(.+\\) · posted by gitlab-eks</sub>`,
+      ),
+    );
+
+    assert.equal(runs.drift4.code, 0, runs.drift4.stdout + runs.drift4.stderr);
+    assert.match(runs.drift4.stdout, /no open drift issue for stack dev: nothing to close/);
+    assert.deepEqual(driftRerunRequests, []);
   });
 
   it("no token (GitLab token, job token, OIDC ID token) appears in any job log or output", () => {

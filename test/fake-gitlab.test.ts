@@ -708,12 +708,24 @@ describe("fake GitLab (driven by real @gitbeaker/rest)", function () {
       );
       const closed = await api.Issues.edit(PATH, a.iid, { stateEvent: "close" });
       assert.equal(closed.state, "closed");
+      assert.ok(closed.closed_at);
+      assert.equal((closed.closed_by as { username?: string } | null)?.username, "dev");
+      const again = await api.Issues.edit(PATH, a.iid, { stateEvent: "close" });
+      assert.equal(again.closed_at, closed.closed_at, "closing a closed issue changes nothing");
       const note = await api.IssueNotes.create(PATH, a.iid, "closing");
-      const notes = await api.IssueNotes.all(PATH, a.iid);
+      const notes = await api.IssueNotes.all(PATH, a.iid, { sort: "asc" });
+      // GitLab records the state change as ONE system note "closed", listed with the comments.
       assert.deepEqual(
-        notes.map((n) => n.id),
-        [note.id],
+        notes.map((n) => [n.body, n.system]),
+        [
+          ["closed", true],
+          ["closing", false],
+        ],
       );
+      assert.equal(notes[1].id, note.id);
+      const reopened = await api.Issues.edit(PATH, a.iid, { stateEvent: "reopen" });
+      assert.equal(reopened.state, "opened");
+      assert.equal(reopened.closed_at, null);
     });
   });
 

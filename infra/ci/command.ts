@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, Problem } from "../config/problems";
 import { GitlabTokenError, readToken, resolveConnection, type GitlabConnection } from "../gitlab/connection";
+import type { IssueLookup } from "../gitlab/issues";
 import { checkInputs } from "./check";
 import {
   countChanges,
@@ -20,9 +21,11 @@ import {
 import {
   marker,
   renderDriftIssue,
+  renderDriftResolved,
   renderPreviewNote,
   renderPromotionMr,
   summaryLine,
+  type MergedResult,
   type NoteContext,
 } from "./render";
 import { outputsToDotenv } from "./outputs";
@@ -65,11 +68,24 @@ function writeFile(io: CiIo, file: string, content: string): void {
   fs.writeFileSync(full, content);
 }
 
+/** Merged-results and merge train pipelines run on a merge commit: the heads GitLab merged, if named. */
+function mergedResult(io: CiIo): MergedResult | undefined {
+  const type = io.env.CI_MERGE_REQUEST_EVENT_TYPE;
+  const sourceSha = io.env.CI_MERGE_REQUEST_SOURCE_BRANCH_SHA;
+  if ((type !== "merged_result" && type !== "merge_train") || !sourceSha) return undefined;
+  return {
+    sourceSha,
+    targetSha: io.env.CI_MERGE_REQUEST_TARGET_BRANCH_SHA || undefined,
+    targetBranch: io.env.CI_MERGE_REQUEST_TARGET_BRANCH_NAME || undefined,
+  };
+}
+
 function noteContext(io: CiIo, stack: string, dir: string): NoteContext {
   return {
     stack,
     dir,
     commitSha: io.env.CI_COMMIT_SHA,
+    mergedResult: mergedResult(io),
     jobUrl: io.env.CI_JOB_URL,
     pipelineUrl: io.env.CI_PIPELINE_URL,
   };
@@ -107,6 +123,66 @@ function apiProblem(e: unknown): never {
   // Compared by name: importing errors.ts would load gitbeaker on every CLI start.
   if (e instanceof Error && e.name === "GitlabApiError") fail("GitLab API", e.message);
   throw e;
+}
+
+interface DriftOptions {
+  stack: string;
+  json: string;
+  dir: string;
+  label: string;
+  pulumiStatus?: string;
+  tokenVariable: string;
+}
+
+/** Why a preview without changes does not yet show that the drift is gone, if it does not. */
+function driftNotRuledOut(digest: PreviewDigest, pulumiStatus: string | undefined): string | undefined {
+  if (pulumiStatus !== undefined && pulumiStatus !== "0") return `pulumi exited with ${pulumiStatus}`;
+  const errors = (digest.diagnostics ?? []).filter((d) => d.severity === "error").length;
+  if (errors) return `Pulumi reported ${errors} error(s)`;
+  return undefined;
+}
+
+/**
+ * No drift: close the open drift issue of this stack, if there is one, with one comment. A preview that
+ * failed (exit code, error diagnostics) may list no changes only because it stopped early, so it closes
+ * nothing. Without a token the job still succeeds: nothing is checked, and the log says why.
+ */
+async function closeDriftIssue(
+  io: CiIo,
+  o: DriftOptions,
+  digest: PreviewDigest,
+  lookup: Omit<IssueLookup, "project">,
+): Promise<void> {
+  const counts = countChanges(digest);
+  const doubt = driftNotRuledOut(digest, o.pulumiStatus);
+  if (doubt) {
+    io.err(
+      `stack ${o.stack}: the preview lists no changes, but ${doubt} (see the log above and ${o.json}): drift is not ruled out, so no drift issue was closed.`,
+    );
+    return;
+  }
+  io.out(`stack ${o.stack}: no drift (${counts.same} resources unchanged).`);
+  const c = connect(io, o.tokenVariable, "Closing the drift issue");
+  if ("why" in c) {
+    io.err(`no drift issue checked, so an open one stays open. ${c.why}`);
+    return;
+  }
+  const comment = renderDriftResolved(digest, noteContext(io, o.stack, o.dir));
+  try {
+    const { closeIssue } = await import("../gitlab/issues");
+    const r = await closeIssue(
+      await api(io, c.conn, "Closing the drift issue"),
+      { ...lookup, project: project(io) },
+      comment,
+    );
+    io.out(
+      r.action === "closed"
+        ? `drift issue #${r.iid} closed${r.webUrl ? `: ${r.webUrl}` : ""}`
+        : `no open drift issue for stack ${o.stack}: nothing to close.`,
+    );
+  } catch (e) {
+    apiProblem(e);
+  }
 }
 
 export function registerCiCommands(program: Command, io: CiIo): void {
@@ -327,18 +403,29 @@ export function registerCiCommands(program: Command, io: CiIo): void {
 
   ci.command("drift")
     .description(
-      "After `pulumi refresh` and `pulumi preview --json`: fail on drift and open or update one issue.",
+      "After `pulumi preview --refresh --json`: on drift, fail and open or update one issue; without, close it.",
     )
     .requiredOption("-s, --stack <name>", "stack name")
     .requiredOption("--json <file>", "output of `pulumi preview --json` after a refresh")
     .option("-C, --dir <path>", "Pulumi project folder", ".")
     .option("--label <name>", "label of drift issues", "pulumi-drift")
+    .option(
+      "--pulumi-status <code>",
+      "exit code of the pulumi preview that wrote --json: the issue is closed only after one that succeeded",
+    )
     .option("--token-variable <name>", "CI/CD variable holding the GitLab token", DEFAULT_TOKEN_VARIABLE)
-    .action(async (o: { stack: string; json: string; dir: string; label: string; tokenVariable: string }) => {
+    .action(async (o: DriftOptions) => {
+      if (o.pulumiStatus !== undefined && !/^\d+$/.test(o.pulumiStatus))
+        fail("--pulumi-status", `is "${o.pulumiStatus}": give the exit code of pulumi preview, e.g. "$?".`);
       const digest = readPreview(io, o.json, "--json");
       const counts = countChanges(digest);
+      const lookup = {
+        marker: marker("drift", o.stack, o.dir),
+        labels: [o.label],
+        tokenVariable: o.tokenVariable,
+      };
       if (!hasChanges(counts)) {
-        io.out(`stack ${o.stack}: no drift (${counts.same} resources unchanged).`);
+        await closeDriftIssue(io, o, digest, lookup);
         return;
       }
       io.err(`stack ${o.stack}: drift: ${summaryLine(counts)}`);
@@ -358,11 +445,9 @@ export function registerCiCommands(program: Command, io: CiIo): void {
         const { upsertIssue } = await import("../gitlab/issues");
         const r = await upsertIssue(await api(io, c.conn, "Opening the drift issue"), {
           project: project(io),
-          marker: marker("drift", o.stack, o.dir),
+          ...lookup,
           title: issue.title,
           description: issue.description,
-          labels: [o.label],
-          tokenVariable: o.tokenVariable,
         });
         io.err(`drift issue #${r.iid} ${r.action}${r.webUrl ? `: ${r.webUrl}` : ""}`);
       } catch (e) {

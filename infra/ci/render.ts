@@ -116,17 +116,40 @@ function diagnosticsSection(digest: PreviewDigest): string[] {
   ];
 }
 
+/**
+ * A merged-results (or merge train) pipeline runs on a temporary merge commit of the source and target
+ * branches (CI_COMMIT_SHA); GitLab names the two heads it merged in CI_MERGE_REQUEST_SOURCE_BRANCH_SHA
+ * and CI_MERGE_REQUEST_TARGET_BRANCH_SHA.
+ */
+export interface MergedResult {
+  sourceSha: string;
+  targetSha?: string;
+  targetBranch?: string;
+}
+
 export interface NoteContext {
   stack: string;
   dir?: string;
   commitSha?: string;
+  /** Set in merged-results pipelines: the footer names the merged heads, not the merge commit. */
+  mergedResult?: MergedResult;
   jobUrl?: string;
   pipelineUrl?: string;
 }
 
+const short = (sha: string) => `\`${sha.slice(0, 8)}\``;
+
 function footer(ctx: NoteContext): string[] {
   const parts: string[] = [];
-  if (ctx.commitSha) parts.push(`commit \`${ctx.commitSha.slice(0, 8)}\``);
+  const m = ctx.mergedResult;
+  if (m) {
+    // The merge commit itself is internal to GitLab (refs/merge-requests/:iid/merge, rewritten as the
+    // branches move): name what a reviewer can find, the source commit and the target branch's head.
+    const into = m.targetBranch ? ` into \`${m.targetBranch}\`` : " into the target branch";
+    parts.push(
+      `merged result of ${short(m.sourceSha)}${into}${m.targetSha ? ` at ${short(m.targetSha)}` : ""}`,
+    );
+  } else if (ctx.commitSha) parts.push(`commit ${short(ctx.commitSha)}`);
   if (ctx.jobUrl) parts.push(`[job log](${ctx.jobUrl})`);
   if (ctx.pipelineUrl) parts.push(`[pipeline](${ctx.pipelineUrl})`);
   return parts.length ? ["", `<sub>${parts.join(" · ")} · posted by gitlab-eks</sub>`] : [];
@@ -162,7 +185,7 @@ export function renderDriftIssue(
       marker("drift", ctx.stack, ctx.dir),
       `The scheduled refresh and preview of stack \`${ctx.stack}\` found that the infrastructure no longer matches the code: ${summaryLine(counts)}.`,
       "",
-      "Either run the stack's `up` job to put the infrastructure back as the code says, or change the code to accept what changed. This issue is updated by each scheduled run while the drift lasts.",
+      "Either run the stack's `up` job to put the infrastructure back as the code says, or change the code to accept what changed. This issue is updated by each scheduled run while the drift lasts, and closed by the first one that finds none.",
       "",
       ...summaryTable(counts),
       ...diagnosticsSection(digest),
@@ -171,6 +194,16 @@ export function renderDriftIssue(
       "",
     ].join("\n"),
   };
+}
+
+/** The comment left on the drift issue when a later scheduled run finds no drift, and closes it. */
+export function renderDriftResolved(digest: PreviewDigest, ctx: NoteContext): string {
+  const counts = countChanges(digest);
+  return [
+    `The scheduled refresh and preview of stack \`${ctx.stack}\` found no drift: ${summaryLine(counts)}. The infrastructure matches the code again, so this issue is closed. If the stack drifts again, the next scheduled run opens a new issue.`,
+    ...footer(ctx),
+    "",
+  ].join("\n");
 }
 
 export interface PromotionContext extends NoteContext {

@@ -2473,6 +2473,33 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
     return ok(paginate(ctx, applyRunnerFilters(ctx, runners)).map(runnerEntity));
   });
 
+  /**
+   * The system note GitLab adds when an issue or merge request is closed or reopened (Issues::CloseService,
+   * MergeRequests::CloseService, ...ReopenService -> SystemNoteService.change_status: body "closed" or
+   * "reopened", authored by the user, `system: true`). Listed by the notes API with the comments.
+   */
+  const statusNote = (
+    kind: "MergeRequest" | "Issue",
+    target: { id: number; iid: number; projectId: number },
+    authorId: number,
+    status: "closed" | "reopened",
+  ): void => {
+    const ts = now();
+    state.notes.push({
+      id: nextId("note"),
+      projectId: target.projectId,
+      noteableType: kind,
+      noteableId: target.id,
+      noteableIid: target.iid,
+      body: status,
+      authorId,
+      system: true,
+      internal: false,
+      createdAt: ts,
+      updatedAt: ts,
+    });
+  };
+
   // --- merge requests (lib/api/merge_requests.rb) ----------------------------------------------
   const canReadMrs = (ctx: Ctx, p: FakeProject) => readsPublicly(ctx, p, AccessLevel.REPORTER);
   const findMr = (ctx: Ctx, p: FakeProject): FakeMergeRequest => {
@@ -2678,7 +2705,9 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
             `Another open merge request already exists for this source branch: !${conflict.iid}`,
           ]);
       }
+      const status = next.state === mr.state ? undefined : next.state === "closed" ? "closed" : "reopened";
       Object.assign(mr, next, { updatedAt: now() });
+      if (status) statusNote("MergeRequest", mr, ctx.auth!.user.id, status);
       return ok(mrEntity(mr));
     },
     { intParams: ["merge_request_iid"] },
@@ -2779,7 +2808,9 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
         next.closedById = null;
       }
       if (next.title.trim() === "") throw apiError(400, { title: ["can't be blank"] });
+      const status = next.state === issue.state ? undefined : next.state === "closed" ? "closed" : "reopened";
       Object.assign(issue, next, { updatedAt: now() });
+      if (status) statusNote("Issue", issue, ctx.auth!.user.id, status);
       return ok(issueEntity(issue));
     },
     { intParams: ["issue_iid"] },
