@@ -11,6 +11,7 @@ import {
   maskSecrets,
   parsePreview,
   terraformReport,
+  UNKNOWN_VALUE,
   type PreviewDigest,
 } from "../infra/ci/preview";
 import { MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
@@ -124,6 +125,33 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
     assert.equal(note.match(/^```/gm)?.length, 2, "exactly one opening and one closing fence");
     assert.ok(note.length < MAX_DIFF_CHARS + 5000);
     assert.match(note, /more resource\(s\) not shown here: the full preview is kept as the job's artifact/);
+  });
+
+  it("a value unknown until up, the bridge's __defaults and assets are shown as a reviewer reads them", () => {
+    const note = renderPreviewNote(fixture("preview-changes.json"), { stack: "dev" });
+    assert.match(note, /^\+ {5}value: \(known after up\)$/m);
+    assert.ok(!note.includes(UNKNOWN_VALUE) && !note.includes("__defaults"));
+    const SIG = "4dabf18193072939515e22adb298388d";
+    assert.deepEqual(
+      maskSecrets({
+        code: {
+          [SIG]: "0def7320c3a5731c473e5ecbe6d01bc7",
+          hash: "9f86d081884c7d659a2feaa0c55ad015",
+          path: "./lambda",
+        },
+        page: {
+          [SIG]: "c44067f5952c0a294b673a41bacd8c17",
+          hash: "2c26b46b68ffc68ff99b453c1d304134",
+          text: "<h1>hi</h1>",
+        },
+        ref: { [SIG]: "5cf8f73096256a8f31e491e813e4eb8e", urn: "urn:x", id: "i-1" },
+      }),
+      {
+        code: "[archive ./lambda sha256 9f86d081884c]",
+        page: "[asset text sha256 2c26b46b68ff]",
+        ref: "[secret]",
+      },
+    );
   });
 
   it("names the file and says what went wrong when the preview output is not Pulumi's JSON", () => {

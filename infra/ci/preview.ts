@@ -178,17 +178,45 @@ export function terraformReport(c: ChangeCounts): { create: number; update: numb
   return { create: c.create + c.replace, update: c.update, delete: c.delete + c.replace };
 }
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+/** What Pulumi puts where a value is unknown until `up` (an output of a resource still to be created). */
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** Replaces anything that still looks like a serialized secret with "[secret]". */
+/** The key of Pulumi's serialized special values, and the values that mark an asset or an archive. */
+const SIG = "4dabf18193072939515e22adb298388d";
+const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
+const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
+
+/**
+ * Replaces anything that still looks like a serialized secret with "[secret]". Assets and archives (the
+ * only special values a preview digest really holds) become a short description: where they come from
+ * and the start of their hash, so a changed file shows as a change. Their text is never shown. Any other
+ * special value (secret, output value, resource reference) is masked.
+ */
 export function maskSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(maskSecrets);
   if (value && typeof value === "object") {
     const obj = value as Record<string, unknown>;
-    if (SECRET_SIG in obj || "ciphertext" in obj) return "[secret]";
+    if (obj[SIG] === ASSET_SIG) return describeAsset("asset", obj);
+    if (obj[SIG] === ARCHIVE_SIG) return describeAsset("archive", obj);
+    if (SIG in obj || "ciphertext" in obj) return "[secret]";
     return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, maskSecrets(v)]));
   }
   return value;
+}
+
+function describeAsset(kind: "asset" | "archive", obj: Record<string, unknown>): string {
+  const from =
+    typeof obj.path === "string"
+      ? obj.path
+      : typeof obj.uri === "string"
+        ? "from a URI"
+        : typeof obj.text === "string"
+          ? "text"
+          : obj.assets && typeof obj.assets === "object"
+            ? `of ${Object.keys(obj.assets).length} file(s)`
+            : "";
+  const hash = typeof obj.hash === "string" && obj.hash ? `sha256 ${obj.hash.slice(0, 12)}` : "";
+  return `[${[kind, from, hash].filter(Boolean).join(" ")}]`;
 }
 
 /** `urn:pulumi:dev::proj::aws:s3/bucket:Bucket::logs` → type and name. */

@@ -13,6 +13,7 @@ import {
   maskSecrets,
   PreviewDigest,
   PreviewStep,
+  UNKNOWN_VALUE,
 } from "./preview";
 
 /** GitLab rejects notes over 1,000,000 characters; stay far below and point at the artifact. */
@@ -40,10 +41,21 @@ function summaryTable(c: ChangeCounts): string[] {
 
 const SIGN: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
 
+/** Shown where Pulumi does not know a value yet (it prints `output<string>`; Terraform `(known after apply)`). */
+const UNKNOWN_SHOWN = "(known after up)";
+
 function show(value: unknown): string {
-  const text = JSON.stringify(maskSecrets(value)) ?? "undefined";
+  const text = (JSON.stringify(maskSecrets(value)) ?? "undefined")
+    .split(`"${UNKNOWN_VALUE}"`)
+    .join(UNKNOWN_SHOWN);
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
+
+/** Input names, without those a provider keeps for itself (the Terraform bridge's `__defaults`). */
+const shownKeys = (inputs: Record<string, unknown>) =>
+  Object.keys(inputs)
+    .filter((k) => !k.startsWith("__"))
+    .sort();
 
 /** The lines of one resource in the diff block. */
 export function stepLines(step: PreviewStep): string[] {
@@ -55,9 +67,9 @@ export function stepLines(step: PreviewStep): string[] {
   const oldIn = step.oldState?.inputs ?? {};
   const newIn = step.newState?.inputs ?? {};
   if (change === "create") {
-    for (const key of Object.keys(newIn).sort()) lines.push(`${pad}${key}: ${show(newIn[key])}`);
+    for (const key of shownKeys(newIn)) lines.push(`${pad}${key}: ${show(newIn[key])}`);
   } else if (change === "delete") {
-    for (const key of Object.keys(oldIn).sort()) lines.push(`${pad}${key}: ${show(oldIn[key])}`);
+    for (const key of shownKeys(oldIn)) lines.push(`${pad}${key}: ${show(oldIn[key])}`);
   } else {
     const keys = new Set<string>([...(step.diffReasons ?? []), ...(step.replaceReasons ?? [])]);
     for (const k of Object.keys(step.detailedDiff ?? {})) keys.add(k.split(/[.[]/)[0]);
