@@ -18,7 +18,10 @@ import { MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
 import { cli, ROOT } from "./support/cli";
 
 const FIXTURES = path.join(ROOT, "test", "fixtures", "pulumi");
-const fixture = (name: string) => parsePreview(fs.readFileSync(path.join(FIXTURES, name), "utf8"), name);
+const fixtureText = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
+const fixture = (name: string) => parsePreview(fixtureText(name), name);
+const PREVIEWS = fs.readdirSync(FIXTURES).filter((f) => f.startsWith("preview-"));
+const DIGESTS = PREVIEWS.filter((f) => fixtureText(f).trim() !== "");
 
 function consumer(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-ci-"));
@@ -125,6 +128,55 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
     assert.equal(note.match(/^```/gm)?.length, 2, "exactly one opening and one closing fence");
     assert.ok(note.length < MAX_DIFF_CHARS + 5000);
     assert.match(note, /more resource\(s\) not shown here: the full preview is kept as the job's artifact/);
+  });
+
+  it("the fixtures are laid out as pulumi prints them (json.MarshalIndent, 4 spaces, Go's key order)", () => {
+    // What real `pulumi preview --json` output looks like; see the header of test/fixtures/bin/pulumi.
+    const goJson = (v: unknown, indent: string) =>
+      `${JSON.stringify(v, null, indent).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)}\n`;
+    const sorted = (o: object) => assert.deepEqual(Object.keys(o), Object.keys(o).sort());
+    const inOrder = (o: object, order: string[], what: string) =>
+      assert.deepEqual(
+        Object.keys(o),
+        order.filter((k) => k in o),
+        `${what}: keys out of Go's order`,
+      );
+    assert.ok(DIGESTS.length >= 4, DIGESTS.join(", "));
+    for (const name of DIGESTS) {
+      const text = fixtureText(name);
+      const d = JSON.parse(text) as PreviewDigest;
+      assert.equal(text, goJson(d, "    "), `${name} is not laid out as json.MarshalIndent(v, "", "    ")`);
+      inOrder(d, ["config", "steps", "diagnostics", "duration", "changeSummary", "maybeCorrupt"], name);
+      if (d.config) sorted(d.config);
+      if (d.duration !== undefined) assert.ok(Number.isInteger(d.duration) && d.duration > 0, name);
+      if (d.changeSummary) {
+        sorted(d.changeSummary);
+        for (const n of Object.values(d.changeSummary)) assert.ok(n > 0, `${name}: changeSummary has a 0`);
+      }
+      for (const s of d.steps ?? []) {
+        const what = `${name} ${s.op} ${s.urn}`;
+        const order = ["op", "urn", "provider", "oldState", "newState"];
+        inOrder(s, [...order, "diffReasons", "replaceReasons", "detailedDiff"], what);
+        assert.ok("detailedDiff" in s, `${what}: no detailedDiff (Pulumi prints null)`);
+        const root = s.urn.includes("::pulumi:pulumi:Stack::");
+        assert.equal("provider" in s, !root, `${what}: provider`);
+        for (const st of [s.oldState, s.newState])
+          if (st) {
+            inOrder(
+              st,
+              ["urn", "custom", "id", "type", "inputs", "outputs", "parent", "dependencies", "provider"],
+              what,
+            );
+            for (const m of [st.inputs, st.outputs]) if (m) sorted(m);
+          }
+        if (s.op === "create") assert.ok(!s.oldState && !s.newState?.outputs && !s.newState?.id, what);
+        if (s.op === "delete") assert.ok(!s.newState, what);
+      }
+    }
+    const stack = fixtureText("stack-outputs.json");
+    assert.equal(stack, `${JSON.stringify(JSON.parse(stack), null, 2)}\n`, "stack output --json: 2 spaces");
+    assert.equal(fixtureText("preview-empty.json"), "");
+    assert.ok(fixtureText("preview-changes.json").includes(`"value": "${UNKNOWN_VALUE}"`));
   });
 
   it("a value unknown until up, the bridge's __defaults and assets are shown as a reviewer reads them", () => {
