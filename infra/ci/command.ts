@@ -12,12 +12,17 @@ import { checkInputs } from "./check";
 import {
   countChanges,
   hasChanges,
+  NoPreviewError,
+  notPlannedMessage,
   parsePreview,
+  previewFailure,
   PreviewFormatError,
   terraformReport,
   type PreviewDigest,
+  type PreviewFailure,
 } from "./preview";
 import {
+  diagnosticLines,
   marker,
   renderDriftIssue,
   renderPreviewNote,
@@ -40,17 +45,19 @@ function fail(key: string, message: string): never {
   throw new ConfigError([{ key, message }]);
 }
 
-function readPreview(io: CiIo, file: string, option: string): PreviewDigest {
-  const full = path.resolve(io.cwd, file);
-  let text: string;
+function readPreviewText(io: CiIo, file: string, option: string): string {
   try {
-    text = fs.readFileSync(full, "utf8");
+    return fs.readFileSync(path.resolve(io.cwd, file), "utf8");
   } catch {
     fail(
       option,
       `cannot read ${file}. It should hold the output of \`pulumi preview --json\`; did pulumi run?`,
     );
   }
+}
+
+function readPreview(io: CiIo, file: string, option: string): PreviewDigest {
+  const text = readPreviewText(io, file, option);
   try {
     return parsePreview(text, file);
   } catch (e) {
@@ -59,19 +66,88 @@ function readPreview(io: CiIo, file: string, option: string): PreviewDigest {
   }
 }
 
+/**
+ * Like readPreview, but output that holds no preview at all (empty, not JSON) is returned as the empty
+ * digest with the problem to report, so the caller can still say in the note that the preview failed.
+ */
+function readPreviewOrNothing(
+  io: CiIo,
+  file: string,
+  option: string,
+): { digest: PreviewDigest; problem?: string } {
+  const text = readPreviewText(io, file, option);
+  try {
+    return { digest: parsePreview(text, file) };
+  } catch (e) {
+    if (e instanceof NoPreviewError) return { digest: {}, problem: e.message };
+    if (e instanceof PreviewFormatError) fail(option, e.message);
+    throw e;
+  }
+}
+
+/** Values of the job's variables that hold secrets; masked wherever pulumi's messages are shown. */
+function knownSecrets(io: CiIo, tokenVariable: string): string[] {
+  const names = [
+    tokenVariable,
+    "CI_JOB_TOKEN",
+    "GITLAB_EKS_ID_TOKEN",
+    "CI_JOB_JWT",
+    "CI_JOB_JWT_V2",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "PULUMI_ACCESS_TOKEN",
+    "PULUMI_CONFIG_PASSPHRASE",
+  ];
+  return names.map((n) => io.env[n] ?? "").filter((v) => v.length >= 8);
+}
+
+/** Prints what pulumi reported (errors, warnings, the program's stderr) to the job log, plain and masked. */
+function logDiagnostics(io: CiIo, digest: PreviewDigest, secrets: string[]): void {
+  const shown = (digest.diagnostics ?? []).filter((d) =>
+    ["error", "warning", "info#err"].includes(d.severity),
+  );
+  for (const line of diagnosticLines(shown, secrets, false)) io.err(line);
+}
+
+/**
+ * The problem a failed preview is reported as, after its note and report are written. `consequence` is a
+ * sentence on what the command did not do because of it, put before the fix.
+ */
+function failedPreviewProblem(
+  failure: PreviewFailure,
+  what: { stack: string; file: string; option: string; digest: PreviewDigest; problem?: string },
+  consequence = "",
+): Problem {
+  const then = consequence ? ` ${consequence}` : "";
+  if (failure.kind === "not-planned") {
+    const message = what.problem ?? notPlannedMessage(what.file, what.digest);
+    const at = message.indexOf(" Fix: ");
+    return {
+      key: what.option,
+      message: at < 0 ? `${message}${then}` : `${message.slice(0, at)}${then}${message.slice(at)}`,
+    };
+  }
+  const n = failure.errors.length;
+  return {
+    key: `stack ${what.stack}`,
+    message: `pulumi preview failed with ${n} error${n === 1 ? "" : "s"} (above).${then} Fix: correct what ${n === 1 ? "it says" : "they say"} (the program, or the stack's configuration), then run the job again.`,
+  };
+}
+
 function writeFile(io: CiIo, file: string, content: string): void {
   const full = path.resolve(io.cwd, file);
   fs.mkdirSync(path.dirname(full), { recursive: true });
   fs.writeFileSync(full, content);
 }
 
-function noteContext(io: CiIo, stack: string, dir: string): NoteContext {
+function noteContext(io: CiIo, stack: string, dir: string, tokenVariable: string): NoteContext {
   return {
     stack,
     dir,
     commitSha: io.env.CI_COMMIT_SHA,
     jobUrl: io.env.CI_JOB_URL,
     pipelineUrl: io.env.CI_PIPELINE_URL,
+    secrets: knownSecrets(io, tokenVariable),
   };
 }
 
@@ -107,6 +183,39 @@ function apiProblem(e: unknown): never {
   // Compared by name: importing errors.ts would load gitbeaker on every CLI start.
   if (e instanceof Error && e.name === "GitlabApiError") fail("GitLab API", e.message);
   throw e;
+}
+
+/** Posts or edits the preview's MR note in merge request pipelines; a missing token is only a warning. */
+async function postPreviewNote(
+  io: CiIo,
+  o: { stack: string; dir: string; tokenVariable: string },
+  digest: PreviewDigest,
+  failure: PreviewFailure | undefined,
+): Promise<void> {
+  const iid = Number(io.env.CI_MERGE_REQUEST_IID);
+  if (!io.env.CI_MERGE_REQUEST_IID || !Number.isInteger(iid)) {
+    io.out("not a merge request pipeline: no MR note to post.");
+    return;
+  }
+  const c = connect(io, o.tokenVariable, "Posting the preview as a merge request note");
+  if ("why" in c) {
+    const outcome = failure ? "the preview failed, see above" : "the preview itself succeeded";
+    io.err(`warning: no MR note posted (${outcome}). ${c.why}`);
+    return;
+  }
+  const body = renderPreviewNote(digest, noteContext(io, o.stack, o.dir, o.tokenVariable));
+  try {
+    const { upsertMergeRequestNote } = await import("../gitlab/mergeRequestNotes");
+    const r = await upsertMergeRequestNote(
+      await api(io, c.conn, "Posting the preview note"),
+      { project: project(io), mergeRequestIid: iid, tokenVariable: o.tokenVariable },
+      marker("preview", o.stack, o.dir),
+      body,
+    );
+    io.out(`MR note ${r.action} on !${iid} (note ${r.id}).`);
+  } catch (e) {
+    apiProblem(e);
+  }
 }
 
 export function registerCiCommands(program: Command, io: CiIo): void {
@@ -154,37 +263,44 @@ export function registerCiCommands(program: Command, io: CiIo): void {
         note?: boolean;
         tokenVariable: string;
       }) => {
-        const digest = readPreview(io, o.json, "--json");
+        // A failed preview (pulumi's errors, or no preview at all: empty output or `{}`) still gets its
+        // widget report and its note: the note is edited in place, so leaving it alone would keep an
+        // earlier run's plan on the merge request as if it were this commit's. The note says that the
+        // preview failed, with pulumi's errors or a pointer to the job log. Then the command fails (exit
+        // 1), so the job fails even if pulumi's own exit status was lost.
+        const { digest, problem } = readPreviewOrNothing(io, o.json, "--json");
+        const failure: PreviewFailure | undefined = problem
+          ? { kind: "not-planned" }
+          : previewFailure(digest);
+        const secrets = knownSecrets(io, o.tokenVariable);
         const counts = countChanges(digest);
-        io.out(`stack ${o.stack}: ${summaryLine(counts)}`);
+        if (!failure) io.out(`stack ${o.stack}: ${summaryLine(counts)}`);
+        else if (failure.kind === "errors") {
+          io.out(`stack ${o.stack}: preview failed; pulumi reported:`);
+          logDiagnostics(io, digest, secrets);
+        } else io.out(`stack ${o.stack}: preview failed before planning: pulumi printed no preview.`);
         if (o.report) {
-          writeFile(io, o.report, `${JSON.stringify(terraformReport(counts))}\n`);
-          io.out(`merge request widget report: ${o.report}`);
-        }
-        if (!o.note) return;
-        const iid = Number(io.env.CI_MERGE_REQUEST_IID);
-        if (!io.env.CI_MERGE_REQUEST_IID || !Number.isInteger(iid)) {
-          io.out("not a merge request pipeline: no MR note to post.");
-          return;
-        }
-        const c = connect(io, o.tokenVariable, "Posting the preview as a merge request note");
-        if ("why" in c) {
-          io.err(`warning: no MR note posted (the preview itself succeeded). ${c.why}`);
-          return;
-        }
-        const body = renderPreviewNote(digest, noteContext(io, o.stack, o.dir));
-        try {
-          const { upsertMergeRequestNote } = await import("../gitlab/mergeRequestNotes");
-          const r = await upsertMergeRequestNote(
-            await api(io, c.conn, "Posting the preview note"),
-            { project: project(io), mergeRequestIid: iid, tokenVariable: o.tokenVariable },
-            marker("preview", o.stack, o.dir),
-            body,
+          // GitLab's widget shows "failed to generate a report" (with a link to the job) for a report
+          // without the create/update/delete counts: the truth for a preview without a plan.
+          const report = failure
+            ? { error: "pulumi preview failed: no plan. See the job log." }
+            : terraformReport(counts);
+          writeFile(io, o.report, `${JSON.stringify(report)}\n`);
+          io.out(
+            `merge request widget report: ${o.report}${failure ? " (marks this job's report as failed)" : ""}`,
           );
-          io.out(`MR note ${r.action} on !${iid} (note ${r.id}).`);
-        } catch (e) {
-          apiProblem(e);
         }
+        if (o.note) await postPreviewNote(io, o, digest, failure);
+        if (failure)
+          throw new ConfigError([
+            failedPreviewProblem(failure, {
+              stack: o.stack,
+              file: o.json,
+              option: "--json",
+              digest,
+              problem,
+            }),
+          ]);
       },
     );
 
@@ -244,11 +360,22 @@ export function registerCiCommands(program: Command, io: CiIo): void {
             `is ${o.targetBranch}, the branch being promoted: set the next environment's branch.`,
           );
         const preview = o.previewJson ? readPreview(io, o.previewJson, "--preview-json") : undefined;
+        const previewFailed = preview && previewFailure(preview);
+        if (preview && previewFailed) {
+          logDiagnostics(io, preview, knownSecrets(io, o.tokenVariable));
+          throw new ConfigError([
+            failedPreviewProblem(
+              previewFailed,
+              { stack: o.stack, file: o.previewJson ?? "", option: "--preview-json", digest: preview },
+              "The promotion merge request was not opened or changed.",
+            ),
+          ]);
+        }
         const c = connect(io, o.tokenVariable, "Opening the promotion merge request");
         if ("why" in c) fail(o.tokenVariable, c.why);
         const mr = renderPromotionMr(
           {
-            ...noteContext(io, o.stack, o.dir),
+            ...noteContext(io, o.stack, o.dir, o.tokenVariable),
             sourceBranch,
             targetBranch: o.targetBranch,
             fromStack: o.fromStack,
@@ -285,6 +412,18 @@ export function registerCiCommands(program: Command, io: CiIo): void {
     .option("--token-variable <name>", "CI/CD variable holding the GitLab token", DEFAULT_TOKEN_VARIABLE)
     .action(async (o: { stack: string; json: string; dir: string; label: string; tokenVariable: string }) => {
       const digest = readPreview(io, o.json, "--json");
+      const failure = previewFailure(digest);
+      if (failure) {
+        // Drift is unknown, not absent: the drift issue is left as it is, and the job fails.
+        logDiagnostics(io, digest, knownSecrets(io, o.tokenVariable));
+        throw new ConfigError([
+          failedPreviewProblem(
+            failure,
+            { stack: o.stack, file: o.json, option: "--json", digest },
+            "Drift is unknown, so no drift issue was opened or changed.",
+          ),
+        ]);
+      }
       const counts = countChanges(digest);
       if (!hasChanges(counts)) {
         io.out(`stack ${o.stack}: no drift (${counts.same} resources unchanged).`);
@@ -302,7 +441,7 @@ export function registerCiCommands(program: Command, io: CiIo): void {
         io.err(`warning: no drift issue opened. ${c.why}`);
         throw new ConfigError(problems);
       }
-      const issue = renderDriftIssue(digest, noteContext(io, o.stack, o.dir));
+      const issue = renderDriftIssue(digest, noteContext(io, o.stack, o.dir, o.tokenVariable));
       try {
         const { upsertIssue } = await import("../gitlab/issues");
         const r = await upsertIssue(await api(io, c.conn, "Opening the drift issue"), {
