@@ -10,15 +10,21 @@ import {
   countChanges,
   maskSecrets,
   parsePreview,
+  plainMessage,
+  previewFailure,
   terraformReport,
+  UNKNOWN_VALUE,
   type PreviewDigest,
 } from "../infra/ci/preview";
-import { marker, MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
+import { diagnosticLines, marker, MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
 import { cli, cliAsync, ROOT } from "./support/cli";
 import { AccessLevel, startFakeGitlab, type FakeGitlab } from "./support/fake-gitlab";
 
 const FIXTURES = path.join(ROOT, "test", "fixtures", "pulumi");
-const fixture = (name: string) => parsePreview(fs.readFileSync(path.join(FIXTURES, name), "utf8"), name);
+const fixtureText = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
+const fixture = (name: string) => parsePreview(fixtureText(name), name);
+const PREVIEWS = fs.readdirSync(FIXTURES).filter((f) => f.startsWith("preview-"));
+const DIGESTS = PREVIEWS.filter((f) => fixtureText(f).trim() !== "");
 
 function consumer(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-ci-"));
@@ -145,12 +151,168 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
     assert.ok(!note.includes("99999999"));
   });
 
+  it("the fixtures are laid out as pulumi prints them (json.MarshalIndent, 4 spaces, Go's key order)", () => {
+    // What real `pulumi preview --json` output looks like; see the header of test/fixtures/bin/pulumi.
+    const goJson = (v: unknown, indent: string) =>
+      `${JSON.stringify(v, null, indent).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)}\n`;
+    const sorted = (o: object) => assert.deepEqual(Object.keys(o), Object.keys(o).sort());
+    const inOrder = (o: object, order: string[], what: string) =>
+      assert.deepEqual(
+        Object.keys(o),
+        order.filter((k) => k in o),
+        `${what}: keys out of Go's order`,
+      );
+    assert.ok(DIGESTS.length >= 4, DIGESTS.join(", "));
+    for (const name of DIGESTS) {
+      const text = fixtureText(name);
+      const d = JSON.parse(text) as PreviewDigest;
+      assert.equal(text, goJson(d, "    "), `${name} is not laid out as json.MarshalIndent(v, "", "    ")`);
+      inOrder(d, ["config", "steps", "diagnostics", "duration", "changeSummary", "maybeCorrupt"], name);
+      if (d.config) sorted(d.config);
+      if (d.duration !== undefined) assert.ok(Number.isInteger(d.duration) && d.duration > 0, name);
+      if (d.changeSummary) {
+        sorted(d.changeSummary);
+        for (const n of Object.values(d.changeSummary)) assert.ok(n > 0, `${name}: changeSummary has a 0`);
+      }
+      for (const s of d.steps ?? []) {
+        const what = `${name} ${s.op} ${s.urn}`;
+        const order = ["op", "urn", "provider", "oldState", "newState"];
+        inOrder(s, [...order, "diffReasons", "replaceReasons", "detailedDiff"], what);
+        assert.ok("detailedDiff" in s, `${what}: no detailedDiff (Pulumi prints null)`);
+        const root = s.urn.includes("::pulumi:pulumi:Stack::");
+        assert.equal("provider" in s, !root, `${what}: provider`);
+        for (const st of [s.oldState, s.newState])
+          if (st) {
+            inOrder(
+              st,
+              ["urn", "custom", "id", "type", "inputs", "outputs", "parent", "dependencies", "provider"],
+              what,
+            );
+            for (const m of [st.inputs, st.outputs]) if (m) sorted(m);
+          }
+        if (s.op === "create") assert.ok(!s.oldState && !s.newState?.outputs && !s.newState?.id, what);
+        if (s.op === "delete") assert.ok(!s.newState, what);
+      }
+    }
+    const stack = fixtureText("stack-outputs.json");
+    assert.equal(stack, `${JSON.stringify(JSON.parse(stack), null, 2)}\n`, "stack output --json: 2 spaces");
+    assert.equal(fixtureText("preview-empty.json"), "");
+    assert.ok(fixtureText("preview-changes.json").includes(`"value": "${UNKNOWN_VALUE}"`));
+  });
+
+  it("tells a plan from a failed preview: errors, or no steps at all", () => {
+    assert.equal(previewFailure(fixture("preview-changes.json")), undefined);
+    assert.equal(previewFailure(fixture("preview-no-changes.json")), undefined);
+    const failed = previewFailure(fixture("preview-program-error.json"));
+    assert.equal(failed?.kind, "errors");
+    assert.equal(failed?.kind === "errors" && failed.errors.length, 1);
+    assert.deepEqual(previewFailure(fixture("preview-before-planning.json")), { kind: "not-planned" });
+    // A warning does not fail a preview.
+    const warned = fixture("preview-no-changes.json");
+    warned.diagnostics = [{ message: "deprecated", severity: "warning" }];
+    assert.equal(previewFailure(warned), undefined);
+  });
+
+  it("a value unknown until up, the bridge's __defaults and assets are shown as a reviewer reads them", () => {
+    const note = renderPreviewNote(fixture("preview-changes.json"), { stack: "dev" });
+    assert.match(note, /^\+ {5}value: \(known after up\)$/m);
+    assert.ok(!note.includes(UNKNOWN_VALUE) && !note.includes("__defaults"));
+    const SIG = "4dabf18193072939515e22adb298388d";
+    assert.deepEqual(
+      maskSecrets({
+        code: {
+          [SIG]: "0def7320c3a5731c473e5ecbe6d01bc7",
+          hash: "9f86d081884c7d659a2feaa0c55ad015",
+          path: "./lambda",
+        },
+        page: {
+          [SIG]: "c44067f5952c0a294b673a41bacd8c17",
+          hash: "2c26b46b68ffc68ff99b453c1d304134",
+          text: "<h1>hi</h1>",
+        },
+        ref: { [SIG]: "5cf8f73096256a8f31e491e813e4eb8e", urn: "urn:x", id: "i-1" },
+      }),
+      {
+        code: "[archive ./lambda sha256 9f86d081884c]",
+        page: "[asset text sha256 2c26b46b68ff]",
+        ref: "[secret]",
+      },
+    );
+  });
+
+  it("diagnostics are shown as plain text: no ANSI escapes, no control characters, no secrets", () => {
+    const message =
+      "\u001b[31mError:\u001b[39m \u001b]8;;https://x.example\u0007link\u001b]8;;\u0007 GET https://gitlab.example.com/api/v4/user?private_token=glpat-" + "AbCdEf0123456789xyz\r\n" +
+      "token job-held-secret-value-42, id token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqb2IifQ.c2lnbmF0dXJl\u0007";
+    assert.equal(
+      plainMessage(message, ["job-held-secret-value-42", "short"]),
+      "Error: link GET https://gitlab.example.com/api/v4/user?private_token=[secret]\ntoken [secret], id token [secret]",
+    );
+  });
+
+  it("a program error: the note says the preview failed and shows pulumi's errors, plain and masked, and no plan", () => {
+    const d = fixture("preview-program-error.json");
+    d.diagnostics?.push({
+      message: "retrying with glpat-" + "AbCdEf0123456789xyz and tok-0123456789",
+      severity: "warning",
+    });
+    const note = renderPreviewNote(d, {
+      stack: "dev",
+      jobUrl: "https://gitlab.example.com/j/1",
+      secrets: ["tok-0123456789"],
+    });
+    const lines = note.split("\n");
+    assert.equal(
+      lines[0],
+      "<!-- gitlab-eks:preview stack=dev dir=. -->",
+      "the same marker: the note is edited in place",
+    );
+    assert.equal(lines[1], "#### Pulumi preview for stack `dev` failed: 1 error");
+    assert.match(note, /^error: Stack "dev": 1 configuration problem:$/m);
+    assert.match(note, /^ {2}gitlab-eks:cluster\.kubernetesVersion: Kubernetes "1\.40" is not a version/m);
+    assert.match(note, /<summary>Other messages: warnings and the program's stderr \(2\)<\/summary>/);
+    assert.match(note, /^program stderr: \(node:1187\) Warning: Setting the NODE_TLS_REJECT_UNAUTHORIZED/m);
+    assert.match(note, /^warning: retrying with \[secret\] and \[secret\]$/m);
+    for (const leak of ["\u001b", "glpat-", "tok-0123456789"]) assert.ok(!note.includes(leak), leak);
+    assert.ok(
+      !note.includes("| create |") && !note.includes("no changes"),
+      "no plan is shown for a failed preview",
+    );
+    assert.equal(note.match(/^```/gm)?.length, 4, "two fenced blocks");
+  });
+
+  it("a long error keeps its first lines in the note and the rest in the job log", () => {
+    const message = Array.from({ length: 100 }, (_, i) => `line ${i + 1} ${"x".repeat(i === 0 ? 3000 : 5)}`);
+    const lines = diagnosticLines([{ message: message.join("\n"), severity: "error" }]);
+    assert.equal(lines.length, 61);
+    assert.equal(lines[0].length, "error: ".length + 2000 + 1, "a very long line is cut");
+    assert.equal(lines[60], "… 40 more line(s) in the job log");
+    assert.equal(
+      diagnosticLines([{ message: message.join("\n"), severity: "error" }], [], false).length,
+      100,
+    );
+  });
+
+  it("a preview that stopped before planning: the note says so and points at the job log", () => {
+    const note = renderPreviewNote(fixture("preview-before-planning.json"), {
+      stack: "dev",
+      jobUrl: "https://gitlab.example.com/j/2",
+    });
+    assert.match(note, /^#### Pulumi preview for stack `dev` failed before planning$/m);
+    assert.match(
+      note,
+      /printed no plan: it stopped before planning .* Pulumi's own error is in the \[job log\]\(https:\/\/gitlab\.example\.com\/j\/2\)\./,
+    );
+    assert.equal(renderPreviewNote({}, { stack: "dev", jobUrl: "https://gitlab.example.com/j/2" }), note);
+  });
+
   it("names the file and says what went wrong when the preview output is not Pulumi's JSON", () => {
     assert.throws(
       () => parsePreview("", "p.json"),
       /p\.json: expected the output of `pulumi preview --json`, but it is empty/,
     );
     assert.throws(() => parsePreview("error: no stack named 'dev' found", "p.json"), /it is not JSON/);
+    assert.throws(() => parsePreview("", "p.json"), /Fix: read pulumi's own error above in the job log/);
     assert.throws(() => parsePreview('{"steps":[{"urn":"x"}]}', "p.json"), /steps\[0\] has no "op"/);
   });
 });
@@ -383,12 +545,177 @@ describe("gitlab-eks ci drift: when the drift is gone", function () {
       changeSummary: {},
     });
     const errored = await drift(["--pulumi-status", "0"], { GITLAB_EKS_TOKEN: token }, withError);
-    assert.equal(errored.code, 0, errored.stderr);
-    assert.match(errored.stderr, /but Pulumi reported 1 error\(s\)/);
+    // A preview with error diagnostics is a failed preview: the job fails, drift is unknown.
+    assert.equal(errored.code, 1, errored.stderr);
+    assert.match(errored.stderr, /Drift is unknown, so no drift issue was opened or changed/);
     assert.equal(fake.requests.length, 0, "GitLab is not even asked");
     assert.equal(open.state, "opened");
     const bad = await drift(["--pulumi-status", "oops"], { GITLAB_EKS_TOKEN: token });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^--pulumi-status: is "oops"/);
+  });
+});
+
+describe("gitlab-eks ci: a failed preview in the job log, the widget report and the MR note", function () {
+  this.timeout(60_000);
+  const withFixtures = (extra: Record<string, string> = {}) => {
+    const files: Record<string, string> = { ...PROJECT, ...extra };
+    for (const name of PREVIEWS) files[name] = fixtureText(name);
+    return consumer(files);
+  };
+  const preview = (dir: string, file: string, extra: string[] = []) =>
+    cli(["ci", "preview", "--stack", "dev", "--json", file, "--report", "r.json", ...extra], {
+      cwd: dir,
+      env: noCi,
+    });
+  const report = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, "r.json"), "utf8")) as object;
+
+  it("a program error: pulumi's errors in the log (plain), a failed widget report, exit 1", () => {
+    const dir = withFixtures();
+    const r = preview(dir, "preview-program-error.json");
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^stack dev: preview failed; pulumi reported:$/m);
+    assert.match(
+      r.stderr,
+      /^program stderr: \(node:1187\) Warning: Setting the NODE_TLS_REJECT_UNAUTHORIZED/m,
+    );
+    assert.match(
+      r.stderr,
+      /^error: Stack "dev": 1 configuration problem:\n {2}gitlab-eks:cluster\.kubernetesVersion: /m,
+    );
+    assert.match(
+      r.stderr,
+      /^stack dev: pulumi preview failed with 1 error \(above\)\. Fix: correct what it says \(the program, or the stack's configuration\), then run the job again\.$/m,
+    );
+    assert.ok(!r.stderr.includes("\u001b"), "ANSI escapes are stripped");
+    assert.ok(!/^\s+at /m.test(r.stderr), "no stack trace of the helper");
+    assert.ok(!("create" in report(dir)), "GitLab shows a report without counts as failed");
+    assert.match(r.stdout, /merge request widget report: r\.json \(marks this job's report as failed\)/);
+  });
+
+  it("empty output and `{}`: says pulumi printed no preview and where its error is, no stack trace, exit 1", () => {
+    const dir = withFixtures();
+    const empty = preview(dir, "preview-empty.json");
+    assert.equal(empty.code, 1);
+    assert.match(empty.stdout, /^stack dev: preview failed before planning: pulumi printed no preview\.$/m);
+    assert.equal(
+      empty.stderr,
+      "--json: preview-empty.json: expected the output of `pulumi preview --json`, but it is empty. Did pulumi fail before printing it? Fix: read pulumi's own error above in the job log (for example a missing stack, the backend or its credentials, or invalid configuration).\n",
+    );
+    assert.ok(!("create" in report(dir)));
+    const nothing = preview(dir, "preview-before-planning.json");
+    assert.equal(nothing.code, 1);
+    assert.equal(
+      nothing.stderr,
+      "--json: preview-before-planning.json: `pulumi preview --json` printed just `{}`: it stopped before planning. Fix: read pulumi's own error above in the job log (for example a missing stack, the backend or its credentials, or invalid configuration).\n",
+    );
+    assert.ok(!("create" in report(dir)));
+    const ok = preview(dir, "preview-changes.json");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(report(dir), { create: 2, update: 2, delete: 2 });
+  });
+
+  it('drift: a failed preview is not "no drift": it fails and leaves the drift issue alone', () => {
+    const dir = withFixtures();
+    for (const [file, pattern] of [
+      [
+        "preview-program-error.json",
+        /^stack dev: pulumi preview failed with 1 error \(above\)\. Drift is unknown, so no drift issue was opened or changed\. Fix: /m,
+      ],
+      [
+        "preview-before-planning.json",
+        /^--json: preview-before-planning\.json: `pulumi preview --json` printed just `\{\}`: it stopped before planning\. Drift is unknown, so no drift issue was opened or changed\. Fix: /m,
+      ],
+      [
+        "preview-empty.json",
+        /^--json: preview-empty\.json: expected the output of `pulumi preview --json`, but it is empty\./m,
+      ],
+    ] as const) {
+      const r = cli(["ci", "drift", "--stack", "dev", "--json", file], { cwd: dir, env: noCi });
+      assert.equal(r.code, 1, file);
+      assert.match(r.stderr, pattern);
+      assert.ok(!r.stdout.includes("no drift"), file);
+    }
+  });
+
+  it("posts ONE note and edits it in place through success, program error, empty output, `{}` and success again, never leaking a token", async () => {
+    const fake = await startFakeGitlab();
+    try {
+      const bot = fake.addUser({ username: "infra-bot", bot: true });
+      const project = fake.addProject({
+        path: "infra-live",
+        ownerUserId: bot.id,
+        members: { [bot.id]: AccessLevel.MAINTAINER },
+      });
+      const token = fake.addToken({
+        userId: bot.id,
+        scopes: ["api"],
+        token: "plain-shaped-token-0123456789",
+      }).token;
+      const iid = fake.addMergeRequest({
+        projectId: project.id,
+        sourceBranch: "feature",
+        targetBranch: "main",
+        title: "t",
+        authorId: bot.id,
+      }).iid;
+      // A program error whose output carries the job's token: it must reach neither the log nor the note.
+      const leaky = fixture("preview-program-error.json");
+      leaky.diagnostics?.push({
+        message: `\u001b[31mcalling GitLab with ${token}\u001b[39m`,
+        severity: "info#err",
+      });
+      const dir = withFixtures({ "leaky.json": JSON.stringify(leaky, null, 4) });
+      const env = {
+        ...noCi,
+        CI_SERVER_URL: fake.url,
+        CI_API_V4_URL: `${fake.url}/api/v4`,
+        CI_PROJECT_ID: String(project.id),
+        CI_MERGE_REQUEST_IID: String(iid),
+        CI_JOB_URL: `${fake.url}/platform/infra-live/-/jobs/7`,
+        GITLAB_EKS_TOKEN: token,
+      };
+      const bodies: string[] = [];
+      const outputs: string[] = [];
+      for (const file of [
+        "preview-changes.json",
+        "leaky.json",
+        "preview-empty.json",
+        "preview-before-planning.json",
+        "preview-changes.json",
+      ]) {
+        const r = await cliAsync(["ci", "preview", "--stack", "dev", "--json", file, "--note"], {
+          cwd: dir,
+          env,
+        });
+        outputs.push(r.stdout + r.stderr);
+        assert.equal(r.code, file === "preview-changes.json" ? 0 : 1, `${file}: ${r.stderr}`);
+        const notes = fake.state.notes.filter((n) => n.noteableIid === iid && !n.system);
+        assert.equal(notes.length, 1, `${file}: one note`);
+        bodies.push(notes[0].body);
+      }
+      assert.match(outputs[0], /MR note created on !1/);
+      assert.match(outputs[1], /MR note updated on !1/);
+      assert.match(outputs[2], /MR note updated on !1/);
+      assert.match(outputs[3], /MR note unchanged on !1/, "empty output and `{}` give the same note");
+      assert.match(outputs[4], /MR note updated on !1/);
+      assert.deepEqual(
+        fake.mutatingRequests({ pathPattern: /\/notes/ }).map((q) => `${q.method} ${q.status}`),
+        ["POST 201", "PUT 200", "PUT 200", "PUT 200"],
+      );
+      assert.match(bodies[0], /^#### Pulumi preview for stack `dev`: 1 to create/m);
+      assert.match(bodies[1], /^#### Pulumi preview for stack `dev` failed: 1 error$/m);
+      assert.match(bodies[1], /^program stderr: calling GitLab with \[secret\]$/m);
+      assert.match(bodies[2], /^#### Pulumi preview for stack `dev` failed before planning$/m);
+      assert.match(
+        bodies[2],
+        /Pulumi's own error is in the \[job log\]\(http:\/\/127\.0\.0\.1:\d+\/platform\/infra-live\/-\/jobs\/7\)/,
+      );
+      assert.equal(bodies[4], bodies[0]);
+      for (const text of [...bodies, ...outputs])
+        assert.ok(!text.includes(token) && !text.includes("\u001b"));
+    } finally {
+      await fake.close();
+    }
   });
 });

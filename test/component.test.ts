@@ -593,3 +593,86 @@ describe("CI/CD component: preview options (expect_no_changes, refresh, policy_p
     assert.equal(fake.state.notes.length, 1);
   });
 });
+
+describe("CI/CD component: a failed preview (stand-in pulumi exits 255)", function () {
+  this.timeout(180_000);
+  let fake: FakeGitlab;
+  let repo: ConsumerRepo;
+  let iid: number;
+  const runs: Record<string, RunResult> = {};
+  const notes: string[] = [];
+  const reports: Record<string, unknown> = {};
+
+  before(async () => {
+    fake = await startFakeGitlab();
+    const bot = fake.addUser({ username: "infra-bot", bot: true });
+    const project = fake.addProject({
+      path: "infra-live",
+      ownerUserId: bot.id,
+      members: { [bot.id]: AccessLevel.MAINTAINER },
+    });
+    const token = fake.addToken({ userId: bot.id, scopes: ["api"] }).token;
+    iid = fake.addMergeRequest({
+      projectId: project.id,
+      sourceBranch: "feature",
+      targetBranch: "main",
+      title: "t",
+      authorId: bot.id,
+    }).iid;
+    repo = consumerRepo("consumer");
+    const vars = {
+      ...mr("main"),
+      CI_MERGE_REQUEST_IID: String(iid),
+      CI_SERVER_URL: fake.url,
+      CI_API_V4_URL: `${fake.url}/api/v4`,
+      CI_PROJECT_ID: String(project.id),
+      GITLAB_EKS_TOKEN: token,
+      PULUMI_BACKEND_URL: BACKEND,
+      GITLAB_EKS_ID_TOKEN: ID_TOKEN,
+    };
+    for (const [name, env] of [
+      ["plan", {}],
+      ["programError", { PULUMI_STANDIN_PREVIEW: "preview-program-error.json", PULUMI_STANDIN_EXIT: "255" }],
+      ["empty", { PULUMI_STANDIN_PREVIEW: "preview-empty.json", PULUMI_STANDIN_EXIT: "255" }],
+    ] as const) {
+      runs[name] = await gcl(repo, ["--force-shell-executor", "dev:preview"], vars, env);
+      notes.push(fake.state.notes.find((n) => n.noteableIid === iid && !n.system)?.body ?? "");
+      reports[name] = JSON.parse(projectFile(repo, "pulumi-report.json"));
+    }
+  });
+
+  after(async () => {
+    await fake?.close();
+  });
+
+  it("the job fails, and its log shows pulumi's error plainly, not a stack trace", () => {
+    assert.equal(runs.plan.code, 0, runs.plan.stdout);
+    for (const name of ["programError", "empty"]) assert.notEqual(runs[name].code, 0, name);
+    const error = runs.programError.stdout + runs.programError.stderr;
+    assert.match(error, /stack dev: preview failed; pulumi reported:/);
+    assert.match(error, /error: Stack "dev": 1 configuration problem:/);
+    assert.match(error, /stack dev: pulumi preview failed with 1 error \(above\)\. Fix: /);
+    assert.ok(!error.includes("\u001b[31m"), "the program's colours are stripped");
+    const empty = runs.empty.stdout + runs.empty.stderr;
+    assert.match(empty, /error: preview failed \(stand-in pulumi, PULUMI_STANDIN_EXIT=255\)/);
+    assert.match(empty, /stack dev: preview failed before planning: pulumi printed no preview\./);
+    assert.match(
+      empty,
+      /--json: pulumi-preview\.json: expected the output of `pulumi preview --json`, but it is empty\./,
+    );
+    for (const log of [error, empty]) assert.ok(!/^\s+at .*\.js:\d+/m.test(log), "no stack trace");
+  });
+
+  it("the one MR note is edited in place to say the preview failed, and the widget shows no counts", () => {
+    assert.deepEqual(
+      fake.mutatingRequests({ pathPattern: /\/notes/ }).map((r) => `${r.method} ${r.status}`),
+      ["POST 201", "PUT 200", "PUT 200"],
+    );
+    assert.equal(fake.state.notes.filter((n) => n.noteableIid === iid && !n.system).length, 1);
+    assert.match(notes[0], /^#### Pulumi preview for stack `dev`: 1 to create/m);
+    assert.match(notes[1], /^#### Pulumi preview for stack `dev` failed: 1 error$/m);
+    assert.match(notes[2], /^#### Pulumi preview for stack `dev` failed before planning$/m);
+    assert.deepEqual(reports.plan, { create: 2, update: 2, delete: 2 });
+    for (const name of ["programError", "empty"]) assert.ok(!("create" in (reports[name] as object)), name);
+  });
+});

@@ -13,12 +13,17 @@ import { checkInputs } from "./check";
 import {
   countChanges,
   hasChanges,
+  NoPreviewError,
+  notPlannedMessage,
   parsePreview,
+  previewFailure,
   PreviewFormatError,
   terraformReport,
   type PreviewDigest,
+  type PreviewFailure,
 } from "./preview";
 import {
+  diagnosticLines,
   marker,
   renderDriftIssue,
   renderDriftResolved,
@@ -43,23 +48,93 @@ function fail(key: string, message: string): never {
   throw new ConfigError([{ key, message }]);
 }
 
-function readPreview(io: CiIo, file: string, option: string): PreviewDigest {
-  const full = path.resolve(io.cwd, file);
-  let text: string;
+function readPreviewText(io: CiIo, file: string, option: string): string {
   try {
-    text = fs.readFileSync(full, "utf8");
+    return fs.readFileSync(path.resolve(io.cwd, file), "utf8");
   } catch {
     fail(
       option,
       `cannot read ${file}. It should hold the output of \`pulumi preview --json\`; did pulumi run?`,
     );
   }
+}
+
+function readPreview(io: CiIo, file: string, option: string): PreviewDigest {
+  const text = readPreviewText(io, file, option);
   try {
     return parsePreview(text, file);
   } catch (e) {
     if (e instanceof PreviewFormatError) fail(option, e.message);
     throw e;
   }
+}
+
+/**
+ * Like readPreview, but output that holds no preview at all (empty, not JSON) is returned as the empty
+ * digest with the problem to report, so the caller can still say in the note that the preview failed.
+ */
+function readPreviewOrNothing(
+  io: CiIo,
+  file: string,
+  option: string,
+): { digest: PreviewDigest; problem?: string } {
+  const text = readPreviewText(io, file, option);
+  try {
+    return { digest: parsePreview(text, file) };
+  } catch (e) {
+    if (e instanceof NoPreviewError) return { digest: {}, problem: e.message };
+    if (e instanceof PreviewFormatError) fail(option, e.message);
+    throw e;
+  }
+}
+
+/** Values of the job's variables that hold secrets; masked wherever pulumi's messages are shown. */
+function knownSecrets(io: CiIo, tokenVariable: string): string[] {
+  const names = [
+    tokenVariable,
+    "CI_JOB_TOKEN",
+    "GITLAB_EKS_ID_TOKEN",
+    "CI_JOB_JWT",
+    "CI_JOB_JWT_V2",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "PULUMI_ACCESS_TOKEN",
+    "PULUMI_CONFIG_PASSPHRASE",
+  ];
+  return names.map((n) => io.env[n] ?? "").filter((v) => v.length >= 8);
+}
+
+/** Prints what pulumi reported (errors, warnings, the program's stderr) to the job log, plain and masked. */
+function logDiagnostics(io: CiIo, digest: PreviewDigest, secrets: string[]): void {
+  const shown = (digest.diagnostics ?? []).filter((d) =>
+    ["error", "warning", "info#err"].includes(d.severity),
+  );
+  for (const line of diagnosticLines(shown, secrets, false)) io.err(line);
+}
+
+/**
+ * The problem a failed preview is reported as, after its note and report are written. `consequence` is a
+ * sentence on what the command did not do because of it, put before the fix.
+ */
+function failedPreviewProblem(
+  failure: PreviewFailure,
+  what: { stack: string; file: string; option: string; digest: PreviewDigest; problem?: string },
+  consequence = "",
+): Problem {
+  const then = consequence ? ` ${consequence}` : "";
+  if (failure.kind === "not-planned") {
+    const message = what.problem ?? notPlannedMessage(what.file, what.digest);
+    const at = message.indexOf(" Fix: ");
+    return {
+      key: what.option,
+      message: at < 0 ? `${message}${then}` : `${message.slice(0, at)}${then}${message.slice(at)}`,
+    };
+  }
+  const n = failure.errors.length;
+  return {
+    key: `stack ${what.stack}`,
+    message: `pulumi preview failed with ${n} error${n === 1 ? "" : "s"} (above).${then} Fix: correct what ${n === 1 ? "it says" : "they say"} (the program, or the stack's configuration), then run the job again.`,
+  };
 }
 
 function writeFile(io: CiIo, file: string, content: string): void {
@@ -80,7 +155,7 @@ function mergedResult(io: CiIo): MergedResult | undefined {
   };
 }
 
-function noteContext(io: CiIo, stack: string, dir: string): NoteContext {
+function noteContext(io: CiIo, stack: string, dir: string, tokenVariable: string): NoteContext {
   return {
     stack,
     dir,
@@ -88,6 +163,7 @@ function noteContext(io: CiIo, stack: string, dir: string): NoteContext {
     mergedResult: mergedResult(io),
     jobUrl: io.env.CI_JOB_URL,
     pipelineUrl: io.env.CI_PIPELINE_URL,
+    secrets: knownSecrets(io, tokenVariable),
   };
 }
 
@@ -134,11 +210,12 @@ interface DriftOptions {
   tokenVariable: string;
 }
 
-/** Why a preview without changes does not yet show that the drift is gone, if it does not. */
-function driftNotRuledOut(digest: PreviewDigest, pulumiStatus: string | undefined): string | undefined {
+/**
+ * Why a preview without changes does not yet show that the drift is gone, if it does not. (Error
+ * diagnostics and a preview without steps are already refused as failed previews, see previewFailure.)
+ */
+function driftNotRuledOut(pulumiStatus: string | undefined): string | undefined {
   if (pulumiStatus !== undefined && pulumiStatus !== "0") return `pulumi exited with ${pulumiStatus}`;
-  const errors = (digest.diagnostics ?? []).filter((d) => d.severity === "error").length;
-  if (errors) return `Pulumi reported ${errors} error(s)`;
   return undefined;
 }
 
@@ -154,7 +231,7 @@ async function closeDriftIssue(
   lookup: Omit<IssueLookup, "project">,
 ): Promise<void> {
   const counts = countChanges(digest);
-  const doubt = driftNotRuledOut(digest, o.pulumiStatus);
+  const doubt = driftNotRuledOut(o.pulumiStatus);
   if (doubt) {
     io.err(
       `stack ${o.stack}: the preview lists no changes, but ${doubt} (see the log above and ${o.json}): drift is not ruled out, so no drift issue was closed.`,
@@ -167,7 +244,7 @@ async function closeDriftIssue(
     io.err(`no drift issue checked, so an open one stays open. ${c.why}`);
     return;
   }
-  const comment = renderDriftResolved(digest, noteContext(io, o.stack, o.dir));
+  const comment = renderDriftResolved(digest, noteContext(io, o.stack, o.dir, o.tokenVariable));
   try {
     const { closeIssue } = await import("../gitlab/issues");
     const r = await closeIssue(
@@ -180,6 +257,39 @@ async function closeDriftIssue(
         ? `drift issue #${r.iid} closed${r.webUrl ? `: ${r.webUrl}` : ""}`
         : `no open drift issue for stack ${o.stack}: nothing to close.`,
     );
+  } catch (e) {
+    apiProblem(e);
+  }
+}
+
+/** Posts or edits the preview's MR note in merge request pipelines; a missing token is only a warning. */
+async function postPreviewNote(
+  io: CiIo,
+  o: { stack: string; dir: string; tokenVariable: string },
+  digest: PreviewDigest,
+  failure: PreviewFailure | undefined,
+): Promise<void> {
+  const iid = Number(io.env.CI_MERGE_REQUEST_IID);
+  if (!io.env.CI_MERGE_REQUEST_IID || !Number.isInteger(iid)) {
+    io.out("not a merge request pipeline: no MR note to post.");
+    return;
+  }
+  const c = connect(io, o.tokenVariable, "Posting the preview as a merge request note");
+  if ("why" in c) {
+    const outcome = failure ? "the preview failed, see above" : "the preview itself succeeded";
+    io.err(`warning: no MR note posted (${outcome}). ${c.why}`);
+    return;
+  }
+  const body = renderPreviewNote(digest, noteContext(io, o.stack, o.dir, o.tokenVariable));
+  try {
+    const { upsertMergeRequestNote } = await import("../gitlab/mergeRequestNotes");
+    const r = await upsertMergeRequestNote(
+      await api(io, c.conn, "Posting the preview note"),
+      { project: project(io), mergeRequestIid: iid, tokenVariable: o.tokenVariable },
+      marker("preview", o.stack, o.dir),
+      body,
+    );
+    io.out(`MR note ${r.action} on !${iid} (note ${r.id}).`);
   } catch (e) {
     apiProblem(e);
   }
@@ -230,37 +340,44 @@ export function registerCiCommands(program: Command, io: CiIo): void {
         note?: boolean;
         tokenVariable: string;
       }) => {
-        const digest = readPreview(io, o.json, "--json");
+        // A failed preview (pulumi's errors, or no preview at all: empty output or `{}`) still gets its
+        // widget report and its note: the note is edited in place, so leaving it alone would keep an
+        // earlier run's plan on the merge request as if it were this commit's. The note says that the
+        // preview failed, with pulumi's errors or a pointer to the job log. Then the command fails (exit
+        // 1), so the job fails even if pulumi's own exit status was lost.
+        const { digest, problem } = readPreviewOrNothing(io, o.json, "--json");
+        const failure: PreviewFailure | undefined = problem
+          ? { kind: "not-planned" }
+          : previewFailure(digest);
+        const secrets = knownSecrets(io, o.tokenVariable);
         const counts = countChanges(digest);
-        io.out(`stack ${o.stack}: ${summaryLine(counts)}`);
+        if (!failure) io.out(`stack ${o.stack}: ${summaryLine(counts)}`);
+        else if (failure.kind === "errors") {
+          io.out(`stack ${o.stack}: preview failed; pulumi reported:`);
+          logDiagnostics(io, digest, secrets);
+        } else io.out(`stack ${o.stack}: preview failed before planning: pulumi printed no preview.`);
         if (o.report) {
-          writeFile(io, o.report, `${JSON.stringify(terraformReport(counts))}\n`);
-          io.out(`merge request widget report: ${o.report}`);
-        }
-        if (!o.note) return;
-        const iid = Number(io.env.CI_MERGE_REQUEST_IID);
-        if (!io.env.CI_MERGE_REQUEST_IID || !Number.isInteger(iid)) {
-          io.out("not a merge request pipeline: no MR note to post.");
-          return;
-        }
-        const c = connect(io, o.tokenVariable, "Posting the preview as a merge request note");
-        if ("why" in c) {
-          io.err(`warning: no MR note posted (the preview itself succeeded). ${c.why}`);
-          return;
-        }
-        const body = renderPreviewNote(digest, noteContext(io, o.stack, o.dir));
-        try {
-          const { upsertMergeRequestNote } = await import("../gitlab/mergeRequestNotes");
-          const r = await upsertMergeRequestNote(
-            await api(io, c.conn, "Posting the preview note"),
-            { project: project(io), mergeRequestIid: iid, tokenVariable: o.tokenVariable },
-            marker("preview", o.stack, o.dir),
-            body,
+          // GitLab's widget shows "failed to generate a report" (with a link to the job) for a report
+          // without the create/update/delete counts: the truth for a preview without a plan.
+          const report = failure
+            ? { error: "pulumi preview failed: no plan. See the job log." }
+            : terraformReport(counts);
+          writeFile(io, o.report, `${JSON.stringify(report)}\n`);
+          io.out(
+            `merge request widget report: ${o.report}${failure ? " (marks this job's report as failed)" : ""}`,
           );
-          io.out(`MR note ${r.action} on !${iid} (note ${r.id}).`);
-        } catch (e) {
-          apiProblem(e);
         }
+        if (o.note) await postPreviewNote(io, o, digest, failure);
+        if (failure)
+          throw new ConfigError([
+            failedPreviewProblem(failure, {
+              stack: o.stack,
+              file: o.json,
+              option: "--json",
+              digest,
+              problem,
+            }),
+          ]);
       },
     );
 
@@ -347,11 +464,22 @@ export function registerCiCommands(program: Command, io: CiIo): void {
           });
         if (problems.length) throw new ConfigError(problems);
         const preview = o.previewJson ? readPreview(io, o.previewJson, "--preview-json") : undefined;
+        const previewFailed = preview && previewFailure(preview);
+        if (preview && previewFailed) {
+          logDiagnostics(io, preview, knownSecrets(io, o.tokenVariable));
+          throw new ConfigError([
+            failedPreviewProblem(
+              previewFailed,
+              { stack: o.stack, file: o.previewJson ?? "", option: "--preview-json", digest: preview },
+              "The promotion merge request was not opened or changed.",
+            ),
+          ]);
+        }
         const c = connect(io, o.tokenVariable, "Opening the promotion merge request");
         if ("why" in c) fail(o.tokenVariable, c.why);
         const mr = renderPromotionMr(
           {
-            ...noteContext(io, o.stack, o.dir),
+            ...noteContext(io, o.stack, o.dir, o.tokenVariable),
             commitSha: sha,
             sourceBranch: sourceBranch!,
             targetBranch: o.targetBranch,
@@ -418,6 +546,18 @@ export function registerCiCommands(program: Command, io: CiIo): void {
       if (o.pulumiStatus !== undefined && !/^\d+$/.test(o.pulumiStatus))
         fail("--pulumi-status", `is "${o.pulumiStatus}": give the exit code of pulumi preview, e.g. "$?".`);
       const digest = readPreview(io, o.json, "--json");
+      const failure = previewFailure(digest);
+      if (failure) {
+        // Drift is unknown, not absent: the drift issue is left as it is, and the job fails.
+        logDiagnostics(io, digest, knownSecrets(io, o.tokenVariable));
+        throw new ConfigError([
+          failedPreviewProblem(
+            failure,
+            { stack: o.stack, file: o.json, option: "--json", digest },
+            "Drift is unknown, so no drift issue was opened or changed.",
+          ),
+        ]);
+      }
       const counts = countChanges(digest);
       const lookup = {
         marker: marker("drift", o.stack, o.dir),
@@ -440,7 +580,7 @@ export function registerCiCommands(program: Command, io: CiIo): void {
         io.err(`warning: no drift issue opened. ${c.why}`);
         throw new ConfigError(problems);
       }
-      const issue = renderDriftIssue(digest, noteContext(io, o.stack, o.dir));
+      const issue = renderDriftIssue(digest, noteContext(io, o.stack, o.dir, o.tokenVariable));
       try {
         const { upsertIssue } = await import("../gitlab/issues");
         const r = await upsertIssue(await api(io, c.conn, "Opening the drift issue"), {

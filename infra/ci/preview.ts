@@ -3,10 +3,14 @@
  * widget and the drift issue need. The shape is Pulumi's `display.PreviewDigest`, written by
  * `ShowPreviewDigest` in pulumi/pulumi pkg/backend/display/json.go:
  *   { config?, steps?: [{op, urn, provider?, oldState?, newState?, diffReasons?, replaceReasons?,
- *     detailedDiff}], diagnostics?: [{urn?, message, severity}], duration?, changeSummary?: {op: count},
- *     maybeCorrupt? }
+ *     detailedDiff}], diagnostics?: [{urn?, prefix?, message, severity}], duration?, changeSummary?:
+ *     {op: count}, maybeCorrupt? }
  * Pulumi already replaces secret values with the string "[secret]" there (massagePropertyValue); we also
  * mask anything still shaped like a serialized secret, so a secret can never reach a note.
+ *
+ * A failed preview still prints a digest: a program error gives one with "error" diagnostics (and exit
+ * status 255); a failure before planning (no stack, invalid configuration, backend) prints nothing or
+ * `{}`. `previewFailure` tells those apart from a plan.
  */
 
 export type StepOp =
@@ -48,7 +52,10 @@ export interface PreviewStep {
 
 export interface PreviewDiagnostic {
   urn?: string;
+  /** Older Pulumi versions only; newer ones put the prefix into `message`. */
+  prefix?: string;
   message: string;
+  /** debug, info, info#err (the program's stderr), warning or error. */
   severity: string;
 }
 
@@ -68,6 +75,17 @@ export class PreviewFormatError extends Error {
   }
 }
 
+/** The file holds no preview at all (empty, or not JSON): pulumi failed before printing one. */
+export class NoPreviewError extends PreviewFormatError {
+  constructor(message: string) {
+    super(message);
+    this.name = "NoPreviewError";
+  }
+}
+
+const SEE_PULUMI_ERROR =
+  "Fix: read pulumi's own error above in the job log (for example a missing stack, the backend or its credentials, or invalid configuration).";
+
 /** Parses the output of `pulumi preview --json`, with a message naming the file when it is not that. */
 export function parsePreview(text: string, source: string): PreviewDigest {
   let parsed: unknown;
@@ -75,8 +93,8 @@ export function parsePreview(text: string, source: string): PreviewDigest {
     parsed = JSON.parse(text);
   } catch {
     const hint = text.trim() === "" ? "it is empty" : "it is not JSON";
-    throw new PreviewFormatError(
-      `${source}: expected the output of \`pulumi preview --json\`, but ${hint}. Did pulumi fail before printing it? See the job log above.`,
+    throw new NoPreviewError(
+      `${source}: expected the output of \`pulumi preview --json\`, but ${hint}. Did pulumi fail before printing it? ${SEE_PULUMI_ERROR}`,
     );
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
@@ -90,6 +108,27 @@ export function parsePreview(text: string, source: string): PreviewDigest {
     if (typeof s?.op !== "string" || typeof s?.urn !== "string")
       throw new PreviewFormatError(`${source}: steps[${i}] has no "op" or "urn".`);
   return digest;
+}
+
+/** Why a preview has no plan a reviewer can trust: pulumi reported errors, or stopped before planning. */
+export type PreviewFailure = { kind: "errors"; errors: PreviewDiagnostic[] } | { kind: "not-planned" };
+
+/**
+ * undefined for a plan. Any "error" diagnostic fails the preview (pulumi exits non-zero then, and the steps
+ * are only those registered before the error). No steps at all means pulumi never planned: a real preview
+ * always lists the root pulumi:pulumi:Stack step, even with nothing else to do.
+ */
+export function previewFailure(digest: PreviewDigest): PreviewFailure | undefined {
+  const errors = (digest.diagnostics ?? []).filter((d) => d.severity === "error");
+  if (errors.length > 0) return { kind: "errors", errors };
+  if ((digest.steps ?? []).length === 0) return { kind: "not-planned" };
+  return undefined;
+}
+
+/** The problem message for a digest without steps (`{}` is what pulumi prints when it stops that early). */
+export function notPlannedMessage(source: string, digest: PreviewDigest): string {
+  const what = Object.keys(digest).length === 0 ? "just `{}`" : "a preview without any step";
+  return `${source}: \`pulumi preview --json\` printed ${what}: it stopped before planning. ${SEE_PULUMI_ERROR}`;
 }
 
 /** The operations a reviewer cares about, in the order the note shows them. */
@@ -178,17 +217,73 @@ export function terraformReport(c: ChangeCounts): { create: number; update: numb
   return { create: c.create + c.replace, update: c.update, delete: c.delete + c.replace };
 }
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+/** What Pulumi puts where a value is unknown until `up` (an output of a resource still to be created). */
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** Replaces anything that still looks like a serialized secret with "[secret]". */
+/** The key of Pulumi's serialized special values, and the values that mark an asset or an archive. */
+const SIG = "4dabf18193072939515e22adb298388d";
+const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
+const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
+
+/**
+ * Replaces anything that still looks like a serialized secret with "[secret]". Assets and archives (the
+ * only special values a preview digest really holds) become a short description: where they come from
+ * and the start of their hash, so a changed file shows as a change. Their text is never shown. Any other
+ * special value (secret, output value, resource reference) is masked.
+ */
 export function maskSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(maskSecrets);
   if (value && typeof value === "object") {
     const obj = value as Record<string, unknown>;
-    if (SECRET_SIG in obj || "ciphertext" in obj) return "[secret]";
+    if (obj[SIG] === ASSET_SIG) return describeAsset("asset", obj);
+    if (obj[SIG] === ARCHIVE_SIG) return describeAsset("archive", obj);
+    if (SIG in obj || "ciphertext" in obj) return "[secret]";
     return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, maskSecrets(v)]));
   }
   return value;
+}
+
+function describeAsset(kind: "asset" | "archive", obj: Record<string, unknown>): string {
+  const from =
+    typeof obj.path === "string"
+      ? obj.path
+      : typeof obj.uri === "string"
+        ? "from a URI"
+        : typeof obj.text === "string"
+          ? "text"
+          : obj.assets && typeof obj.assets === "object"
+            ? `of ${Object.keys(obj.assets).length} file(s)`
+            : "";
+  const hash = typeof obj.hash === "string" && obj.hash ? `sha256 ${obj.hash.slice(0, 12)}` : "";
+  return `[${[kind, from, hash].filter(Boolean).join(" ")}]`;
+}
+
+/** ANSI escape sequences (CSI such as colours, OSC such as links, and two-character escapes). */
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-_])/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/**
+ * Token shapes that must never reach a note or a log, whatever printed them: GitLab tokens by their
+ * documented prefixes, JSON web tokens (the job's OIDC ID token), AWS access key ids.
+ */
+const TOKEN_SHAPES = [
+  /\bgl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-[0-9A-Za-z_.-]{8,}/g,
+  /\beyJ[0-9A-Za-z_-]{4,}\.[0-9A-Za-z_-]{4,}\.[0-9A-Za-z_-]{4,}/g,
+  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g,
+];
+
+/**
+ * A diagnostic message as plain text for a note or a log: ANSI escapes and other control characters
+ * removed (pulumi keeps the program's colours in the digest even with --color never), and secrets
+ * masked: the values the job holds (`knownSecrets`) and anything shaped like a token.
+ */
+export function plainMessage(message: string, knownSecrets: readonly string[] = []): string {
+  let text = message.replace(ANSI, "").replace(/\r\n?/g, "\n").replace(CONTROL, "");
+  for (const secret of knownSecrets) if (secret.length >= 8) text = text.split(secret).join("[secret]");
+  for (const shape of TOKEN_SHAPES) text = text.replace(shape, "[secret]");
+  return text;
 }
 
 /** `urn:pulumi:dev::proj::aws:s3/bucket:Bucket::logs` → type and name. */

@@ -11,8 +11,13 @@ import {
   describeUrn,
   hasChanges,
   maskSecrets,
-  PreviewDigest,
-  PreviewStep,
+  plainMessage,
+  previewFailure,
+  UNKNOWN_VALUE,
+  type PreviewDiagnostic,
+  type PreviewDigest,
+  type PreviewFailure,
+  type PreviewStep,
 } from "./preview";
 
 /** GitLab rejects notes over 1,000,000 characters; stay far below and point at the artifact. */
@@ -40,10 +45,21 @@ function summaryTable(c: ChangeCounts): string[] {
 
 const SIGN: Record<string, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
 
+/** Shown where Pulumi does not know a value yet (it prints `output<string>`; Terraform `(known after apply)`). */
+const UNKNOWN_SHOWN = "(known after up)";
+
 function show(value: unknown): string {
-  const text = JSON.stringify(maskSecrets(value)) ?? "undefined";
+  const text = (JSON.stringify(maskSecrets(value)) ?? "undefined")
+    .split(`"${UNKNOWN_VALUE}"`)
+    .join(UNKNOWN_SHOWN);
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
+
+/** Input names, without those a provider keeps for itself (the Terraform bridge's `__defaults`). */
+const shownKeys = (inputs: Record<string, unknown>) =>
+  Object.keys(inputs)
+    .filter((k) => !k.startsWith("__"))
+    .sort();
 
 /** The lines of one resource in the diff block. */
 export function stepLines(step: PreviewStep): string[] {
@@ -55,9 +71,9 @@ export function stepLines(step: PreviewStep): string[] {
   const oldIn = step.oldState?.inputs ?? {};
   const newIn = step.newState?.inputs ?? {};
   if (change === "create") {
-    for (const key of Object.keys(newIn).sort()) lines.push(`${pad}${key}: ${show(newIn[key])}`);
+    for (const key of shownKeys(newIn)) lines.push(`${pad}${key}: ${show(newIn[key])}`);
   } else if (change === "delete") {
-    for (const key of Object.keys(oldIn).sort()) lines.push(`${pad}${key}: ${show(oldIn[key])}`);
+    for (const key of shownKeys(oldIn)) lines.push(`${pad}${key}: ${show(oldIn[key])}`);
   } else {
     const keys = new Set<string>([...(step.diffReasons ?? []), ...(step.replaceReasons ?? [])]);
     for (const k of Object.keys(step.detailedDiff ?? {})) keys.add(k.split(/[.[]/)[0]);
@@ -103,7 +119,7 @@ function diffSection(digest: PreviewDigest, artifactHint: string): string[] {
   return out;
 }
 
-function diagnosticsSection(digest: PreviewDigest): string[] {
+function diagnosticsSection(digest: PreviewDigest, secrets: readonly string[] = []): string[] {
   const important = (digest.diagnostics ?? []).filter(
     (d) => d.severity === "error" || d.severity === "warning",
   );
@@ -112,7 +128,10 @@ function diagnosticsSection(digest: PreviewDigest): string[] {
     "",
     "**Diagnostics**",
     "",
-    ...important.map((d) => `- ${d.severity}: ${d.message.trim().split("\n")[0].replace(/[<>]/g, "")}`),
+    ...important.map(
+      (d) =>
+        `- ${d.severity}: ${plainMessage(d.message, secrets).trim().split("\n")[0].replace(/[<>]/g, "")}`,
+    ),
   ];
 }
 
@@ -135,6 +154,94 @@ export interface NoteContext {
   mergedResult?: MergedResult;
   jobUrl?: string;
   pipelineUrl?: string;
+  /** Values the job holds that must never appear (tokens); masked in diagnostics. */
+  secrets?: readonly string[];
+}
+
+/** How the log and the note name a diagnostic's severity ("info#err" is the program's stderr). */
+export function severityLabel(severity: string): string {
+  return severity === "info#err" ? "program stderr" : severity;
+}
+
+const MESSAGE_LINES = 60;
+const LINE_CHARS = 2_000;
+const MESSAGES_CHARS = 20_000;
+
+/**
+ * Diagnostics as plain text, one block each: `severity: first line`, then the rest of the message. ANSI
+ * escapes are stripped and secrets masked. With `cut` (for notes), a long message keeps its first lines
+ * and many messages their first 20,000 characters; the job log gets them whole.
+ */
+export function diagnosticLines(
+  diagnostics: PreviewDiagnostic[],
+  secrets: readonly string[] = [],
+  cut = true,
+): string[] {
+  const out: string[] = [];
+  let size = 0;
+  for (const [i, d] of diagnostics.entries()) {
+    let lines = plainMessage(d.message, secrets).replace(/\s+$/, "").split("\n");
+    if (cut) {
+      const all = lines.length;
+      lines = lines
+        .slice(0, MESSAGE_LINES)
+        .map((l) => (l.length > LINE_CHARS ? `${l.slice(0, LINE_CHARS)}…` : l));
+      if (all > lines.length) lines.push(`… ${all - lines.length} more line(s) in the job log`);
+    }
+    const block = [`${severityLabel(d.severity)}: ${lines[0] ?? ""}`, ...lines.slice(1)];
+    size += block.join("\n").length + 1;
+    if (cut && size > MESSAGES_CHARS && out.length > 0) {
+      out.push(`… ${diagnostics.length - i} more message(s) in the job log`);
+      break;
+    }
+    out.push(...block);
+  }
+  return out;
+}
+
+function textBlock(lines: string[]): string[] {
+  return ["```text", ...lines.map(fenceSafe), "```"];
+}
+
+/**
+ * The note of a preview that has no plan. It replaces the note of an earlier run: left alone, that note
+ * would keep showing an old plan as if it were this commit's.
+ */
+function renderFailedPreviewNote(digest: PreviewDigest, failure: PreviewFailure, ctx: NoteContext): string {
+  const where = ctx.dir && ctx.dir !== "." ? ` in \`${ctx.dir}\`` : "";
+  const log = ctx.jobUrl ? `the [job log](${ctx.jobUrl})` : "the job log";
+  const secrets = ctx.secrets ?? [];
+  const others = (digest.diagnostics ?? []).filter(
+    (d) => d.severity === "warning" || d.severity === "info#err",
+  );
+  const lines = [marker("preview", ctx.stack, ctx.dir)];
+  if (failure.kind === "errors") {
+    const n = failure.errors.length;
+    lines.push(
+      `#### Pulumi preview for stack \`${ctx.stack}\`${where} failed: ${n} error${n === 1 ? "" : "s"}`,
+      "",
+      `Pulumi stopped with the error${n === 1 ? "" : "s"} below, so there is no plan to review and the job failed. Fix ${n === 1 ? "it" : "them"} and run the pipeline again; this note then shows the plan.`,
+      "",
+      ...textBlock(diagnosticLines(failure.errors, secrets)),
+    );
+  } else {
+    lines.push(
+      `#### Pulumi preview for stack \`${ctx.stack}\`${where} failed before planning`,
+      "",
+      `\`pulumi preview\` printed no plan: it stopped before planning (for example the stack is missing, the backend or its credentials failed, or the configuration is invalid), so the job failed. Pulumi's own error is in ${log}.`,
+    );
+  }
+  if (others.length > 0)
+    lines.push(
+      "",
+      `<details><summary>Other messages: warnings and the program's stderr (${others.length})</summary>`,
+      "",
+      ...textBlock(diagnosticLines(others, secrets)),
+      "",
+      "</details>",
+    );
+  lines.push(...footer(ctx), "");
+  return lines.join("\n");
 }
 
 const short = (sha: string) => `\`${sha.slice(0, 8)}\``;
@@ -157,8 +264,13 @@ function footer(ctx: NoteContext): string[] {
 
 const ARTIFACT_HINT = "the full preview is kept as the job's artifact (`pulumi-preview.json`)";
 
-/** The MR note for one stack: marker, summary first, then the collapsible per-resource diff. */
+/**
+ * The MR note for one stack: marker, summary first, then the collapsible per-resource diff. A preview
+ * without a plan (errors, or no steps) gets a note saying it failed and why, under the same marker.
+ */
 export function renderPreviewNote(digest: PreviewDigest, ctx: NoteContext): string {
+  const failure = previewFailure(digest);
+  if (failure) return renderFailedPreviewNote(digest, failure, ctx);
   const counts = countChanges(digest);
   const where = ctx.dir && ctx.dir !== "." ? ` in \`${ctx.dir}\`` : "";
   return [
@@ -167,7 +279,7 @@ export function renderPreviewNote(digest: PreviewDigest, ctx: NoteContext): stri
     "",
     ...summaryTable(counts),
     ...(digest.maybeCorrupt ? ["", "**Pulumi reports that one or more resources may be corrupt.**"] : []),
-    ...diagnosticsSection(digest),
+    ...diagnosticsSection(digest, ctx.secrets),
     ...diffSection(digest, ARTIFACT_HINT),
     ...footer(ctx),
     "",
@@ -188,7 +300,7 @@ export function renderDriftIssue(
       "Either run the stack's `up` job to put the infrastructure back as the code says, or change the code to accept what changed. This issue is updated by each scheduled run while the drift lasts, and closed by the first one that finds none.",
       "",
       ...summaryTable(counts),
-      ...diagnosticsSection(digest),
+      ...diagnosticsSection(digest, ctx.secrets),
       ...diffSection(digest, ARTIFACT_HINT),
       ...footer(ctx),
       "",
