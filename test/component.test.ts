@@ -281,6 +281,12 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     await promote("promote3", { ...pipeline, CI_JOB_ID: "204", CI_JOB_URL: `${fake.url}/j/204` });
     // The job retried in the same pipeline: nothing to change.
     await promote("promote4", { ...pipeline, CI_JOB_ID: "205", CI_JOB_URL: `${fake.url}/j/205` });
+    // The target stack's preview fails: the job fails, saying why, and changes nothing.
+    await promote(
+      "promoteFailedPreview",
+      { ...pipeline, CI_JOB_ID: "206", CI_JOB_URL: `${fake.url}/j/206` },
+      { PULUMI_STANDIN_PREVIEW: "preview-program-error.json", PULUMI_STANDIN_EXIT: "255" },
+    );
     // The first pipeline's promote job, retried after the newer commit was deployed: promotes nothing.
     await promote("promoteLate", { CI_JOB_ID: "207", CI_COMMIT_SHA: promotedSha1 });
     promotionIid = fake.state.mergeRequests.find((m) => m.targetBranch === "staging")?.iid ?? 0;
@@ -447,6 +453,13 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
       new RegExp(`^Promotes commit \`${promotedSha2.slice(0, 8)}\``, "m"),
     );
     assert.match(promotion.description ?? "", /#### Preview of stack `staging`: 1 to create/);
+  });
+
+  it("a failed preview of the target stack fails the promote job with pulumi's errors and changes nothing", () => {
+    const r = runs.promoteFailedPreview;
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /The promotion merge request was not opened or changed/);
+    assert.deepEqual(promoteMutations.promoteFailedPreview, []);
   });
 
   it("an older pipeline's promote job running after a newer deployment promotes nothing", () => {
