@@ -13,6 +13,7 @@ import { resolveConnection } from "../infra/gitlab/connection";
 import { ensureEnvironment } from "../infra/gitlab/environments";
 import { ensureFile } from "../infra/gitlab/files";
 import { instanceMetadata, projectAccess, tokenSelf } from "../infra/gitlab/instance";
+import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
 import { retryAfterMs } from "../infra/gitlab/requester";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
@@ -95,6 +96,48 @@ describe("GitLab API module", () => {
   });
 
   describe("retries", () => {
+    it("never resends a POST whose answer was lost: the re-run finds the note instead of adding one", async () => {
+      const quick = () =>
+        gitlabClient(resolveConnection({ url: w.fake.url }, {}), {
+          env: { GITLAB_TOKEN: w.maintainerToken },
+          retry: { ...FAST, attemptTimeoutMs: 300 },
+          sleep: async (ms) => {
+            sleeps.push(ms);
+          },
+        });
+      const iid = w.fake.addMergeRequest({
+        projectId: w.clustersId,
+        sourceBranch: "feature",
+        targetBranch: "main",
+        title: "t",
+        authorId: w.fake.state.users[0].id,
+      }).iid;
+      const target = { project: w.clustersId, mergeRequestIid: iid };
+      w.fake.answerLate({ method: "POST", pathPattern: /\/notes$/, delayMs: 1_000 });
+      await assert.rejects(
+        upsertMergeRequestNote(quick(), target, "<!-- m -->", "<!-- m -->\nbody"),
+        /timed out after 300 ms\. Not retried: GitLab may have carried it out/,
+      );
+      assert.equal(w.fake.countRequests({ method: "POST" }), 1);
+      assert.equal(w.fake.state.notes.length, 1, "GitLab did create it");
+      const again = await upsertMergeRequestNote(quick(), target, "<!-- m -->", "<!-- m -->\nbody");
+      assert.equal(again.action, "unchanged");
+      assert.equal(w.fake.state.notes.length, 1);
+    });
+
+    it("does retry a GET whose answer was late", async () => {
+      w.fake.answerLate({ method: "GET", pathPattern: "/metadata", delayMs: 1_000 });
+      const m = await instanceMetadata(
+        gitlabClient(resolveConnection({ url: w.fake.url }, {}), {
+          env: { GITLAB_TOKEN: w.maintainerToken },
+          retry: { ...FAST, attemptTimeoutMs: 300 },
+          sleep: async () => {},
+        }),
+      );
+      assert.equal(m.kas.enabled, true);
+      assert.equal(w.fake.countRequests({ pathPattern: "/metadata" }), 2);
+    });
+
     it("waits as long as Retry-After says on 429, then succeeds", async () => {
       w.fake.failNext({ status: 429, retryAfterSeconds: 7, times: 2 });
       const m = await instanceMetadata(api(w.maintainerToken));

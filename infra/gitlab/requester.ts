@@ -4,6 +4,11 @@
  * rate-limited run fails at once. This one:
  *   - honours Retry-After (seconds or an HTTP date) on 429 and 503, else backs off exponentially;
  *   - retries 500, 502, 503, 504 and network errors/timeouts with exponential backoff and jitter;
+ *   - but never resends a POST whose outcome is unknown (its attempt timed out, or the connection broke
+ *     after it was sent): GitLab may have created the note, merge request, issue, branch or token, and a
+ *     second POST would create another. The caller fails instead; a re-run finds what was created (every
+ *     create here is preceded by a lookup). A POST is retried when GitLab answered with an error status
+ *     (it rolled back) or the connection was never made;
  *   - gives each attempt its own timeout; and stops after `maxAttempts` or `maxWaitMs` of waiting in all.
  * Errors keep gitbeaker's shape (GitbeakerRequestError with cause {description, request, response}).
  */
@@ -44,6 +49,14 @@ export const DEFAULT_RETRY: RetryPolicy = {
  * turns a captured Set into an empty object, and `.has` then throws on every non-2xx response.
  */
 const RETRY_STATUSES = [429, 500, 502, 503, 504];
+
+/** Errors of a connection that was never made: the request cannot have reached GitLab. An array, as above. */
+const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"];
+
+function errorCode(e: unknown): string | undefined {
+  const cause = (e as { cause?: { code?: unknown } })?.cause;
+  return typeof cause?.code === "string" ? cause.code : undefined;
+}
 
 export interface RequestEvent {
   method: string;
@@ -103,14 +116,24 @@ export function createRequestHandler(
       });
       let response: Response | undefined;
       let failure: string | undefined;
+      let notSent = false;
       try {
         response = await fetch(request);
       } catch (e) {
         const name = (e as Error).name;
+        const code = errorCode(e);
+        notSent = code !== undefined && NOT_SENT_CODES.includes(code);
         failure =
           name === "TimeoutError" || name === "AbortError"
             ? `timed out after ${policy.attemptTimeoutMs} ms`
-            : (e as Error).message;
+            : `${(e as Error).message}${code ? ` (${code})` : ""}`;
+      }
+      if (!response && method === "POST" && !notSent) {
+        onEvent({ method, path, attempt, error: failure });
+        throw new GitbeakerTimeoutError(
+          `${method} ${url.pathname}: ${failure}. Not retried: GitLab may have carried it out, and a second ` +
+            "POST could create a duplicate. Run the job (or pulumi up) again: it finds what was created.",
+        );
       }
       if (response?.ok) {
         onEvent({ method, path, status: response.status, attempt });

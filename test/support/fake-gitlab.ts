@@ -612,6 +612,11 @@ export interface FakeGitlab {
   close(): Promise<void>;
 
   failNext(options: FailNextOptions): void;
+  /**
+   * The next matching request is carried out as usual, but its answer is held back for `delayMs`: what a
+   * client sees when GitLab did the work and the response was lost or late (the client times out).
+   */
+  answerLate(options: { method?: string; pathPattern?: string | RegExp; delayMs: number }): void;
   /** Pending injected faults. */
   pendingFaults(): number;
   clearFaults(): void;
@@ -772,6 +777,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
   };
   const requests: RequestLogEntry[] = [];
   let faults: Fault[] = [];
+  let lateAnswers: { method?: string; pathPattern?: string | RegExp; delayMs: number }[] = [];
   const counters = new Map<string, number>();
   const nextId = (kind: string): number => {
     const n = (counters.get(kind) ?? 0) + 1;
@@ -3168,6 +3174,14 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
       ctx.params = { ...query, ...body, ...ctx.route };
       const reply = matched.r.handler(ctx);
       entry.status = reply.status;
+      const late = lateAnswers.find(
+        (l) => (!l.method || l.method.toUpperCase() === method) && matchesPattern(rawPath, l.pathPattern),
+      );
+      if (late) {
+        lateAnswers = lateAnswers.filter((l) => l !== late);
+        await new Promise((r) => setTimeout(r, late.delayMs));
+        if (res.destroyed || req.socket.destroyed) return;
+      }
       send(res, reply.status, reply.body, paginationHeaders.get(ctx) ?? {});
     } catch (err) {
       if (err instanceof HttpError) {
@@ -3236,9 +3250,13 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
         remaining: o.times ?? 1,
       });
     },
-    pendingFaults: () => faults.reduce((n, f) => n + f.remaining, 0),
+    answerLate(o) {
+      lateAnswers.push({ ...o });
+    },
+    pendingFaults: () => faults.reduce((n, f) => n + f.remaining, 0) + lateAnswers.length,
     clearFaults() {
       faults = [];
+      lateAnswers = [];
     },
 
     requestsMatching: filterRequests,
