@@ -570,6 +570,32 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
     });
   const report = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, "r.json"), "utf8")) as object;
 
+  it("a whole plan but a failing exit status (a policy violation, left out of --json) is flagged, not hidden", () => {
+    const dir = withFixtures();
+    const r = preview(dir, "preview-changes.json", ["--pulumi-status", "255"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /stack dev: 1 to create, 2 to update/);
+    assert.match(
+      r.stderr,
+      /^warning: `pulumi preview` exited with status 255, though its `--json` output is a whole plan/m,
+    );
+    assert.deepEqual(report(dir), { create: 2, update: 2, delete: 2 });
+    // --expect-no-changes with changes is why pulumi failed: nothing to flag.
+    const expected = preview(dir, "preview-changes.json", ["--pulumi-status", "255", "--expect-no-changes"]);
+    assert.ok(!expected.stderr.includes("warning"), expected.stderr);
+    const bad = preview(dir, "preview-changes.json", ["--pulumi-status", "x"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^--pulumi-status: is "x"/);
+  });
+
+  it("the note shows that warning under the summary", () => {
+    const note = renderPreviewNote(fixture("preview-changes.json"), {
+      stack: "dev",
+      warning: "exited with 255",
+    });
+    assert.match(note, /\| 1 \| 2 \| 1 \| 1 \| 41 \|\n\n> \*\*Warning:\*\* exited with 255\n/);
+  });
+
   it("a program error: pulumi's errors in the log (plain), a failed widget report, exit 1", () => {
     const dir = withFixtures();
     const r = preview(dir, "preview-program-error.json");

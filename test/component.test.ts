@@ -604,6 +604,9 @@ describe("CI/CD component: preview options (expect_no_changes, refresh, policy_p
       delete: 2,
     });
     assert.equal(fake.state.notes.length, 1);
+    // expect_no_changes explains pulumi's failure: the plan is not flagged as an unexplained one.
+    assert.ok(!(result.stdout + result.stderr).includes("exited with status"));
+    assert.ok(!fake.state.notes[0].body.includes("**Warning:**"));
   });
 });
 

@@ -268,6 +268,7 @@ async function postPreviewNote(
   o: { stack: string; dir: string; tokenVariable: string },
   digest: PreviewDigest,
   failure: PreviewFailure | undefined,
+  warning?: string,
 ): Promise<void> {
   const iid = Number(io.env.CI_MERGE_REQUEST_IID);
   if (!io.env.CI_MERGE_REQUEST_IID || !Number.isInteger(iid)) {
@@ -280,7 +281,7 @@ async function postPreviewNote(
     io.err(`warning: no MR note posted (${outcome}). ${c.why}`);
     return;
   }
-  const body = renderPreviewNote(digest, noteContext(io, o.stack, o.dir, o.tokenVariable));
+  const body = renderPreviewNote(digest, { ...noteContext(io, o.stack, o.dir, o.tokenVariable), warning });
   try {
     const { upsertMergeRequestNote } = await import("../gitlab/mergeRequestNotes");
     const r = await upsertMergeRequestNote(
@@ -330,6 +331,8 @@ export function registerCiCommands(program: Command, io: CiIo): void {
     .option("-C, --dir <path>", "Pulumi project folder (named in the note)", ".")
     .option("--report <file>", "write the reports:terraform JSON here")
     .option("--note", "post or edit the MR note in merge request pipelines")
+    .option("--pulumi-status <code>", "exit code of the pulumi preview that wrote --json")
+    .option("--expect-no-changes", "that preview ran with --expect-no-changes (changes explain its failure)")
     .option("--token-variable <name>", "CI/CD variable holding the GitLab token", DEFAULT_TOKEN_VARIABLE)
     .action(
       async (o: {
@@ -338,8 +341,12 @@ export function registerCiCommands(program: Command, io: CiIo): void {
         dir: string;
         report?: string;
         note?: boolean;
+        pulumiStatus?: string;
+        expectNoChanges?: boolean;
         tokenVariable: string;
       }) => {
+        if (o.pulumiStatus !== undefined && !/^\d+$/.test(o.pulumiStatus))
+          fail("--pulumi-status", `is "${o.pulumiStatus}": give the exit code of pulumi preview, e.g. "$?".`);
         // A failed preview (pulumi's errors, or no preview at all: empty output or `{}`) still gets its
         // widget report and its note: the note is edited in place, so leaving it alone would keep an
         // earlier run's plan on the merge request as if it were this commit's. The note says that the
@@ -351,8 +358,20 @@ export function registerCiCommands(program: Command, io: CiIo): void {
           : previewFailure(digest);
         const secrets = knownSecrets(io, o.tokenVariable);
         const counts = countChanges(digest);
-        if (!failure) io.out(`stack ${o.stack}: ${summaryLine(counts)}`);
-        else if (failure.kind === "errors") {
+        // Pulumi leaves some failures out of --json (policy violations, for one): a complete plan with a
+        // non-zero exit that --expect-no-changes does not explain is shown, but flagged.
+        const unexplained =
+          !failure &&
+          o.pulumiStatus !== undefined &&
+          o.pulumiStatus !== "0" &&
+          !(o.expectNoChanges && hasChanges(counts));
+        const warning = unexplained
+          ? `\`pulumi preview\` exited with status ${o.pulumiStatus}, though its \`--json\` output is a whole plan: it failed for a reason Pulumi leaves out of that output (a mandatory policy violation, for one). See the job log${io.env.CI_JOB_URL ? ` (${io.env.CI_JOB_URL})` : ""}.`
+          : undefined;
+        if (!failure) {
+          io.out(`stack ${o.stack}: ${summaryLine(counts)}`);
+          if (warning) io.err(`warning: ${warning}`);
+        } else if (failure.kind === "errors") {
           io.out(`stack ${o.stack}: preview failed; pulumi reported:`);
           logDiagnostics(io, digest, secrets);
         } else io.out(`stack ${o.stack}: preview failed before planning: pulumi printed no preview.`);
@@ -367,7 +386,7 @@ export function registerCiCommands(program: Command, io: CiIo): void {
             `merge request widget report: ${o.report}${failure ? " (marks this job's report as failed)" : ""}`,
           );
         }
-        if (o.note) await postPreviewNote(io, o, digest, failure);
+        if (o.note) await postPreviewNote(io, o, digest, failure, warning);
         if (failure)
           throw new ConfigError([
             failedPreviewProblem(failure, {

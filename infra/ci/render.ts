@@ -156,6 +156,8 @@ export interface NoteContext {
   pipelineUrl?: string;
   /** Values the job holds that must never appear (tokens); masked in diagnostics. */
   secrets?: readonly string[];
+  /** Shown under the summary: something about this run the plan alone does not say. */
+  warning?: string;
 }
 
 /** How the log and the note name a diagnostic's severity ("info#err" is the program's stderr). */
@@ -278,6 +280,7 @@ export function renderPreviewNote(digest: PreviewDigest, ctx: NoteContext): stri
     `#### Pulumi preview for stack \`${ctx.stack}\`${where}: ${summaryLine(counts)}`,
     "",
     ...summaryTable(counts),
+    ...(ctx.warning ? ["", `> **Warning:** ${ctx.warning}`] : []),
     ...(digest.maybeCorrupt ? ["", "**Pulumi reports that one or more resources may be corrupt.**"] : []),
     ...diagnosticsSection(digest, ctx.secrets),
     ...diffSection(digest, ARTIFACT_HINT),
