@@ -18,7 +18,8 @@ import {
 } from "../infra/ci/preview";
 import { diagnosticLines, marker, MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
 import { cli, cliAsync, ROOT } from "./support/cli";
-import { AccessLevel, startFakeGitlab, type FakeGitlab } from "./support/fake-gitlab";
+import { type FakeGitlab } from "./support/fake-gitlab";
+import { consumerWorld } from "./support/gitlab-world";
 
 const FIXTURES = path.join(ROOT, "test", "fixtures", "pulumi");
 const fixtureText = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
@@ -464,16 +465,7 @@ describe("gitlab-eks ci drift: when the drift is gone", function () {
   let botId: number;
 
   before(async () => {
-    fake = await startFakeGitlab();
-    const bot = fake.addUser({ username: "infra-bot", bot: true });
-    botId = bot.id;
-    const project = fake.addProject({
-      path: "infra-live",
-      ownerUserId: bot.id,
-      members: { [bot.id]: AccessLevel.MAINTAINER },
-    });
-    projectId = project.id;
-    token = fake.addToken({ userId: bot.id, scopes: ["api"] }).token;
+    ({ fake, botId, projectId, token } = await consumerWorld());
   });
 
   after(async () => {
@@ -665,26 +657,15 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
   });
 
   it("posts ONE note and edits it in place through success, program error, empty output, `{}` and success again, never leaking a token", async () => {
-    const fake = await startFakeGitlab();
+    const {
+      fake,
+      token,
+      projectId,
+      mrIid: iid,
+    } = await consumerWorld({
+      token: "plain-shaped-token-0123456789",
+    });
     try {
-      const bot = fake.addUser({ username: "infra-bot", bot: true });
-      const project = fake.addProject({
-        path: "infra-live",
-        ownerUserId: bot.id,
-        members: { [bot.id]: AccessLevel.MAINTAINER },
-      });
-      const token = fake.addToken({
-        userId: bot.id,
-        scopes: ["api"],
-        token: "plain-shaped-token-0123456789",
-      }).token;
-      const iid = fake.addMergeRequest({
-        projectId: project.id,
-        sourceBranch: "feature",
-        targetBranch: "main",
-        title: "t",
-        authorId: bot.id,
-      }).iid;
       // A program error whose output carries the job's token: it must reach neither the log nor the note.
       const leaky = fixture("preview-program-error.json");
       leaky.diagnostics?.push({
@@ -696,7 +677,7 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
         ...noCi,
         CI_SERVER_URL: fake.url,
         CI_API_V4_URL: `${fake.url}/api/v4`,
-        CI_PROJECT_ID: String(project.id),
+        CI_PROJECT_ID: String(projectId),
         CI_MERGE_REQUEST_IID: String(iid),
         CI_JOB_URL: `${fake.url}/platform/infra-live/-/jobs/7`,
         GITLAB_EKS_TOKEN: token,

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { parse } from "yaml";
 import { AccessLevel, startFakeGitlab, type FakeGitlab, type FakeIssue } from "./support/fake-gitlab";
+import { consumerWorld } from "./support/gitlab-world";
 import {
   commitAgain,
   consumerRepo,
@@ -551,21 +552,9 @@ describe("CI/CD component: preview options (expect_no_changes, refresh, policy_p
   let result: RunResult;
 
   before(async () => {
-    fake = await startFakeGitlab();
-    const bot = fake.addUser({ username: "infra-bot", bot: true });
-    const project = fake.addProject({
-      path: "infra-live",
-      ownerUserId: bot.id,
-      members: { [bot.id]: AccessLevel.MAINTAINER },
-    });
-    const token = fake.addToken({ userId: bot.id, scopes: ["api"] }).token;
-    const iid = fake.addMergeRequest({
-      projectId: project.id,
-      sourceBranch: "feature",
-      targetBranch: "main",
-      title: "t",
-      authorId: bot.id,
-    }).iid;
+    const world = await consumerWorld();
+    fake = world.fake;
+    const { token, mrIid: iid, projectId } = world;
     const text = fs
       .readFileSync(`${__dirname}/../../test/fixtures/consumer/.gitlab-ci.yml`, "utf8")
       .replace(
@@ -577,7 +566,7 @@ describe("CI/CD component: preview options (expect_no_changes, refresh, policy_p
       ...mr("main"),
       CI_MERGE_REQUEST_IID: String(iid),
       CI_SERVER_URL: fake.url,
-      CI_PROJECT_ID: String(project.id),
+      CI_PROJECT_ID: String(projectId),
       GITLAB_EKS_TOKEN: token,
       PULUMI_BACKEND_URL: BACKEND,
       GITLAB_EKS_ID_TOKEN: ID_TOKEN,
@@ -620,28 +609,17 @@ describe("CI/CD component: a failed preview (stand-in pulumi exits 255)", functi
   const reports: Record<string, unknown> = {};
 
   before(async () => {
-    fake = await startFakeGitlab();
-    const bot = fake.addUser({ username: "infra-bot", bot: true });
-    const project = fake.addProject({
-      path: "infra-live",
-      ownerUserId: bot.id,
-      members: { [bot.id]: AccessLevel.MAINTAINER },
-    });
-    const token = fake.addToken({ userId: bot.id, scopes: ["api"] }).token;
-    iid = fake.addMergeRequest({
-      projectId: project.id,
-      sourceBranch: "feature",
-      targetBranch: "main",
-      title: "t",
-      authorId: bot.id,
-    }).iid;
+    const world = await consumerWorld();
+    fake = world.fake;
+    iid = world.mrIid;
+    const { token, projectId } = world;
     repo = consumerRepo("consumer");
     const vars = {
       ...mr("main"),
       CI_MERGE_REQUEST_IID: String(iid),
       CI_SERVER_URL: fake.url,
       CI_API_V4_URL: `${fake.url}/api/v4`,
-      CI_PROJECT_ID: String(project.id),
+      CI_PROJECT_ID: String(projectId),
       GITLAB_EKS_TOKEN: token,
       PULUMI_BACKEND_URL: BACKEND,
       GITLAB_EKS_ID_TOKEN: ID_TOKEN,

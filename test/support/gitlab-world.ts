@@ -39,3 +39,37 @@ export async function gitlabWorld(options?: FakeGitlabOptions): Promise<GitlabWo
     jobToken: fake.addJobToken({ userId: maintainer.id, projectId: clusters.id }).token,
   };
 }
+
+export interface ConsumerWorld {
+  fake: FakeGitlab;
+  /** The bot user behind the token (Maintainer of the project). */
+  botId: number;
+  projectId: number;
+  /** `api`-scoped token of the bot: what GITLAB_EKS_TOKEN holds in a consumer's pipeline. */
+  token: string;
+  /** An open merge request feature -> main, authored by the bot. */
+  mrIid: number;
+}
+
+/**
+ * The GitLab side of a consumer of the CI/CD component: project `infra-live` owned by a bot that is its
+ * Maintainer, the bot's `api` token, and one open merge request into main.
+ */
+export async function consumerWorld(options: { token?: string } = {}): Promise<ConsumerWorld> {
+  const fake = await startFakeGitlab();
+  const bot = fake.addUser({ username: "infra-bot", bot: true });
+  const project = fake.addProject({
+    path: "infra-live",
+    ownerUserId: bot.id,
+    members: { [bot.id]: AccessLevel.MAINTAINER },
+  });
+  const token = fake.addToken({ userId: bot.id, scopes: ["api"], token: options.token }).token;
+  const mrIid = fake.addMergeRequest({
+    projectId: project.id,
+    sourceBranch: "feature",
+    targetBranch: "main",
+    title: "t",
+    authorId: bot.id,
+  }).iid;
+  return { fake, botId: bot.id, projectId: project.id, token, mrIid };
+}
