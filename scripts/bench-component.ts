@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AccessLevel, startFakeGitlab } from "../test/support/fake-gitlab";
+import { consumerWorld } from "../test/support/gitlab-world";
 import { consumerRepo, gcl } from "../test/support/gcl";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -30,26 +30,12 @@ function timingWrapper(dir: string, name: string, real: string): void {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function main() {
-  const fake = await startFakeGitlab();
-  const bot = fake.addUser({ username: "bench-bot", bot: true });
-  const project = fake.addProject({
-    path: "infra-live",
-    ownerUserId: bot.id,
-    members: { [bot.id]: AccessLevel.MAINTAINER },
-  });
-  fake.addBranch(project.id, "staging");
-  const token = fake.addToken({ userId: bot.id, scopes: ["api"] }).token;
-  const mr = fake.addMergeRequest({
-    projectId: project.id,
-    sourceBranch: "f",
-    targetBranch: "main",
-    title: "t",
-    authorId: bot.id,
-  });
+  const { fake, projectId, token, mrIid } = await consumerWorld();
+  fake.addBranch(projectId, "staging");
   const repo = consumerRepo("consumer");
   // GitLab has the commit (the promotion branch is created at it) and dev runs it.
-  fake.pushCommit(project.id, "main", repo.sha);
-  fake.addDeployment({ projectId: project.id, environment: "dev", sha: repo.sha, ref: "main" });
+  fake.pushCommit(projectId, "main", repo.sha);
+  fake.addDeployment({ projectId: projectId, environment: "dev", sha: repo.sha, ref: "main" });
   const bin = path.join(repo.dir, ".gitlab-ci-local", "bench-bin");
   fs.mkdirSync(bin);
   timingWrapper(
@@ -62,7 +48,7 @@ async function main() {
   const env = { PATH: `${bin}${path.delimiter}${repo.env.PATH}`, BENCH_LOG: log };
   const common = {
     CI_SERVER_URL: fake.url,
-    CI_PROJECT_ID: String(project.id),
+    CI_PROJECT_ID: String(projectId),
     GITLAB_EKS_TOKEN: token,
     PULUMI_BACKEND_URL: "s3://bench/state",
     GITLAB_EKS_ID_TOKEN: "bench-id-token",
@@ -73,7 +59,7 @@ async function main() {
       {
         CI_PIPELINE_SOURCE: "merge_request_event",
         CI_MERGE_REQUEST_TARGET_BRANCH_NAME: "main",
-        CI_MERGE_REQUEST_IID: String(mr.iid),
+        CI_MERGE_REQUEST_IID: String(mrIid),
         CI_COMMIT_BRANCH: "",
       },
     ],
