@@ -22,6 +22,8 @@ import { type FakeGitlab } from "./support/fake-gitlab";
 import { consumerWorld } from "./support/gitlab-world";
 
 const FIXTURES = path.join(ROOT, "test", "fixtures", "pulumi");
+/** Shaped like a personal access token, so the masking by shape is tested; built here, never committed. */
+const PAT_SHAPED = ["glpat", "AbCdEf0123456789xyz"].join("-");
 const fixtureText = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
 const fixture = (name: string) => parsePreview(fixtureText(name), name);
 const PREVIEWS = fs.readdirSync(FIXTURES).filter((f) => f.startsWith("preview-"));
@@ -243,7 +245,7 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
 
   it("diagnostics are shown as plain text: no ANSI escapes, no control characters, no secrets", () => {
     const message =
-      "\u001b[31mError:\u001b[39m \u001b]8;;https://x.example\u0007link\u001b]8;;\u0007 GET https://gitlab.example.com/api/v4/user?private_token=glpat-" + "AbCdEf0123456789xyz\r\n" +
+      `\u001b[31mError:\u001b[39m \u001b]8;;https://x.example\u0007link\u001b]8;;\u0007 GET https://gitlab.example.com/api/v4/user?private_token=${PAT_SHAPED}\r\n` +
       "token job-held-secret-value-42, id token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqb2IifQ.c2lnbmF0dXJl\u0007";
     assert.equal(
       plainMessage(message, ["job-held-secret-value-42", "short"]),
@@ -254,7 +256,7 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
   it("a program error: the note says the preview failed and shows pulumi's errors, plain and masked, and no plan", () => {
     const d = fixture("preview-program-error.json");
     d.diagnostics?.push({
-      message: "retrying with glpat-" + "AbCdEf0123456789xyz and tok-0123456789",
+      message: `retrying with ${PAT_SHAPED} and tok-0123456789`,
       severity: "warning",
     });
     const note = renderPreviewNote(d, {
