@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { deployedCommit } from "../infra/gitlab/environments";
-import { promoteCommit, type PromotionSpec } from "../infra/gitlab/promotion";
+import { promoteCommit, type PromotionResult, type PromotionSpec } from "../infra/gitlab/promotion";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
 describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
@@ -12,6 +12,7 @@ describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
   const api = () =>
     gitlabClient(resolveConnection({ url: w.fake.url }, {}), { env: { GITLAB_TOKEN: w.developerToken } });
   const mutations = () => w.fake.mutatingRequests().map((r) => `${r.route} ${r.status}`);
+  const brief = (r: PromotionResult) => ({ action: r.action, moved: "moved" in r ? r.moved : undefined });
 
   beforeEach(async () => {
     w = await gitlabWorld();
@@ -30,13 +31,13 @@ describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
 
   it("creates the branch at the commit and one merge request that removes it on merge; a re-run changes nothing", async () => {
     const first = await promoteCommit(api(), spec);
-    assert.deepEqual({ action: first.action, moved: first.moved }, { action: "created", moved: true });
+    assert.deepEqual(brief(first), { action: "created", moved: true });
     const [mr] = w.fake.state.mergeRequests;
     assert.equal(mr.sha, spec.sha);
     assert.equal(mr.removeSourceBranch, true);
     w.fake.clearRequests();
     const again = await promoteCommit(api(), spec);
-    assert.deepEqual({ action: again.action, moved: again.moved }, { action: "unchanged", moved: false });
+    assert.deepEqual(brief(again), { action: "unchanged", moved: false });
     assert.deepEqual(mutations(), []);
   });
 
@@ -76,6 +77,21 @@ describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
     first.finishedAt = "2026-01-01T10:00:00.000Z";
     late.finishedAt = "2026-01-01T10:05:00.000Z";
     assert.equal(await deployedCommit(api(), project, "dev"), older);
+  });
+
+  it("with an environment, only the commit it runs is promoted; an unknown environment is said, not fatal", async () => {
+    const unknown = await promoteCommit(api(), { ...spec, environment: "dev" });
+    assert.equal(unknown.action, "created");
+    assert.equal("unknownEnvironment" in unknown && unknown.unknownEnvironment, true);
+    const newer = w.fake.pushCommit(w.clustersId, "main").id;
+    w.fake.addDeployment({ projectId: w.clustersId, environment: "dev", sha: newer, ref: "main" });
+    w.fake.clearRequests();
+    const late = await promoteCommit(api(), { ...spec, environment: "dev" });
+    assert.deepEqual(late, { action: "not-running", running: newer });
+    assert.deepEqual(mutations(), [], "the promotion stays at what it was");
+    const current = await promoteCommit(api(), { ...spec, sha: newer, environment: "dev" });
+    assert.deepEqual(brief(current), { action: "reopened", moved: true });
+    assert.equal("unknownEnvironment" in current && current.unknownEnvironment, undefined);
   });
 
   it("a commit GitLab does not have is refused by GitLab, with its message", async () => {

@@ -137,6 +137,24 @@ function failedPreviewProblem(
   };
 }
 
+/** Stops with pulumi's errors in the log when the preview has no plan; `consequence` says what was not done. */
+function refuseFailedPreview(
+  io: CiIo,
+  digest: PreviewDigest,
+  what: { stack: string; file: string; option: string; tokenVariable: string; consequence: string },
+): void {
+  const failure = previewFailure(digest);
+  if (!failure) return;
+  logDiagnostics(io, digest, knownSecrets(io, what.tokenVariable));
+  throw new ConfigError([failedPreviewProblem(failure, { ...what, digest }, what.consequence)]);
+}
+
+/** `--pulumi-status`, when given, is an exit code. */
+function checkExitStatus(status: string | undefined): void {
+  if (status !== undefined && !/^\d+$/.test(status))
+    fail("--pulumi-status", `is "${status}": give the exit code of pulumi preview, e.g. "$?".`);
+}
+
 function writeFile(io: CiIo, file: string, content: string): void {
   const full = path.resolve(io.cwd, file);
   fs.mkdirSync(path.dirname(full), { recursive: true });
@@ -211,15 +229,6 @@ interface DriftOptions {
 }
 
 /**
- * Why a preview without changes does not yet show that the drift is gone, if it does not. (Error
- * diagnostics and a preview without steps are already refused as failed previews, see previewFailure.)
- */
-function driftNotRuledOut(pulumiStatus: string | undefined): string | undefined {
-  if (pulumiStatus !== undefined && pulumiStatus !== "0") return `pulumi exited with ${pulumiStatus}`;
-  return undefined;
-}
-
-/**
  * No drift: close the open drift issue of this stack, if there is one, with one comment. A preview that
  * failed (exit code, error diagnostics) may list no changes only because it stopped early, so it closes
  * nothing. Without a token the job still succeeds: nothing is checked, and the log says why.
@@ -231,10 +240,10 @@ async function closeDriftIssue(
   lookup: Omit<IssueLookup, "project">,
 ): Promise<void> {
   const counts = countChanges(digest);
-  const doubt = driftNotRuledOut(o.pulumiStatus);
-  if (doubt) {
+  // Error diagnostics and a preview without steps were refused already (refuseFailedPreview).
+  if (o.pulumiStatus !== undefined && o.pulumiStatus !== "0") {
     io.err(
-      `stack ${o.stack}: the preview lists no changes, but ${doubt} (see the log above and ${o.json}): drift is not ruled out, so no drift issue was closed.`,
+      `stack ${o.stack}: the preview lists no changes, but pulumi exited with ${o.pulumiStatus} (see the log above and ${o.json}): drift is not ruled out, so no drift issue was closed.`,
     );
     return;
   }
@@ -345,8 +354,7 @@ export function registerCiCommands(program: Command, io: CiIo): void {
         expectNoChanges?: boolean;
         tokenVariable: string;
       }) => {
-        if (o.pulumiStatus !== undefined && !/^\d+$/.test(o.pulumiStatus))
-          fail("--pulumi-status", `is "${o.pulumiStatus}": give the exit code of pulumi preview, e.g. "$?".`);
+        checkExitStatus(o.pulumiStatus);
         // A failed preview (pulumi's errors, or no preview at all: empty output or `{}`) still gets its
         // widget report and its note: the note is edited in place, so leaving it alone would keep an
         // earlier run's plan on the merge request as if it were this commit's. The note says that the
@@ -482,24 +490,24 @@ export function registerCiCommands(program: Command, io: CiIo): void {
             message: `is ${promotionBranch}, a deploy branch: it is deleted and re-created at each promotion.`,
           });
         if (problems.length) throw new ConfigError(problems);
-        const preview = o.previewJson ? readPreview(io, o.previewJson, "--preview-json") : undefined;
-        const previewFailed = preview && previewFailure(preview);
-        if (preview && previewFailed) {
-          logDiagnostics(io, preview, knownSecrets(io, o.tokenVariable));
-          throw new ConfigError([
-            failedPreviewProblem(
-              previewFailed,
-              { stack: o.stack, file: o.previewJson ?? "", option: "--preview-json", digest: preview },
-              "The promotion merge request was not opened or changed.",
-            ),
-          ]);
+        const deployed = sha as string;
+        let preview: PreviewDigest | undefined;
+        if (o.previewJson) {
+          preview = readPreview(io, o.previewJson, "--preview-json");
+          refuseFailedPreview(io, preview, {
+            stack: o.stack,
+            file: o.previewJson,
+            option: "--preview-json",
+            tokenVariable: o.tokenVariable,
+            consequence: "The promotion merge request was not opened or changed.",
+          });
         }
         const c = connect(io, o.tokenVariable, "Opening the promotion merge request");
         if ("why" in c) fail(o.tokenVariable, c.why);
         const mr = renderPromotionMr(
           {
             ...noteContext(io, o.stack, o.dir, o.tokenVariable),
-            commitSha: sha,
+            commitSha: deployed,
             sourceBranch: sourceBranch!,
             targetBranch: o.targetBranch,
             fromStack: o.fromStack,
@@ -507,41 +515,33 @@ export function registerCiCommands(program: Command, io: CiIo): void {
           preview,
         );
         try {
-          const gitlab = await api(io, c.conn, "Opening the promotion merge request");
-          if (o.environment) {
-            // resource_group serialises the up jobs, not the promote jobs after them: an older pipeline's
-            // promote job can run after a newer commit was deployed. Promote only what the environment runs.
-            const { deployedCommit } = await import("../gitlab/environments");
-            const running = await deployedCommit(gitlab, project(io), o.environment, o.tokenVariable);
-            if (running === undefined)
-              io.err(
-                `warning: GitLab has no environment "${o.environment}" (inputs.environment): promoting without checking what it runs.`,
-              );
-            else if (running !== null && running !== sha) {
-              io.out(
-                `nothing promoted: environment ${o.environment} now runs commit ${running.slice(0, 8)} (its last successful deployment), not this pipeline's ${sha!.slice(0, 8)}; the pipeline that deployed ${running.slice(0, 8)} promotes it.`,
-              );
-              return;
-            }
-          }
           const { promoteCommit } = await import("../gitlab/promotion");
-          const r = await promoteCommit(gitlab, {
+          const r = await promoteCommit(await api(io, c.conn, "Opening the promotion merge request"), {
             project: project(io),
-            sha: sha!,
+            sha: deployed,
             promotionBranch,
             targetBranch: o.targetBranch,
             title: mr.title,
             description: mr.description,
+            environment: o.environment,
             tokenVariable: o.tokenVariable,
           });
-          const what = `${sourceBranch}@${sha!.slice(0, 8)} -> ${o.targetBranch}`;
-          if (r.action === "already-promoted") {
-            io.out(`nothing to promote: ${o.targetBranch} already contains ${sha!.slice(0, 8)}.`);
-            return;
+          const short = deployed.slice(0, 8);
+          if (r.action === "not-running")
+            io.out(
+              `nothing promoted: environment ${o.environment} now runs commit ${r.running.slice(0, 8)} (its last successful deployment), not this pipeline's ${short}; the pipeline that deployed ${r.running.slice(0, 8)} promotes it.`,
+            );
+          else if (r.action === "already-promoted")
+            io.out(`nothing to promote: ${o.targetBranch} already contains ${short}.`);
+          else {
+            if (r.unknownEnvironment)
+              io.err(
+                `warning: GitLab has no environment "${o.environment}" (inputs.environment): promoted without checking what it runs.`,
+              );
+            io.out(
+              `promotion merge request !${r.iid} ${r.action}: ${sourceBranch}@${short} -> ${o.targetBranch} (branch ${promotionBranch}${r.moved ? ", moved to this commit" : ""})${r.webUrl ? ` ${r.webUrl}` : ""}`,
+            );
           }
-          io.out(
-            `promotion merge request !${r.iid} ${r.action}: ${what} (branch ${promotionBranch}${r.moved ? ", moved to this commit" : ""})${r.webUrl ? ` ${r.webUrl}` : ""}`,
-          );
         } catch (e) {
           apiProblem(e);
         }
@@ -562,21 +562,16 @@ export function registerCiCommands(program: Command, io: CiIo): void {
     )
     .option("--token-variable <name>", "CI/CD variable holding the GitLab token", DEFAULT_TOKEN_VARIABLE)
     .action(async (o: DriftOptions) => {
-      if (o.pulumiStatus !== undefined && !/^\d+$/.test(o.pulumiStatus))
-        fail("--pulumi-status", `is "${o.pulumiStatus}": give the exit code of pulumi preview, e.g. "$?".`);
+      checkExitStatus(o.pulumiStatus);
       const digest = readPreview(io, o.json, "--json");
-      const failure = previewFailure(digest);
-      if (failure) {
-        // Drift is unknown, not absent: the drift issue is left as it is, and the job fails.
-        logDiagnostics(io, digest, knownSecrets(io, o.tokenVariable));
-        throw new ConfigError([
-          failedPreviewProblem(
-            failure,
-            { stack: o.stack, file: o.json, option: "--json", digest },
-            "Drift is unknown, so no drift issue was opened or changed.",
-          ),
-        ]);
-      }
+      // Drift is unknown, not absent: the drift issue is left as it is, and the job fails.
+      refuseFailedPreview(io, digest, {
+        stack: o.stack,
+        file: o.json,
+        option: "--json",
+        tokenVariable: o.tokenVariable,
+        consequence: "Drift is unknown, so no drift issue was opened or changed.",
+      });
       const counts = countChanges(digest);
       const lookup = {
         marker: marker("drift", o.stack, o.dir),

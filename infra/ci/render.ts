@@ -160,6 +160,9 @@ export interface NoteContext {
   warning?: string;
 }
 
+/** " in `dir`" for a project outside the repository root, else "". */
+const inDir = (ctx: NoteContext): string => (ctx.dir && ctx.dir !== "." ? ` in \`${ctx.dir}\`` : "");
+
 /** How the log and the note name a diagnostic's severity ("info#err" is the program's stderr). */
 export function severityLabel(severity: string): string {
   return severity === "info#err" ? "program stderr" : severity;
@@ -210,7 +213,7 @@ function textBlock(lines: string[]): string[] {
  * would keep showing an old plan as if it were this commit's.
  */
 function renderFailedPreviewNote(digest: PreviewDigest, failure: PreviewFailure, ctx: NoteContext): string {
-  const where = ctx.dir && ctx.dir !== "." ? ` in \`${ctx.dir}\`` : "";
+  const where = inDir(ctx);
   const log = ctx.jobUrl ? `the [job log](${ctx.jobUrl})` : "the job log";
   const secrets = ctx.secrets ?? [];
   const others = (digest.diagnostics ?? []).filter(
@@ -274,7 +277,7 @@ export function renderPreviewNote(digest: PreviewDigest, ctx: NoteContext): stri
   const failure = previewFailure(digest);
   if (failure) return renderFailedPreviewNote(digest, failure, ctx);
   const counts = countChanges(digest);
-  const where = ctx.dir && ctx.dir !== "." ? ` in \`${ctx.dir}\`` : "";
+  const where = inDir(ctx);
   return [
     marker("preview", ctx.stack, ctx.dir),
     `#### Pulumi preview for stack \`${ctx.stack}\`${where}: ${summaryLine(counts)}`,

@@ -9,10 +9,14 @@
  * text updated: reviewers keep one merge request, with its discussion, per pair.
  *
  * Safe to re-run: a branch already at the commit is left alone, an unchanged merge request is not edited,
- * and a commit the target branch already contains (the promotion was merged) opens nothing.
+ * and a commit the target branch already contains (the promotion was merged) opens nothing. With
+ * `environment`, a commit that environment no longer runs promotes nothing: `resource_group` orders the
+ * up jobs, not the promote jobs after them, so an older pipeline's promote job may run after a newer
+ * deployment and would otherwise move the promotion back.
  */
 import type { GitlabApi } from "./client";
 import { branchHead, createBranch, deleteBranch } from "./branches";
+import { deployedCommit } from "./environments";
 import { call, type CallContext } from "./errors";
 
 export interface PromotionSpec {
@@ -25,6 +29,8 @@ export interface PromotionSpec {
   targetBranch: string;
   title: string;
   description: string;
+  /** GitLab environment of the source stack: promote only while its last successful deployment is `sha`. */
+  environment?: string;
   tokenVariable?: string;
 }
 
@@ -35,8 +41,12 @@ export type PromotionResult =
       webUrl?: string;
       /** The promotion branch was (re)created at the commit. */
       moved: boolean;
+      /** `environment` was given but GitLab has no such environment: promoted without that check. */
+      unknownEnvironment?: boolean;
     }
-  | { action: "already-promoted"; moved: false };
+  | { action: "already-promoted" }
+  /** The environment now runs `running`, another commit: the pipeline that deployed it promotes it. */
+  | { action: "not-running"; running: string };
 
 /** GitLab's `GET /repository/commits/:sha/refs`: does `branch` contain `sha`? */
 async function branchContains(api: GitlabApi, spec: PromotionSpec, ctx: CallContext): Promise<boolean> {
@@ -75,9 +85,14 @@ export async function promoteCommit(api: GitlabApi, spec: PromotionSpec): Promis
     return open.find((mr) => mr.source_branch === promotionBranch && mr.target_branch === targetBranch);
   };
 
+  let unknownEnvironment: true | undefined;
+  if (spec.environment) {
+    const running = await deployedCommit(api, String(project), spec.environment, tokenVariable);
+    if (running === undefined) unknownEnvironment = true;
+    else if (running !== null && running !== sha) return { action: "not-running", running };
+  }
   const existing = await findOpen();
-  if (!existing && (await branchContains(api, spec, ctx)))
-    return { action: "already-promoted", moved: false };
+  if (!existing && (await branchContains(api, spec, ctx))) return { action: "already-promoted" };
 
   const ref = { project, branch: promotionBranch, tokenVariable };
   const head = await branchHead(api, ref);
@@ -97,7 +112,7 @@ export async function promoteCommit(api: GitlabApi, spec: PromotionSpec): Promis
           removeSourceBranch: true,
         }),
     );
-    return { action: "created", iid: created.iid, webUrl: created.web_url, moved };
+    return { action: "created", iid: created.iid, webUrl: created.web_url, moved, unknownEnvironment };
   }
 
   // Deleting the branch may have closed the merge request (at once, or a moment later in GitLab's
@@ -111,12 +126,12 @@ export async function promoteCommit(api: GitlabApi, spec: PromotionSpec): Promis
     await call({ ...ctx, action: `reopen merge request !${existing.iid}` }, () =>
       api.MergeRequests.edit(project, existing.iid, { stateEvent: "reopen", title, description }),
     );
-    return { action: "reopened", iid: existing.iid, webUrl: existing.web_url, moved };
+    return { action: "reopened", iid: existing.iid, webUrl: existing.web_url, moved, unknownEnvironment };
   }
   if (current.title === title && current.description === description)
-    return { action: "unchanged", iid: existing.iid, webUrl: existing.web_url, moved };
+    return { action: "unchanged", iid: existing.iid, webUrl: existing.web_url, moved, unknownEnvironment };
   await call({ ...ctx, action: `update merge request !${existing.iid}` }, () =>
     api.MergeRequests.edit(project, existing.iid, { title, description }),
   );
-  return { action: "updated", iid: existing.iid, webUrl: existing.web_url, moved };
+  return { action: "updated", iid: existing.iid, webUrl: existing.web_url, moved, unknownEnvironment };
 }

@@ -1828,6 +1828,24 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
     const head = Object.values(p.branches).find((b) => ref.length >= 7 && b.commitId.startsWith(ref));
     return head ? { commitId: head.commitId, branch: head.name } : undefined;
   };
+  /** A commit that reached `branch` by a git push (not through the API): recorded, the branch moved to it. */
+  const pushed = (p: FakeProject, branch: string, message: string, parentIds: string[], id = sha1Hex()) => {
+    const c: FakeCommit = {
+      id,
+      projectId: p.id,
+      branch,
+      message,
+      parentIds,
+      authorName: "test",
+      authorEmail: "test@example.invalid",
+      actions: [],
+      createdAt: now(),
+    };
+    state.commits.push(c);
+    p.branches[branch].commitId = c.id;
+    refreshMergeRequests(p, branch);
+    return c;
+  };
   /** MergeRequests::RefreshService: open MRs follow their source branch's head. */
   const refreshMergeRequests = (p: FakeProject, branch: string) => {
     for (const mr of state.mergeRequests)
@@ -2193,12 +2211,14 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
       delete p.branches[name];
       delete p.files[name];
       // MergeRequests::RefreshService#close_upon_missing_source_branch_ref (asynchronous in GitLab,
-      // right away here): open merge requests from the deleted branch are closed.
+      // right away here): open merge requests from the deleted branch are closed, by MergeRequests::
+      // CloseService, so with its system note.
       for (const mr of state.mergeRequests)
         if (mr.projectId === p.id && mr.sourceBranch === name && mr.state === "opened") {
           mr.state = "closed";
           mr.closedAt = now();
           mr.updatedAt = mr.closedAt;
+          statusNote("MergeRequest", mr, ctx.auth!.user.id, "closed");
         }
       return noContent();
     },
@@ -3374,21 +3394,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
       const p = projectById(projectId);
       if (!p) throw new Error(`fake-gitlab: no project ${projectId}`);
       if (!p.branches[branch]) fake.addBranch(projectId, branch);
-      const c: FakeCommit = {
-        id: sha ?? sha1Hex(),
-        projectId,
-        branch,
-        message: "Pushed",
-        parentIds: [p.branches[branch].commitId],
-        authorName: "test",
-        authorEmail: "test@example.invalid",
-        actions: [],
-        createdAt: now(),
-      };
-      state.commits.push(c);
-      p.branches[branch].commitId = c.id;
-      refreshMergeRequests(p, branch);
-      return c;
+      return pushed(p, branch, "Pushed", [p.branches[branch].commitId], sha);
     },
     putFile(projectId, branch, filePath, content) {
       const p = projectById(projectId);
@@ -3504,21 +3510,10 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
       const p = projectById(projectId);
       const mr = state.mergeRequests.find((m) => m.projectId === projectId && m.iid === iid);
       if (!p || !mr || mr.state !== "opened") throw new Error(`fake-gitlab: no open merge request !${iid}`);
-      const source = p.branches[mr.sourceBranch];
-      const target = p.branches[mr.targetBranch];
-      const c: FakeCommit = {
-        id: sha1Hex(),
-        projectId,
-        branch: mr.targetBranch,
-        message: `Merge branch '${mr.sourceBranch}' into '${mr.targetBranch}'`,
-        parentIds: [target.commitId, mr.sha ?? source.commitId],
-        authorName: "test",
-        authorEmail: "test@example.invalid",
-        actions: [],
-        createdAt: now(),
-      };
-      state.commits.push(c);
-      target.commitId = c.id;
+      const c = pushed(p, mr.targetBranch, `Merge branch '${mr.sourceBranch}' into '${mr.targetBranch}'`, [
+        p.branches[mr.targetBranch].commitId,
+        mr.sha ?? p.branches[mr.sourceBranch].commitId,
+      ]);
       Object.assign(mr, { state: "merged", mergedAt: now(), updatedAt: now() });
       if (mr.removeSourceBranch) {
         delete p.branches[mr.sourceBranch];

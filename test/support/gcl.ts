@@ -74,7 +74,7 @@ export function consumerRepo(
   git(dir, "init", "-q", "-b", "main");
   git(dir, "remote", "add", "origin", `https://${REMOTE_HOST}/${projectPath}.git`);
   git(dir, "add", "-A");
-  git(dir, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-qm", "fixture");
+  commit(dir, "fixture");
   const sha = git(dir, "rev-parse", "HEAD");
   seedIncludes(dir, projectPath, sha);
 
@@ -103,20 +103,23 @@ function seedIncludes(dir: string, projectPath: string, sha: string): void {
   fs.cpSync(path.join(ROOT, "templates"), path.join(cache, "templates"), { recursive: true });
 }
 
-/** A new (empty) commit on the repository's branch: later runs see it as CI_COMMIT_SHA. */
-export function commitAgain(repo: ConsumerRepo, message = "next change"): string {
+function commit(dir: string, message: string, ...args: string[]): void {
   git(
-    repo.dir,
+    dir,
     "-c",
     "user.name=test",
     "-c",
     "user.email=test@example.invalid",
     "commit",
-    "-q",
-    "--allow-empty",
-    "-m",
+    "-qm",
     message,
+    ...args,
   );
+}
+
+/** A new (empty) commit on the repository's branch: later runs see it as CI_COMMIT_SHA. */
+export function commitAgain(repo: ConsumerRepo, message = "next change"): string {
+  commit(repo.dir, message, "--allow-empty");
   repo.sha = git(repo.dir, "rev-parse", "HEAD");
   seedIncludes(repo.dir, repo.projectPath, repo.sha);
   return repo.sha;
