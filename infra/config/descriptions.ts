@@ -15,7 +15,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:cluster.kubernetesVersion": `A version GitLab supports for the agent: ${SUPPORTED_KUBERNETES_VERSIONS.map((x) => `\`${x}\``).join(", ")}. Quote it (YAML reads \`1.30\` as \`1.3\`).`,
   "gitlab-eks:cluster.vpcCidr":
     "Create a VPC with this IPv4 block (/16 to /24, aligned, big enough for /24 subnets). Exactly one of `vpcCidr` and `vpcId`.",
-  "gitlab-eks:cluster.availabilityZoneCount": "Number of availability zones to spread subnets over; only with `vpcCidr`.",
+  "gitlab-eks:cluster.availabilityZoneCount":
+    "Number of availability zones to spread subnets over; only with `vpcCidr`.",
   "gitlab-eks:cluster.availabilityZones":
     "Explicit zone names (at least 2, distinct) instead of a count; only with `vpcCidr`.",
   "gitlab-eks:cluster.natGateways": "One NAT gateway for the VPC, or one per zone; only with `vpcCidr`.",
@@ -24,23 +25,29 @@ export const DESCRIPTIONS: Record<string, string> = {
     "With `vpcId`: at least 2 private subnets (in different zones) for the nodes.",
   "gitlab-eks:cluster.publicSubnetIds": "With `vpcId`: public subnets for internet-facing load balancers.",
   "gitlab-eks:cluster.endpointPublicAccess": "Public Kubernetes API endpoint.",
-  "gitlab-eks:cluster.endpointPrivateAccess": "Private Kubernetes API endpoint; at least one of the two must be on.",
-  "gitlab-eks:cluster.publicAccessCidrs": "CIDR blocks allowed to reach the public endpoint; only when it is on.",
+  "gitlab-eks:cluster.endpointPrivateAccess":
+    "Private Kubernetes API endpoint; at least one of the two must be on.",
+  "gitlab-eks:cluster.publicAccessCidrs":
+    "CIDR blocks allowed to reach the public endpoint; only when it is on.",
   "gitlab-eks:cluster.adminRoleArns":
     "IAM role or user ARNs given cluster admin (`AmazonEKSClusterAdminPolicy`) through EKS access entries.",
   "gitlab-eks:cluster.logTypes": "Control-plane log types sent to CloudWatch.",
 
-  "gitlab-eks:systemPool": "The system node pool: no runner label, no taint; CoreDNS and the GitLab agent run here.",
-  "gitlab-eks:systemPool.instanceTypes": "EC2 instance types of the system nodes, all of one CPU architecture.",
+  "gitlab-eks:systemPool":
+    "The system node pool: no runner label, no taint; CoreDNS and the GitLab agent run here.",
+  "gitlab-eks:systemPool.instanceTypes":
+    "EC2 instance types of the system nodes, all of one CPU architecture.",
   "gitlab-eks:systemPool.capacityType": "On-demand or spot capacity.",
   "gitlab-eks:systemPool.minSize": "Smallest number of nodes; `minSize <= desiredSize <= maxSize`.",
   "gitlab-eks:systemPool.maxSize": "Largest number of nodes; at least 1 (CoreDNS and the agent need a node).",
-  "gitlab-eks:systemPool.desiredSize": "Nodes at creation; when left out, the default clamped into `[minSize, maxSize]`.",
+  "gitlab-eks:systemPool.desiredSize":
+    "Nodes at creation; when left out, the default clamped into `[minSize, maxSize]`.",
   "gitlab-eks:systemPool.diskSizeGb": "Size of each node's encrypted gp3 root volume, in GiB.",
 
   "gitlab-eks:runnerPool":
     "The runner node pool: labelled and tainted with the isolation rule, so only runner pods land there.",
-  "gitlab-eks:runnerPool.instanceTypes": "EC2 instance types of the runner nodes, all of one CPU architecture.",
+  "gitlab-eks:runnerPool.instanceTypes":
+    "EC2 instance types of the runner nodes, all of one CPU architecture.",
   "gitlab-eks:runnerPool.capacityType": "On-demand or spot capacity.",
   "gitlab-eks:runnerPool.minSize":
     "Smallest number of nodes; 0 needs an autoscaler and `runner.managerPlacement: system-pool`.",
@@ -52,7 +59,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:isolation": "The isolation rule: the label and taint that keep the runner pool to runner pods.",
   "gitlab-eks:isolation.labelKey":
     "Kubernetes label key (`[prefix/]name`) of the runner pool, also its taint key; not under `kubernetes.io`, `k8s.io` or `eks.amazonaws.com`.",
-  "gitlab-eks:isolation.labelValue": "Non-empty Kubernetes label value of the runner pool, also its taint value.",
+  "gitlab-eks:isolation.labelValue":
+    "Non-empty Kubernetes label value of the runner pool, also its taint value.",
 
   "gitlab-eks:tags":
     "AWS tags for every resource, on top of `managed-by`, `gitlab-eks:project`, `gitlab-eks:stack` and `gitlab-eks:cluster`.",
@@ -69,7 +77,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.name": "Agent name in GitLab (an RFC 1123 DNS label).",
   "gitlab-eks:agent.namespace": "Kubernetes namespace of the agent (an RFC 1123 DNS label).",
   "gitlab-eks:agent.releaseName": "Helm release name of the agent chart (an RFC 1123 DNS label).",
-  "gitlab-eks:agent.chartVersion": "Version of the `gitlab-agent` chart from https://charts.gitlab.io (pinned).",
+  "gitlab-eks:agent.chartVersion":
+    "Version of the `gitlab-agent` chart from https://charts.gitlab.io (pinned).",
   "gitlab-eks:agent.imageTag":
     "agentk image tag; must fit GitLab's version skew (same major.minor as KAS, or one minor either side).",
   "gitlab-eks:agent.kasAddress": "KAS address the agent connects to; not with `receptiveUrl`.",
@@ -88,21 +97,24 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.limits.memory": "Memory limit (a Kubernetes quantity).",
   "gitlab-eks:agent.rbac":
     "`least-privilege` (namespaced roles per `ciAccess` entry) or `cluster-admin` (refused for a production stack or tier).",
-  "gitlab-eks:agent.ciAccess": "Projects and groups whose CI jobs may use the agent (`ci_access` in its config file).",
+  "gitlab-eks:agent.ciAccess":
+    "Projects and groups whose CI jobs may use the agent (`ci_access` in its config file).",
   "gitlab-eks:agent.ciAccess.projects": "Projects whose CI jobs may use the agent.",
   "gitlab-eks:agent.ciAccess.projects[].id": "Project path or numeric id.",
   "gitlab-eks:agent.ciAccess.projects[].defaultNamespace":
     "Namespace the project's jobs work in; they get the `edit` role there through a RoleBinding.",
   "gitlab-eks:agent.ciAccess.projects[].accessAs":
     "`agent`: jobs act as the agent; `ci_job`: the agent impersonates the job (group `gitlab:project:<id>`).",
-  "gitlab-eks:agent.ciAccess.projects[].environments": "Only jobs deploying to these environments (names or patterns).",
+  "gitlab-eks:agent.ciAccess.projects[].environments":
+    "Only jobs deploying to these environments (names or patterns).",
   "gitlab-eks:agent.ciAccess.groups": "Groups whose projects' CI jobs may use the agent.",
   "gitlab-eks:agent.ciAccess.groups[].id": "Group path or numeric id.",
   "gitlab-eks:agent.ciAccess.groups[].defaultNamespace":
     "Namespace the group's jobs work in; they get the `edit` role there through a RoleBinding.",
   "gitlab-eks:agent.ciAccess.groups[].accessAs":
     "`agent`: jobs act as the agent; `ci_job`: the agent impersonates the job (group `gitlab:group:<id>`).",
-  "gitlab-eks:agent.ciAccess.groups[].environments": "Only jobs deploying to these environments (names or patterns).",
+  "gitlab-eks:agent.ciAccess.groups[].environments":
+    "Only jobs deploying to these environments (names or patterns).",
   "gitlab-eks:agent.userAccess":
     "Users (through GitLab) may reach the cluster (`user_access` in the config file); absent: no user access.",
   "gitlab-eks:agent.userAccess.accessAs":
@@ -126,7 +138,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:runner.group":
     "Group a `group_type` runner serves: path or numeric id; creating a group runner needs a group Owner's token.",
   "gitlab-eks:runner.description": "Description shown in GitLab.",
-  "gitlab-eks:runner.tags": "Runner tags: at most 50, each at most 255 characters; no commas, surrounding spaces or duplicates.",
+  "gitlab-eks:runner.tags":
+    "Runner tags: at most 50, each at most 255 characters; no commas, surrounding spaces or duplicates.",
   "gitlab-eks:runner.runUntagged": "Pick jobs without tags; `false` needs at least one tag.",
   "gitlab-eks:runner.locked": "Lock the runner to its current projects (changed in place).",
   "gitlab-eks:runner.accessLevel": "`ref_protected`: only jobs of protected branches and tags.",
@@ -140,13 +153,16 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:runner.pollTimeout": "Seconds a job waits for its pod to start.",
   "gitlab-eks:runner.privileged": "Privileged job containers (Docker-in-Docker); leave off unless needed.",
   "gitlab-eks:runner.image": "Image for jobs that name none.",
-  "gitlab-eks:runner.jobResources": "Job container resources: requests, limits and the caps a job's variables may raise them to.",
+  "gitlab-eks:runner.jobResources":
+    "Job container resources: requests, limits and the caps a job's variables may raise them to.",
   "gitlab-eks:runner.jobResources.cpuRequest": "CPU request of the job container.",
   "gitlab-eks:runner.jobResources.cpuLimit": "CPU limit of the job container.",
   "gitlab-eks:runner.jobResources.memoryRequest": "Memory request of the job container.",
   "gitlab-eks:runner.jobResources.memoryLimit": "Memory limit of the job container.",
-  "gitlab-eks:runner.jobResources.cpuRequestMaxAllowed": "Highest CPU request a job may ask for (`KUBERNETES_CPU_REQUEST`).",
-  "gitlab-eks:runner.jobResources.cpuLimitMaxAllowed": "Highest CPU limit a job may ask for (`KUBERNETES_CPU_LIMIT`).",
+  "gitlab-eks:runner.jobResources.cpuRequestMaxAllowed":
+    "Highest CPU request a job may ask for (`KUBERNETES_CPU_REQUEST`).",
+  "gitlab-eks:runner.jobResources.cpuLimitMaxAllowed":
+    "Highest CPU limit a job may ask for (`KUBERNETES_CPU_LIMIT`).",
   "gitlab-eks:runner.jobResources.memoryRequestMaxAllowed":
     "Highest memory request a job may ask for (`KUBERNETES_MEMORY_REQUEST`).",
   "gitlab-eks:runner.jobResources.memoryLimitMaxAllowed":
@@ -162,9 +178,11 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:runner.managerResources.memoryRequest": "Memory request of the manager.",
   "gitlab-eks:runner.managerResources.memoryLimit": "Memory limit of the manager.",
   "gitlab-eks:runner.cache": "S3 cache for jobs: a bucket the stack creates, reached through IRSA.",
-  "gitlab-eks:runner.cache.enabled": "Create the cache bucket and its IAM role, and configure the runner to use them.",
+  "gitlab-eks:runner.cache.enabled":
+    "Create the cache bucket and its IAM role, and configure the runner to use them.",
   "gitlab-eks:runner.cache.expirationDays": "Days after which cache objects expire.",
-  "gitlab-eks:runner.chartVersion": "Version of the `gitlab-runner` chart from https://charts.gitlab.io (pinned).",
+  "gitlab-eks:runner.chartVersion":
+    "Version of the `gitlab-runner` chart from https://charts.gitlab.io (pinned).",
   "gitlab-eks:runner.namespace": "Namespace of the manager, its job pods and the token Secret; not `kube-*`.",
   "gitlab-eks:runner.jobServiceAccountToken": "Mount a Kubernetes API token into job pods.",
 };
@@ -204,7 +222,8 @@ export const COMPUTED_DEFAULTS: Record<string, string> = {
   "gitlab-eks:agent.environment.name": "the stack name",
   "gitlab-eks:agent.environment.tier":
     "from the stack name (`prod`, `production`, `staging`, `dev`, ... optionally with a `-`, `_` or `.` suffix), else `other`",
-  "gitlab-eks:agent.environment.kubernetesNamespace": "the first `ciAccess` `defaultNamespace`, else `default`",
+  "gitlab-eks:agent.environment.kubernetesNamespace":
+    "the first `ciAccess` `defaultNamespace`, else `default`",
   "gitlab-eks:runner": "absent: no runner",
   "gitlab-eks:runner.runnerType": "`group_type` when `group` is set, else `project_type`",
   "gitlab-eks:runner.description": "`<cluster name> (gitlab-eks)`",

@@ -40,7 +40,9 @@ export function readTemplates(dir: string): Template[] {
     const text = fs.readFileSync(file, "utf8");
     const [header] = parseAllDocuments(text);
     if (!header || header.errors.length > 0)
-      throw new Error(`${file}: the spec header does not parse: ${header?.errors[0]?.message ?? "empty file"}`);
+      throw new Error(
+        `${file}: the spec header does not parse: ${header?.errors[0]?.message ?? "empty file"}`,
+      );
     const spec = (header.toJS() as { spec?: { inputs?: Record<string, InputSpec> } }).spec;
     if (!spec?.inputs) throw new Error(`${file}: no spec:inputs header`);
     const comments = text.slice(0, text.indexOf("\nspec:")).split("\n");
@@ -66,10 +68,7 @@ export function inputsReference(templates: Template[]): string {
   const parts: string[] = [];
   if (common.length > 0) {
     const first = templates[0];
-    parts.push(
-      "### Inputs every component has\n",
-      table(common.map((n) => [n, first.inputs[n]])),
-    );
+    parts.push("### Inputs every component has\n", table(common.map((n) => [n, first.inputs[n]])));
   }
   for (const t of templates) {
     const own = Object.entries(t.inputs).filter(([n]) => !common.includes(n));
@@ -82,11 +81,17 @@ function table(inputs: [string, InputSpec][]): string {
   const rows = [
     "| input | default | type | description |",
     "| --- | --- | --- | --- |",
-    ...inputs.map(([name, spec]) => `| ${code(name)} | ${defaultOf(spec)} | ${typeOf(spec)} | ${text(spec.description ?? "")} |`),
+    ...inputs.map(
+      ([name, spec]) =>
+        `| ${code(name)} | ${defaultOf(spec)} | ${typeOf(spec)} | ${text(spec.description ?? "")} |`,
+    ),
   ];
   const lists = inputs
     .filter(([, spec]) => typeof spec.default === "object" && spec.default !== null)
-    .map(([name, spec]) => `Default of ${code(name)}:\n\n\`\`\`yaml\n${stringify(spec.default, { lineWidth: 0 })}\`\`\`\n`);
+    .map(
+      ([name, spec]) =>
+        `Default of ${code(name)}:\n\n\`\`\`yaml\n${stringify(spec.default, { lineWidth: 0 })}\`\`\`\n`,
+    );
   return [`${rows.join("\n")}\n`, ...lists].join("\n");
 }
 

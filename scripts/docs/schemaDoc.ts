@@ -60,7 +60,8 @@ function walk(node: Node, key: string, out: KeyDoc[]): void {
     object,
     ...(def !== undefined && !object ? { default: showValue(def.value) } : {}),
   });
-  if (object) for (const [name, child] of Object.entries(base.entries ?? {})) walk(child, `${key}.${name}`, out);
+  if (object)
+    for (const [name, child] of Object.entries(base.entries ?? {})) walk(child, `${key}.${name}`, out);
   if (base.type === "array" && base.item) {
     const item = flatten(unwrap(base.item)).base;
     if (OBJECT.has(item.type))
@@ -127,7 +128,8 @@ function typeAndActions(node: Node): [Node, Node[]] {
 
 function rulesOf(base: Node, actions: Node[]): string[] {
   const rules: string[] = [];
-  if (base.type === "picklist") rules.push(`one of ${(base.options ?? []).map((o) => code(String(o))).join(", ")}`);
+  if (base.type === "picklist")
+    rules.push(`one of ${(base.options ?? []).map((o) => code(String(o))).join(", ")}`);
   const unit = base.type === "array" ? "items" : base.type === "string" ? "characters" : "";
   const range = (lo: string, hi: string) => {
     const min = actions.find((a) => a.type === lo)?.requirement;
