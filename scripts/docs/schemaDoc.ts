@@ -130,21 +130,21 @@ function rulesOf(base: Node, actions: Node[]): string[] {
   const rules: string[] = [];
   if (base.type === "picklist")
     rules.push(`one of ${(base.options ?? []).map((o) => code(String(o))).join(", ")}`);
-  const unit = base.type === "array" ? "items" : base.type === "string" ? "characters" : "";
-  const range = (lo: string, hi: string) => {
+  const counted = base.type === "array" ? "item" : "character";
+  const range = (lo: string, hi: string, one: string, many = `${one}s`) => {
     const min = actions.find((a) => a.type === lo)?.requirement;
     const max = actions.find((a) => a.type === hi)?.requirement;
-    const u = unit ? ` ${unit}` : "";
-    if (min !== undefined && max !== undefined) rules.push(`${String(min)} to ${String(max)}${u}`);
-    else if (min !== undefined) rules.push(`at least ${String(min)}${u}`);
-    else if (max !== undefined) rules.push(`at most ${String(max)}${u}`);
+    const unit = (n: unknown) => (one ? ` ${n === 1 ? one : many}` : "");
+    if (min !== undefined && max !== undefined) rules.push(`${String(min)} to ${String(max)}${unit(max)}`);
+    else if (min !== undefined) rules.push(`at least ${String(min)}${unit(min)}`);
+    else if (max !== undefined) rules.push(`at most ${String(max)}${unit(max)}`);
   };
-  range("min_value", "max_value");
-  range("min_length", "max_length");
-  range("min_size", "max_size");
-  range("min_entries", "max_entries");
+  range("min_value", "max_value", "");
+  range("min_length", "max_length", counted);
+  range("min_size", "max_size", "item");
+  range("min_entries", "max_entries", "entry", "entries");
   for (const a of actions) {
-    if (a.type === "length") rules.push(`exactly ${String(a.requirement)} ${unit}`.trim());
+    if (a.type === "length") rules.push(`exactly ${String(a.requirement)} ${counted}s`);
     if (a.type === "non_empty") rules.push("not empty");
     if (a.type === "regex") rules.push(`matches ${code(String((a.requirement as RegExp).source))}`);
   }
