@@ -12,6 +12,9 @@ import { COMPUTED_DEFAULTS, DESCRIPTIONS } from "../infra/config/descriptions";
 import { configKeys, expectedDocs, replaceGenerated } from "../scripts/gen-docs";
 import { commonInputs, inputsReference, readTemplates } from "../scripts/docs/inputsDoc";
 import { schemaKeys } from "../scripts/docs/schemaDoc";
+import { parse } from "yaml";
+import type { StackConfig } from "../infra/config/types";
+import { standardTags } from "../infra/model/tags";
 import { ROOT } from "./support/cli";
 
 describe("docs: configuration descriptions (infra/config/descriptions.ts)", () => {
@@ -139,5 +142,85 @@ describe("docs: the committed references are what the generator writes", () => {
       () => replaceGenerated("docs/x.md", "# x\n", "here", "table"),
       /docs\/x.md has no generated part/,
     );
+  });
+});
+
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
+const DOCS = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).map((f) => `docs/${f}`)].filter((f) =>
+  f.endsWith(".md"),
+);
+
+describe("docs: the README is a front door and the links hold", () => {
+  it("README.md is well under 250 lines, none over 120 characters", () => {
+    const lines = read("README.md").split("\n");
+    assert.ok(lines.length < 250, `README.md has ${lines.length} lines`);
+    const long = lines.map((l, i) => [i + 1, l.length]).filter(([, n]) => n > 120);
+    assert.deepEqual(long, [], "README.md lines over 120 characters ([line, length])");
+  });
+
+  /** GitHub's and GitLab's heading anchors: lowercase, punctuation dropped, spaces to dashes. */
+  const anchors = (markdown: string) =>
+    new Set(
+      [...markdown.replace(/```[\s\S]*?```/g, "").matchAll(/^#+ (.*)$/gm)].map((m) =>
+        m[1]
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N} _-]/gu, "")
+          .replaceAll(" ", "-"),
+      ),
+    );
+
+  for (const file of DOCS)
+    it(`${file}: every relative link points at a file and heading that exist`, () => {
+      const text = read(file)
+        .replace(/```[\s\S]*?```/g, "")
+        .replace(/``[^\n]*?``|`[^`\n]*`/g, "");
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target)) continue;
+        const [rel, anchor] = target.split("#");
+        const to = rel ? path.join(path.dirname(file), rel) : file;
+        assert.ok(fs.existsSync(path.join(ROOT, to)), `${file}: link ${target}: ${to} does not exist`);
+        if (anchor)
+          assert.ok(anchors(read(to)).has(anchor), `${file}: link ${target}: no such heading in ${to}`);
+      }
+    });
+
+  it("every full gitlab-eks: key the docs name is a key of the schema (or one of our AWS tag names)", () => {
+    const known = new Set(configKeys().map((k) => k.key));
+    const tagNames = Object.keys(
+      standardTags({ tags: {}, project: "p", stack: "s", cluster: { name: "c" } } as unknown as StackConfig),
+    );
+    let named = 0;
+    for (const file of DOCS)
+      for (const [, key] of read(file).matchAll(/`(gitlab-eks:[A-Za-z0-9_.[\]]+)/g)) {
+        named++;
+        const normal = key.replace(/\[\d+\]/g, "[]");
+        assert.ok(
+          known.has(normal) || tagNames.includes(key),
+          `${file} names ${key}, which is not a configuration key`,
+        );
+      }
+    assert.ok(named > known.size, `only ${named} full keys found in the docs`);
+  });
+
+  it("the README's consumer .gitlab-ci.yml passes the pipeline component's spec", () => {
+    const example = read("README.md").match(/```yaml\n(stages:[\s\S]*?)```/);
+    assert.ok(example, "README.md has no consumer .gitlab-ci.yml example");
+    const { include } = parse(example[1]) as {
+      include: { component: string; inputs: Record<string, unknown> }[];
+    };
+    const spec = readTemplates(path.join(ROOT, "templates")).find((t) => t.name === "pipeline");
+    assert.ok(spec && include.length === 3);
+    for (const { component, inputs } of include) {
+      assert.match(component, /\/pipeline@/);
+      for (const [name, value] of Object.entries(inputs)) {
+        const input = spec.inputs[name];
+        assert.ok(input, `README example: pipeline has no input ${name}`);
+        if (input.regex) assert.match(String(value), new RegExp(input.regex), `README example: ${name}`);
+        if (input.options)
+          assert.ok(input.options.includes(value), `README example: ${name}=${String(value)}`);
+      }
+      for (const [name, input] of Object.entries(spec.inputs))
+        assert.ok("default" in input || name in inputs, `README example: required input ${name} missing`);
+    }
   });
 });
