@@ -4,6 +4,7 @@
  * docs/configuration.md and docs/component.md are exactly what `npm run docs` writes.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -136,6 +137,15 @@ describe("docs: the committed references are what the generator writes", () => {
           `${JSON.stringify(a[line] ?? "")} should be ${JSON.stringify(b[line] ?? "")}): run \`npm run docs\``,
       );
     });
+
+  it("the generator loads no @pulumi/* module", () => {
+    const probe =
+      `require(${JSON.stringify(path.join(ROOT, "dist", "scripts", "gen-docs.js"))});` +
+      `console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes("@pulumi"))))`;
+    const r = spawnSync(process.execPath, ["-e", probe], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), []);
+  });
 
   it("refuses a file without a generated part", () => {
     assert.throws(
