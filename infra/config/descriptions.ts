@@ -6,6 +6,7 @@
  * Keys are full keys as `pulumi config set --path` spells them; `[]` stands for any list index.
  * Nothing at run time reads this file.
  */
+import { MAX_SUBNET_PREFIX } from "../model/network";
 import { POOL_DEFAULTS, SUPPORTED_KUBERNETES_VERSIONS } from "./schema";
 
 export const DESCRIPTIONS: Record<string, string> = {
@@ -13,8 +14,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:cluster.name":
     "Cluster name; at most 29 characters so that node group names (`<name>-runner-` plus EKS's 26-character suffix) fit EKS's 63.",
   "gitlab-eks:cluster.kubernetesVersion": `A version GitLab supports for the agent: ${SUPPORTED_KUBERNETES_VERSIONS.map((x) => `\`${x}\``).join(", ")}. Quote it (YAML reads \`1.30\` as \`1.3\`).`,
-  "gitlab-eks:cluster.vpcCidr":
-    "Create a VPC with this IPv4 block (/16 to /24, aligned, big enough for /24 subnets). Exactly one of `vpcCidr` and `vpcId`.",
+  "gitlab-eks:cluster.vpcCidr": `Create a VPC with this IPv4 block (/16 to /24, host bits clear, large enough that each subnet, one private and one public per zone, is at least a /${MAX_SUBNET_PREFIX}). Exactly one of \`vpcCidr\` and \`vpcId\`.`,
   "gitlab-eks:cluster.availabilityZoneCount":
     "Number of availability zones to spread subnets over; only with `vpcCidr`.",
   "gitlab-eks:cluster.availabilityZones":
