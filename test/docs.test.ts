@@ -161,6 +161,21 @@ const DOCS = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).map((f) =>
 );
 
 describe("docs: the README is a front door and the links hold", () => {
+  it("gives the two commands, and .ci/run runs the README's test command", () => {
+    const readme = read("README.md");
+    assert.match(readme, /^scripts\/up dev +#/m);
+    assert.match(readme, /^npm ci && npm test +#/m);
+    const steps = read(".ci/run")
+      .split("\n")
+      .filter((l) => /^npm /.test(l));
+    assert.deepEqual(
+      steps.map((l) => l.split(" ").slice(0, 2).join(" ")),
+      ["npm ci", "npm run", "npm test"],
+      ".ci/run: npm ci, npm run lint, npm test",
+    );
+    assert.equal(steps[2], "npm test");
+  });
+
   it("README.md is well under 250 lines, none over 120 characters", () => {
     const lines = read("README.md").split("\n");
     assert.ok(lines.length < 250, `README.md has ${lines.length} lines`);
