@@ -15,6 +15,10 @@ import { commonInputs, inputsReference, readTemplates } from "../scripts/docs/in
 import { schemaKeys } from "../scripts/docs/schemaDoc";
 import { parse } from "yaml";
 import type { StackConfig } from "../infra/config/types";
+import { readStackFiles } from "../infra/config/stackFiles";
+import { requireValidConfig } from "../infra/config/validate";
+import { renderStack } from "../infra/model/render";
+import { AFTER_UP } from "../infra/model/runnerRender";
 import { standardTags } from "../infra/model/tags";
 import { ROOT } from "./support/cli";
 
@@ -247,5 +251,29 @@ describe("docs: the README is a front door and the links hold", () => {
       for (const [name, input] of Object.entries(spec.inputs))
         assert.ok("default" in input || name in inputs, `README example: required input ${name} missing`);
     }
+  });
+});
+
+describe("docs: statements checked against the code", () => {
+  it("architecture.md lists every stack output of the Pulumi program", () => {
+    const exported = [...read("infra/index.ts").matchAll(/^export const (\w+)/gm)].map((m) => m[1]);
+    const sentence = read("docs/architecture.md").match(/^Stack outputs: ([\s\S]*?)\.\n/m);
+    assert.ok(sentence, "docs/architecture.md has no 'Stack outputs:' sentence");
+    const listed = [...sentence[1].matchAll(/`(\w+)`/g)].map((m) => m[1]);
+    assert.deepEqual([...listed].sort(), [...exported].sort());
+  });
+
+  it("operations.md names every file render writes, and where the deploy-time placeholders are", () => {
+    const files = readStackFiles(ROOT, "staging");
+    const rendered = renderStack(
+      requireValidConfig({ project: files.project, stack: "staging", values: files.values }),
+    );
+    const section = read("docs/operations.md").match(/^- `gitlab-eks render[\s\S]*?\n- /m)?.[0] ?? "";
+    for (const name of Object.keys(rendered))
+      assert.ok(section.includes(`\`${name}\``), `render writes ${name}`);
+    const withPlaceholder = Object.keys(rendered).filter((f) => rendered[f].includes(AFTER_UP));
+    assert.deepEqual(withPlaceholder.sort(), ["runner-config.toml", "runner-values.yaml"]);
+    assert.match(section, /bucket name \(in `runner-config.toml` and the values' `runners.config`\)/);
+    assert.match(section, /role ARN\s+\(the service account annotation in `runner-values.yaml`\)/);
   });
 });
