@@ -104,7 +104,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.ciAccess.projects[].defaultNamespace":
     "Namespace the project's jobs work in; they get the `edit` role there through a RoleBinding.",
   "gitlab-eks:agent.ciAccess.projects[].accessAs":
-    "`agent`: jobs act as the agent; `ci_job`: the agent impersonates the job (group `gitlab:project:<id>`).",
+    "`agent`: jobs act as the agent; `ci_job`: the agent impersonates the job, and the RoleBinding names `gitlab:project:<id>`.",
   "gitlab-eks:agent.ciAccess.projects[].environments":
     "Only jobs deploying to these environments (names or patterns).",
   "gitlab-eks:agent.ciAccess.groups": "Groups whose projects' CI jobs may use the agent.",
@@ -112,13 +112,13 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.ciAccess.groups[].defaultNamespace":
     "Namespace the group's jobs work in; they get the `edit` role there through a RoleBinding.",
   "gitlab-eks:agent.ciAccess.groups[].accessAs":
-    "`agent`: jobs act as the agent; `ci_job`: the agent impersonates the job (group `gitlab:group:<id>`).",
+    "`agent`: jobs act as the agent; `ci_job`: the agent impersonates the job, and the RoleBinding names `gitlab:group:<id>`.",
   "gitlab-eks:agent.ciAccess.groups[].environments":
     "Only jobs deploying to these environments (names or patterns).",
   "gitlab-eks:agent.userAccess":
     "Users (through GitLab) may reach the cluster (`user_access` in the config file); absent: no user access.",
   "gitlab-eks:agent.userAccess.accessAs":
-    "`agent`: users act as the agent and may view the environment's namespace; `user`: impersonated.",
+    "`agent`: users act as the agent and may view the environment's namespace; `user`: the agent impersonates them.",
   "gitlab-eks:agent.userAccess.projects": "Projects whose members get user access.",
   "gitlab-eks:agent.userAccess.groups": "Groups whose members get user access.",
   "gitlab-eks:agent.environment": "The GitLab environment this stack's cluster is shown on.",
