@@ -230,20 +230,6 @@ describe("gitlab-ci-local on bad input and on this repository's own pipeline", f
     });
 });
 
-describe("README: the CI/CD component section documents every input", () => {
-  it("lists each template's inputs in its inputs tables", () => {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("## CI/CD component"), readme.indexOf("## Architecture"));
-    for (const name of TEMPLATES)
-      for (const input of Object.keys(load(name).header.spec.inputs))
-        assert.match(
-          section,
-          new RegExp(`^\\| \`${input}\` +\\|`, "m"),
-          `${name}: ${input} is not in the README`,
-        );
-  });
-});
-
 describe("templates: the shared job set-up", () => {
   it("is the same in every job template (OIDC, backend, install, helper, check, stack select)", () => {
     const setups = TEMPLATES.filter((n) => n !== "pipeline.yml").map((name) => {
