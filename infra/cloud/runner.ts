@@ -17,6 +17,7 @@ import {
   MANAGER_SERVICE_ACCOUNT,
   RUNNER_CHART,
   RUNNER_CHART_REPO,
+  RUNNER_ID_ANNOTATION,
   RUNNER_RELEASE_NAME,
   runnerHelmValues,
   runnerTokenSecret,
@@ -89,7 +90,11 @@ export function deployRunner(
     new k8s.core.v1.Secret(
       "runner-token",
       {
-        metadata: { ...secretShape.metadata, labels },
+        metadata: {
+          ...secretShape.metadata,
+          labels,
+          annotations: { [RUNNER_ID_ANNOTATION]: gitlabRunner.runnerId.apply(String) },
+        },
         type: secretShape.type,
         stringData: {
           "runner-token": token,
@@ -115,10 +120,16 @@ export function deployRunner(
   const cache = runner.cache.enabled ? createCache(config, runner, ctx, keep) : undefined;
 
   const values = pulumi
-    .all([cache?.bucket.bucket ?? pulumi.output(undefined), cache?.role.arn ?? pulumi.output(undefined)])
-    .apply(([cacheBucket, cacheRoleArn]) =>
+    .all([
+      gitlabRunner.runnerId,
+      cache?.bucket.bucket ?? pulumi.output(undefined),
+      cache?.role.arn ?? pulumi.output(undefined),
+    ])
+    .apply(([runnerId, cacheBucket, cacheRoleArn]) =>
       runnerHelmValues(config, runner, {
         gitlabUrl: conn.url,
+        // A replaced runner has a new id: the manager's pods roll and read the new token.
+        runnerId: String(runnerId),
         ...(cacheBucket ? { cacheBucket } : {}),
         ...(cacheRoleArn ? { cacheRoleArn } : {}),
       }),
