@@ -33,6 +33,17 @@ describe("agent config", () => {
     assert.equal(tierOf("review-42"), "other");
   });
 
+  it("leaves container scanning off unless asked for, on any tier", () => {
+    assert.equal(configOf(minimal(), "production").agent!.containerScanning, false);
+    assert.equal(
+      configOf(withAgent({ containerScanning: true }), "production").agent!.containerScanning,
+      true,
+    );
+    const problems = problemsOf(withAgent({ containerScanning: "yes" }));
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0], /^gitlab-eks:agent\.containerScanning: /);
+  });
+
   it("can be turned off", () => {
     const c = configOf({
       "aws:region": "eu-west-1",

@@ -80,6 +80,9 @@ export function agentHelmValues(
         ? { receptive: { enabled: true }, api: { jwtPublicKey: facts.jwtPublicKey } }
         : { kasAddress: facts.kasAddress }),
       ...(agent.kasCaCert ? { kasCaCert: agent.kasCaCert } : {}),
+      // The chart turns this on by default, and its templates then bind a ClusterRole reading secrets,
+      // nodes and workloads cluster-wide, whatever rbac.create says: only when the stack asks for it.
+      operational_container_scanning: { enabled: agent.containerScanning },
     },
     // The chart's RBAC binds cluster-admin; ours (agentRbac) grants only what ciAccess needs.
     rbac: { create: false },
@@ -143,6 +146,14 @@ export function agentRbac(agent: AgentConfig, ids: Record<string, number | strin
           verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
         },
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+        // Container scanning: agentk starts the scanner pods in its own namespace (they run as the
+        // chart's scanner service account) and reads and removes the results they leave in ConfigMaps.
+        ...(agent.containerScanning
+          ? [
+              { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "delete"] },
+              { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "delete"] },
+            ]
+          : []),
       ],
     },
     {
