@@ -169,8 +169,9 @@ async function preflight(
   const failed = (await runnerPreflight(conn, runner.scope, env)).filter((c) => !c.ok);
   if (failed.length)
     throw new pulumi.RunError(
-      `The GitLab runner cannot be created (it was not):\n` +
-        failed.map((c) => `  ${c.name}: ${c.detail}`).join("\n"),
+      `The GitLab runner cannot be created (nothing was created):\n` +
+        failed.map((c) => `  ${c.name}: ${c.detail}`).join("\n") +
+        `\nCheck again with: npx gitlab-eks doctor --stack ${pulumi.getStack()}`,
     );
 }
 
