@@ -33,6 +33,17 @@ describe("agent config", () => {
     assert.equal(tierOf("review-42"), "other");
   });
 
+  it("leaves container scanning off unless asked for, on any tier", () => {
+    assert.equal(configOf(minimal(), "production").agent!.containerScanning, false);
+    assert.equal(
+      configOf(withAgent({ containerScanning: true }), "production").agent!.containerScanning,
+      true,
+    );
+    const problems = problemsOf(withAgent({ containerScanning: "yes" }));
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0], /^gitlab-eks:agent\.containerScanning: /);
+  });
+
   it("can be turned off", () => {
     const c = configOf({
       "aws:region": "eu-west-1",
@@ -169,6 +180,52 @@ describe("agent model", () => {
     assert.equal(versionSkewProblem("18.0.2", "v17.11.3"), undefined);
     assert.equal(versionSkewProblem("17.11.0", "v18.0.1"), undefined);
     assert.match(versionSkewProblem("18.0.0", "v17.10.0") ?? "", /v17\.11\.x, v18\.0\.x, v18\.1\.x/);
+  });
+
+  it("crosses every major boundary at that major's real last minor, not at .11", () => {
+    // GitLab's release history: 12.10, 13.12, 14.10, 15.11, 16.11 and 17.11 were each followed by X.0.
+    for (const [last, next] of [
+      ["12.10", "13.0"],
+      ["13.12", "14.0"],
+      ["14.10", "15.0"],
+      ["15.11", "16.0"],
+      ["16.11", "17.0"],
+      ["17.11", "18.0"],
+    ]) {
+      assert.equal(
+        versionSkewProblem(`${last}.3`, `v${next}.1`),
+        undefined,
+        `GitLab ${last} with agent ${next}`,
+      );
+      assert.equal(
+        versionSkewProblem(`${next}.2-ee`, `v${last}.0`),
+        undefined,
+        `GitLab ${next} with agent ${last}`,
+      );
+    }
+    // One before the last minor is two releases from X.0; a minor past the last never existed.
+    assert.match(versionSkewProblem("15.0.0", "v14.9.0") ?? "", /use v14\.10\.x, v15\.0\.x, v15\.1\.x$/);
+    assert.match(versionSkewProblem("14.0.0", "v13.11.0") ?? "", /use v13\.12\.x, v14\.0\.x, v14\.1\.x$/);
+    assert.match(versionSkewProblem("14.10.0", "v14.11.0") ?? "", /use v14\.9\.x, v14\.10\.x, v15\.0\.x$/);
+    assert.equal(versionSkewProblem("13.12.0", "v13.11.0"), undefined);
+    assert.match(versionSkewProblem("15.1.0", "v14.10.0") ?? "", /use v15\.0\.x, v15\.1\.x, v15\.2\.x$/);
+  });
+
+  it("does not assume where a major not yet finished will end", () => {
+    // 18 (and later) is not over: any minor from .10 on may be its last, so X.0 fits next to it.
+    for (const last of ["18.10", "18.11", "18.12"]) {
+      assert.equal(versionSkewProblem(`${last}.0`, "v19.0.0"), undefined, last);
+      assert.equal(versionSkewProblem("19.0.0", `v${last}.0`), undefined, last);
+    }
+    assert.match(
+      versionSkewProblem("19.0.0", "v18.9.0") ?? "",
+      /use the last v18 minor \(v18\.10\.x or later\), v19\.0\.x, v19\.1\.x$/,
+    );
+    assert.match(
+      versionSkewProblem("18.11.0", "v19.1.0") ?? "",
+      /use v18\.10\.x, v18\.11\.x, v18\.12\.x, v19\.0\.x$/,
+    );
+    assert.match(versionSkewProblem("18.5.0", "v19.0.0") ?? "", /use v18\.4\.x, v18\.5\.x, v18\.6\.x$/);
   });
 
   it("defaults the image tag to KAS's version, else GitLab's", () => {

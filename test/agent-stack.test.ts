@@ -112,6 +112,9 @@ describe("GitLab agent in the Pulumi program", () => {
         assert.equal(v.image.tag, "v18.5.1");
         assert.equal(v.replicas, agent.replicas);
         assert.deepEqual(v.rbac, { create: false });
+        // The chart's default (true) would bind a ClusterRole reading secrets and nodes cluster-wide.
+        assert.deepEqual(v.config.operational_container_scanning, { enabled: false });
+        assert.equal(agent.containerScanning, false);
         assert.deepEqual(v.podAnnotations, { "gitlab-eks/agent-token-id": "7" });
         const term =
           v.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]
@@ -173,6 +176,38 @@ describe("GitLab agent in the Pulumi program", () => {
         .map((b) => b.inputs.roleRef.name);
       assert.deepEqual(crbs, ["cluster-admin"]);
       assert.equal(mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").length, 0);
+    });
+
+    it("container scanning only when asked for: the chart's scanner RBAC, and agentk's scanner pods", async () => {
+      const role = (mocks: RecordingMocks) =>
+        mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:Role").map((r) => r.inputs)[0];
+      const off = await deployUnderMocks(world, "production", exampleConfig("production"));
+      assert.deepEqual(agentRelease(off.mocks).inputs.values.config.operational_container_scanning, {
+        enabled: false,
+      });
+      assert.deepEqual(
+        role(off.mocks).rules.flatMap((r: { resources: string[] }) => r.resources),
+        ["leases", "events"],
+      );
+      const { mocks } = await deployUnderMocks(
+        world,
+        "production",
+        withAgent(exampleConfig("production"), { containerScanning: true }),
+      );
+      assert.deepEqual(agentRelease(mocks).inputs.values.config.operational_container_scanning, {
+        enabled: true,
+      });
+      // agentk runs the scanner pods in its own namespace only; the cluster-wide reads are the chart's.
+      const own = role(mocks);
+      assert.equal(own.metadata.namespace, exampleConfig("production").agent!.namespace);
+      assert.deepEqual(
+        own.rules.filter((r: { resources: string[] }) => ["pods", "configmaps"].includes(r.resources[0])),
+        [
+          { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "delete"] },
+          { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "delete"] },
+        ],
+      );
+      assert.equal(mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").length, 0);
     });
 
     it("impersonates CI jobs (ci_job), binding GitLab's group for the project's numeric id", async () => {

@@ -158,7 +158,7 @@ describe("GitLab API module", () => {
       w.fake.failNext({ status: 429, retryAfterSeconds: 1, times: 10 });
       await assert.rejects(
         instanceMetadata(api(w.maintainerToken)),
-        /gave up after 4 attempts \(last: HTTP 429\).*rate limit/,
+        /answered 429 Too Many Requests to GET \/api\/v4\/metadata \(4 times\) and asked to wait 1 s \(Retry-After\): its rate limit/,
       );
       assert.equal(sleeps.length, 3);
     });

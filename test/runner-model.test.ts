@@ -11,6 +11,7 @@ import { desiredNodePools } from "../infra/model/nodePools";
 import { renderStack } from "../infra/model/render";
 import {
   JOB_SERVICE_ACCOUNT,
+  RUNNER_ID_ANNOTATION,
   RUNNER_TOKEN_SECRET,
   runnerConfigToml,
   runnerHelmValues,
@@ -31,7 +32,7 @@ const parseToml = (text: string): unknown => JSON.parse(JSON.stringify(parse(tex
 const runnerStack = (runner: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   configOf(minimal({ "gitlab-eks:runner": { group: "platform", ...runner }, ...extra }));
 
-const FACTS = { gitlabUrl: "https://gitlab.example.com" };
+const FACTS = { gitlabUrl: "https://gitlab.example.com", runnerId: "41" };
 
 /** The rendered node pools as nodes a scheduler would see. */
 function nodesOf(config: StackConfig): SchedNode[] {
@@ -254,6 +255,15 @@ describe("runner chart values", () => {
     assert.equal(values.runners.config, runnerConfigToml(config, config.runner!, FACTS));
   });
 
+  it("rolls the manager when the runner is replaced: the runner id is a pod annotation, the token is not", () => {
+    // With runners.secret the chart's checksum/secrets hashes an empty template, so only this changes
+    // the pod template when a new runner (and token) replaces the old one.
+    assert.deepEqual(values.podAnnotations, { [RUNNER_ID_ANNOTATION]: "41" });
+    const replaced = runnerHelmValues(config, config.runner!, { ...FACTS, runnerId: "42" });
+    assert.notDeepEqual(replaced.podAnnotations, values.podAnnotations);
+    assert.doesNotMatch(JSON.stringify(values), /glrt-/);
+  });
+
   it("sets concurrency, check interval, namespaced RBAC, its own service account and manager resources", () => {
     assert.equal(values.concurrent, 4);
     assert.equal(values.checkInterval, 5);
@@ -289,6 +299,9 @@ describe("render: runner files", () => {
     parseToml(files["runner-config.toml"]);
     const secret = parseYaml(files["runner-token-secret.yaml"]) as { stringData: Record<string, string> };
     assert.deepEqual(secret.stringData, { "runner-token": "[secret]", "runner-registration-token": "" });
+    assert.deepEqual((parseYaml(files["runner-values.yaml"]) as { podAnnotations: unknown }).podAnnotations, {
+      [RUNNER_ID_ANNOTATION]: "[created by pulumi up]",
+    });
   });
 
   it("adds nothing for a stack without a runner section", () => {

@@ -11,6 +11,7 @@ import { deployUnderMocks } from "./support/deploy";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 import {
   ACCOUNT,
+  MOCK_RUNNER_ID,
   MOCK_RUNNER_TOKEN,
   RecordingMocks,
   RUNNER_RESOURCE_TYPE,
@@ -124,6 +125,15 @@ describe("runner resources under Pulumi mocks", () => {
       assert.equal((parse(v.runners.config) as Any).runners[0].cache, undefined);
       assert.deepEqual(v.serviceAccount, { create: true, name: "gitlab-runner", annotations: {} });
       assert.doesNotMatch(JSON.stringify(rel), /glrt-/);
+    });
+
+    it("rolls the manager from the runner's id (a replaced runner has a new one), as the Secret records", () => {
+      // The chart's checksum/secrets hashes an empty template with runners.secret: without this, a new
+      // runner's token would reach the Secret but never the running manager.
+      const v: Any = mocks.one("kubernetes:helm.sh/v3:Release", "gitlab-runner").inputs.values;
+      assert.deepEqual(v.podAnnotations, { "gitlab-eks/runner-id": String(MOCK_RUNNER_ID) });
+      const secret = mocks.one("kubernetes:core/v1:Secret", "runner-token").inputs;
+      assert.deepEqual(secret.metadata.annotations, { "gitlab-eks/runner-id": String(MOCK_RUNNER_ID) });
     });
 
     it("creates no cache bucket or role", () => {

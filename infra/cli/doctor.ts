@@ -2,33 +2,59 @@
  * `gitlab-eks doctor --stack NAME`: checks the live GitLab the stack talks to, one line per check, with
  * the same preflights `pulumi up` runs before it registers the agent and creates the runner. Loaded lazily by main.ts, so the
  * offline commands never pay for gitbeaker.
+ *
+ * Interactive: the whole run fits DOCTOR_BUDGET_MS whatever GitLab does (stalls, 429 storms), where
+ * `pulumi up` waits out a long outage (30 s per attempt, several attempts).
  */
 import type { StackConfig } from "../config/types";
 import { resolveConnection } from "../gitlab/connection";
-import { agentPreflight } from "../gitlab/preflight";
-import { DEFAULT_RETRY } from "../gitlab/requester";
+import { agentPreflight, type Check } from "../gitlab/preflight";
+import { DEFAULT_RETRY, type RetryPolicy, type Sleep } from "../gitlab/requester";
 import { runnerPreflight } from "../gitlab/runnerPreflight";
+
+/** Every GitLab request of one doctor run ends within this, counted from its start. */
+export const DOCTOR_BUDGET_MS = 35_000;
+
+/** Doctor's request policy, for a run starting at `start`: short attempts, short waits, one deadline. */
+export function doctorRetry(start: number): RetryPolicy {
+  return {
+    ...DEFAULT_RETRY,
+    maxAttempts: 3,
+    attemptTimeoutMs: 10_000,
+    maxWaitMs: 5_000,
+    maxDelayMs: 5_000,
+    deadline: start + DOCTOR_BUDGET_MS,
+  };
+}
+
+export interface DoctorOptions {
+  /** Defaults to doctorRetry(now); tests pass short timeouts. */
+  retry?: RetryPolicy;
+  sleep?: Sleep;
+}
 
 export async function doctor(
   config: StackConfig,
   env: Record<string, string | undefined>,
   out: (line: string) => void,
+  options: DoctorOptions = {},
 ): Promise<number> {
   const conn = resolveConnection(config.gitlab, env);
   out(`GitLab ${conn.url}, token from ${conn.tokenVariable}`);
-  const interactive = { ...DEFAULT_RETRY, maxAttempts: 2, maxWaitMs: 5_000 };
+  const retry = options.retry ?? doctorRetry(Date.now());
   let failed = 0;
-  const print = (checks: { ok: boolean; name: string; detail: string }[]) => {
+  let unreachable = false;
+  const print = (checks: Check[]) => {
     for (const c of checks) out(`${c.ok ? "ok  " : "FAIL"}  ${c.name}: ${c.detail}`);
     failed += checks.filter((c) => !c.ok).length;
+    unreachable ||= checks.some((c) => c.name === "reachable" && !c.ok);
   };
   if (!config.agent) {
     out("ok    agent: disabled (gitlab-eks:agent.enabled is false); nothing to check");
     if (!config.runner) return 0;
   } else {
     out(`agent "${config.agent.name}" in ${config.agent.project}`);
-    // Interactive: answer in seconds rather than wait out a long outage (pulumi up retries longer).
-    const { checks } = await agentPreflight(conn, config.agent, { env, retry: interactive });
+    const { checks } = await agentPreflight(conn, config.agent, { env, retry, sleep: options.sleep });
     print(checks);
   }
   if (config.runner) {
@@ -40,7 +66,10 @@ export async function doctor(
           ? `group ${scope.group}`
           : "the instance";
     out(`runner (${scope.runnerType}) for ${target}`);
-    print(await runnerPreflight(conn, scope, env, interactive));
+    // Asking again would only wait out the same silence, or the same refusal, a second time.
+    if (unreachable)
+      out("skip  runner checks: not run, GitLab did not serve the agent checks (see reachable above)");
+    else print(await runnerPreflight(conn, scope, env, retry, options.sleep));
   }
   out(failed ? `${failed} check${failed === 1 ? "" : "s"} failed` : "all checks passed");
   return failed ? 1 : 0;

@@ -17,6 +17,7 @@ import {
   MANAGER_SERVICE_ACCOUNT,
   RUNNER_CHART,
   RUNNER_CHART_REPO,
+  RUNNER_ID_ANNOTATION,
   RUNNER_RELEASE_NAME,
   runnerHelmValues,
   runnerTokenSecret,
@@ -89,7 +90,11 @@ export function deployRunner(
     new k8s.core.v1.Secret(
       "runner-token",
       {
-        metadata: { ...secretShape.metadata, labels },
+        metadata: {
+          ...secretShape.metadata,
+          labels,
+          annotations: { [RUNNER_ID_ANNOTATION]: gitlabRunner.runnerId.apply(String) },
+        },
         type: secretShape.type,
         stringData: {
           "runner-token": token,
@@ -115,10 +120,16 @@ export function deployRunner(
   const cache = runner.cache.enabled ? createCache(config, runner, ctx, keep) : undefined;
 
   const values = pulumi
-    .all([cache?.bucket.bucket ?? pulumi.output(undefined), cache?.role.arn ?? pulumi.output(undefined)])
-    .apply(([cacheBucket, cacheRoleArn]) =>
+    .all([
+      gitlabRunner.runnerId,
+      cache?.bucket.bucket ?? pulumi.output(undefined),
+      cache?.role.arn ?? pulumi.output(undefined),
+    ])
+    .apply(([runnerId, cacheBucket, cacheRoleArn]) =>
       runnerHelmValues(config, runner, {
         gitlabUrl: conn.url,
+        // A replaced runner has a new id: the manager's pods roll and read the new token.
+        runnerId: String(runnerId),
         ...(cacheBucket ? { cacheBucket } : {}),
         ...(cacheRoleArn ? { cacheRoleArn } : {}),
       }),
@@ -158,8 +169,9 @@ async function preflight(
   const failed = (await runnerPreflight(conn, runner.scope, env)).filter((c) => !c.ok);
   if (failed.length)
     throw new pulumi.RunError(
-      `The GitLab runner cannot be created (it was not):\n` +
-        failed.map((c) => `  ${c.name}: ${c.detail}`).join("\n"),
+      `The GitLab runner cannot be created (nothing was created):\n` +
+        failed.map((c) => `  ${c.name}: ${c.detail}`).join("\n") +
+        `\nCheck again with: npx gitlab-eks doctor --stack ${pulumi.getStack()}`,
     );
 }
 

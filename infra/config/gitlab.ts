@@ -110,6 +110,12 @@ export const agentSchema = section({
     "initial",
   ),
   retainOnDelete: v.optional(flag(), false),
+  /**
+   * Operational container scanning (GitLab Ultimate). Off by default: when on, the gitlab-agent chart
+   * creates a ClusterRole and ClusterRoleBinding that let the scanner's service account list and get
+   * secrets, nodes, pods, workloads and RBAC objects cluster-wide, whatever `rbac` says.
+   */
+  containerScanning: v.optional(flag(), false),
 });
 
 export interface AccessEntry {
@@ -149,6 +155,8 @@ export interface AgentConfig {
   environment: { name: string; tier: EnvironmentTier; kubernetesNamespace: string };
   tokenRotation: string;
   retainOnDelete: boolean;
+  /** Operational container scanning: the chart's cluster-wide scanner RBAC, and agentk's scanner pods. */
+  containerScanning: boolean;
 }
 
 /** production/prod → production, staging/stage → staging, dev/development → development, test → testing. */
@@ -305,6 +313,7 @@ export function checkAgent(
     },
     tokenRotation: a.tokenRotation ?? "initial",
     retainOnDelete: a.retainOnDelete ?? false,
+    containerScanning: a.containerScanning ?? false,
   };
 }
 

@@ -51,7 +51,8 @@ export function readToken(
   if (token) return token;
   const why =
     `${purpose} needs a GitLab token in the ${conn.tokenVariable} environment variable: a personal, project or group ` +
-    `access token with the api scope whose user is Maintainer (Owner to create runners) on the projects involved.`;
+    `access token with the api scope, whose user is Maintainer on the projects involved (a group runner needs ` +
+    `Owner of its group, an instance runner an administrator).`;
   if (env.CI_JOB_TOKEN)
     throw new GitlabTokenError(
       `${why} Only CI_JOB_TOKEN is available, and GitLab does not accept job tokens for cluster agents, agent tokens, ` +

@@ -13,7 +13,6 @@ export async function instanceMetadata(api: GitlabApi): Promise<InstanceMetadata
     {
       action: "read the instance metadata (GET /metadata)",
       scope: "read_api or api",
-      role: "any signed-in user",
     },
     () => api.Metadata.show(),
   )) as unknown as Record<string, unknown>;
@@ -36,13 +35,15 @@ export interface TokenSelf {
   expiresAt: string | null;
 }
 
-/** What the calling token is (GET /personal_access_tokens/self; project and group tokens answer too). */
-export async function tokenSelf(api: GitlabApi): Promise<TokenSelf> {
+/**
+ * What the calling token is (GET /personal_access_tokens/self; project and group tokens answer too). Any
+ * scope may read it; `needs` is the scope the caller will need, named when GitLab rejects the token.
+ */
+export async function tokenSelf(api: GitlabApi, needs?: string): Promise<TokenSelf> {
   const t = (await call(
     {
       action: "read the token's own description (GET /personal_access_tokens/self)",
-      scope: "any",
-      role: "the token's owner",
+      ...(needs ? { scope: needs } : {}),
     },
     () => api.PersonalAccessTokens.show(),
   )) as unknown as Record<string, unknown>;

@@ -8,7 +8,7 @@ import type { AgentConfig } from "../config/gitlab";
 import { defaultImageTag, versionSkewProblem } from "../model/agent";
 import { gitlabClient, type GitlabApi } from "./client";
 import { GitlabConnection, GitlabTokenError, readToken } from "./connection";
-import { GitlabApiError } from "./errors";
+import { GitlabApiError, gaveUpText } from "./errors";
 import {
   ACCESS_LEVEL_NAMES,
   instanceMetadata,
@@ -55,7 +55,7 @@ export async function openWithToken(
   env: Record<string, string | undefined>,
   purpose: string,
   add: Add,
-  options: Omit<PreflightOptions, "env"> = {},
+  options: Omit<PreflightOptions, "env"> & { scope?: string } = {},
 ): Promise<{ api: GitlabApi; self: TokenSelf } | undefined> {
   try {
     readToken(conn, env, purpose);
@@ -72,21 +72,24 @@ export async function openWithToken(
     onRequest: options.onRequest,
   });
   try {
-    const self = await tokenSelf(api);
+    const self = await tokenSelf(api, options.scope);
     add("reachable", true, `${conn.url} answers`);
     const expiry = self.expiresAt ? `, expires ${self.expiresAt}` : "";
     const ok = add(
       "token valid",
       self.active,
-      self.active ? `token "${self.name}"${expiry}` : `token "${self.name}" is inactive (revoked or expired)`,
+      self.active
+        ? `token "${self.name}"${expiry}`
+        : `token "${self.name}" is inactive (revoked or expired); create a new one and set ${conn.tokenVariable} to it`,
     );
     return ok ? { api, self } : undefined;
   } catch (e) {
-    if ((e as GitlabApiError).status === undefined)
-      add("reachable", false, `cannot reach ${conn.url}: ${(e as Error).message}`);
+    const err = e as GitlabApiError;
+    if (err.gaveUp) add("reachable", false, gaveUpText(err.gaveUp));
+    else if (err.status === undefined) add("reachable", false, `no answer from ${conn.url}: ${err.message}`);
     else {
       add("reachable", true, `${conn.url} answers`);
-      add("token valid", false, (e as Error).message);
+      add("token valid", false, err.message);
     }
     return undefined;
   }
@@ -120,7 +123,10 @@ export async function agentPreflight(
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => (checks.push({ name, ok, detail }), ok);
 
-  const opened = await openWithToken(conn, env, "Registering the GitLab agent", add, options);
+  const opened = await openWithToken(conn, env, "Registering the GitLab agent", add, {
+    ...options,
+    scope: "api",
+  });
   if (!opened) return { checks };
   const { api, self } = opened;
   add(
@@ -128,7 +134,7 @@ export async function agentPreflight(
     self.scopes.includes("api"),
     self.scopes.includes("api")
       ? `scopes: ${self.scopes.join(", ")}`
-      : `scopes: ${self.scopes.join(", ") || "none"}; the agent APIs need the api scope. Create a token with api and set ${conn.tokenVariable}`,
+      : `scopes: ${self.scopes.join(", ") || "none"}; the agent APIs need the api scope. Create a token with the api scope and set ${conn.tokenVariable} to it`,
   );
 
   try {
@@ -163,7 +169,7 @@ export async function agentPreflight(
       add(
         "KAS",
         false,
-        `KAS is enabled but GitLab reports no external URL; set gitlab-eks:agent.kasAddress (e.g. wss://kas.gitlab.example.com)`,
+        `KAS is enabled, but GitLab reports no external URL for it; set gitlab-eks:agent.kasAddress (e.g. wss://kas.gitlab.example.com)`,
       );
     else
       add(
@@ -203,7 +209,9 @@ export async function agentPreflight(
         "agent version",
         imageTag !== undefined,
         imageTag
-          ? `${imageTag} (KAS version${metadata.kas.version ? "" : " unknown; from GitLab's version"})`
+          ? metadata.kas.version
+            ? `${imageTag} (the version of KAS)`
+            : `${imageTag} (from GitLab's version; KAS did not report its own)`
           : `cannot tell GitLab's version ("${metadata.version}"); pin gitlab-eks:agent.imageTag`,
       );
     }

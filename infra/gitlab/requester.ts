@@ -9,8 +9,11 @@
  *     second POST would create another. The caller fails instead; a re-run finds what was created (every
  *     create here is preceded by a lookup). A POST is retried when GitLab answered with an error status
  *     (it rolled back) or the connection was never made;
- *   - gives each attempt its own timeout; and stops after `maxAttempts` or `maxWaitMs` of waiting in all.
- * Errors keep gitbeaker's shape (GitbeakerRequestError with cause {description, request, response}).
+ *   - gives each attempt its own timeout; and stops after `maxAttempts` or `maxWaitMs` of waiting in all,
+ *     or at the policy's `deadline` (interactive commands such as `doctor`: a whole run fits a budget).
+ * Errors keep gitbeaker's shape (GitbeakerRequestError with cause {description, request, response}); a
+ * request that gave up throws GitbeakerRetryError or GitbeakerTimeoutError whose cause is a `GaveUp`: what
+ * GitLab last answered (a status), or that it did not answer (a network code or a timeout).
  */
 import {
   createRequesterFn,
@@ -34,6 +37,12 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Timeout of one attempt. */
   attemptTimeoutMs: number;
+  /**
+   * Optional end (ms since the epoch) of every request made with this policy: an attempt is cut short
+   * at it, no wait runs past it, and no attempt starts after it. Interactive commands set it so their
+   * whole run fits a budget whatever GitLab does; `pulumi up` sets none.
+   */
+  deadline?: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -67,6 +76,37 @@ export interface RequestEvent {
   /** Set when the request will be retried. */
   retryInMs?: number;
   error?: string;
+}
+
+/** Why a request gave up: the `cause` of the GitbeakerRetryError or GitbeakerTimeoutError it throws. */
+export interface GaveUp {
+  /** Origin of the GitLab asked, e.g. https://gitlab.example.com. */
+  origin: string;
+  method: string;
+  /** Path without the query. */
+  path: string;
+  attempts: number;
+  /** The last HTTP status GitLab answered; absent when the last attempt got no answer. */
+  status?: number;
+  /** How long GitLab asked to wait (Retry-After), when it did. */
+  retryAfterMs?: number;
+  /**
+   * Why the last attempt got no answer: a network code (ECONNREFUSED, ENOTFOUND, ECONNRESET,
+   * UND_ERR_SOCKET, ...), TIMEOUT, or BUDGET (the policy's deadline came before the attempt).
+   */
+  code?: string;
+  /** Timeout of the last attempt, when it timed out. */
+  timeoutMs?: number;
+  /** The network error of the last attempt, e.g. "fetch failed (bad port)". */
+  error?: string;
+}
+
+/** The GaveUp facts of an error thrown by this handler, if it is one. */
+export function gaveUpOf(e: unknown): GaveUp | undefined {
+  const cause = (e as { cause?: Partial<GaveUp> } | undefined)?.cause;
+  return cause && typeof cause.attempts === "number" && typeof cause.origin === "string"
+    ? (cause as GaveUp)
+    : undefined;
 }
 
 export type Sleep = (ms: number) => Promise<void>;
@@ -107,26 +147,43 @@ export function createRequestHandler(
     let waited = 0;
     let last = "";
 
+    const facts = (attempts: number, extra: Partial<GaveUp>): GaveUp => ({
+      origin: url.origin,
+      method,
+      path: url.pathname,
+      attempts,
+      ...extra,
+    });
+    const left = () => (policy.deadline === undefined ? Infinity : policy.deadline - Date.now());
+
     for (let attempt = 1; ; attempt++) {
       await rateLimit();
+      if (left() <= 0)
+        throw new GitbeakerTimeoutError(`${method} ${url.pathname}: not sent, the time budget ran out`, {
+          cause: facts(attempt - 1, { code: "BUDGET" }),
+        });
+      const timeoutMs = Math.max(1, Math.min(policy.attemptTimeoutMs, left()));
       const request = new Request(url, {
         ...(init as RequestInit),
         method,
-        signal: AbortSignal.timeout(policy.attemptTimeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       let response: Response | undefined;
       let failure: string | undefined;
+      let code: string | undefined;
       let notSent = false;
       try {
         response = await fetch(request);
       } catch (e) {
         const name = (e as Error).name;
-        const code = errorCode(e);
+        code = errorCode(e);
         notSent = code !== undefined && NOT_SENT_CODES.includes(code);
+        if (name === "TimeoutError" || name === "AbortError") code = "TIMEOUT";
+        const reason = code ?? (e as { cause?: { message?: unknown } }).cause?.message;
         failure =
-          name === "TimeoutError" || name === "AbortError"
-            ? `timed out after ${policy.attemptTimeoutMs} ms`
-            : `${(e as Error).message}${code ? ` (${code})` : ""}`;
+          code === "TIMEOUT"
+            ? `timed out after ${timeoutMs} ms`
+            : `${(e as Error).message}${typeof reason === "string" ? ` (${reason})` : ""}`;
       }
       if (!response && method === "POST" && !notSent) {
         onEvent({ method, path, attempt, error: failure });
@@ -153,15 +210,27 @@ export function createRequestHandler(
           : undefined;
       const delay = Math.min(policy.maxDelayMs, asked ?? backoff);
       last = response ? `HTTP ${response.status}` : (failure ?? "no response");
-      if (attempt >= policy.maxAttempts || waited + delay > policy.maxWaitMs) {
+      // Against a deadline, a Retry-After that runs past it is not cut short: the wait would be refused again.
+      const past = Math.max(delay, asked ?? 0) >= left();
+      if (attempt >= policy.maxAttempts || waited + delay > policy.maxWaitMs || past) {
         onEvent({ method, path, status: response?.status, attempt, error: last });
-        if (!response && failure?.startsWith("timed out"))
-          throw new GitbeakerTimeoutError(`${method} ${url.pathname}: ${failure}, ${attempt} attempts`);
+        await response?.body?.cancel().catch(() => {});
+        const cause = response
+          ? facts(attempt, {
+              status: response.status,
+              ...(asked !== undefined ? { retryAfterMs: asked } : {}),
+            })
+          : facts(attempt, { code, ...(code === "TIMEOUT" ? { timeoutMs } : { error: failure }) });
+        if (code === "TIMEOUT")
+          throw new GitbeakerTimeoutError(`${method} ${url.pathname}: ${failure}, ${attempt} attempts`, {
+            cause,
+          });
         throw new GitbeakerRetryError(
           `${method} ${url.pathname}: gave up after ${attempt} attempts (last: ${last}).` +
             (response?.status === 429
               ? " GitLab's rate limit for this endpoint was reached; try again later."
               : " Check GitLab's status."),
+          { cause },
         );
       }
       onEvent({ method, path, status: response?.status, attempt, retryInMs: delay, error: failure });

@@ -9,17 +9,22 @@ import type { GitlabConnection } from "./connection";
 import { call } from "./errors";
 import { namespaceId } from "./instance";
 import { checkProjectRole, openWithToken, type Check } from "./preflight";
-import type { RetryPolicy } from "./requester";
+import type { RetryPolicy, Sleep } from "./requester";
 
 export async function runnerPreflight(
   conn: GitlabConnection,
   scope: RunnerScope,
   env: Record<string, string | undefined> = process.env,
   retry?: RetryPolicy,
+  sleep?: Sleep,
 ): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (name: string, ok: boolean, detail: string) => (checks.push({ name, ok, detail }), ok);
-  const opened = await openWithToken(conn, env, "Creating the GitLab runner", add, { retry });
+  const opened = await openWithToken(conn, env, "Creating the GitLab runner", add, {
+    retry,
+    sleep,
+    scope: "api",
+  });
   if (!opened) return checks;
   const { api } = opened;
   const scopes = opened.self.scopes;
@@ -30,14 +35,14 @@ export async function runnerPreflight(
     has("create_runner") && has("manage_runner")
       ? `scopes: ${scopes.join(", ")}`
       : `scopes: ${scopes.join(", ") || "none"}; creating a runner needs create_runner, and updating or deleting it ` +
-          `(pulumi destroy) needs manage_runner (or api for both). Use such a token in ${conn.tokenVariable}`,
+          `(pulumi destroy) needs manage_runner (api covers both). Set ${conn.tokenVariable} to such a token`,
   );
   const canRead = scopes.includes("api") || scopes.includes("read_api");
 
   try {
     if (scope.runnerType === "instance_type") {
       const user = (await call(
-        { action: "read the token's user (GET /user)", scope: "read_user or api", role: "any user" },
+        { action: "read the token's user (GET /user)", scope: "read_user or api" },
         () => api.Users.showCurrentUser(),
       )) as unknown as { username?: string; is_admin?: boolean };
       add(
@@ -46,7 +51,7 @@ export async function runnerPreflight(
         user.is_admin
           ? `${user.username} is an administrator`
           : `${user.username} is not an administrator; only administrators can create instance_type runners. ` +
-              `Use an administrator's token, or set gitlab-eks:runner.group (or project) for a group (project) runner`,
+              `Use an administrator's token, or make it a group or project runner (gitlab-eks:runner.group or gitlab-eks:runner.project)`,
       );
     } else if (scope.runnerType === "project_type") {
       if (!canRead)
@@ -77,7 +82,8 @@ export async function runnerPreflight(
       }
     }
   } catch (e) {
-    add("role", false, (e as Error).message);
+    // The check that was running: the group lookup, or the role on the project or instance.
+    add(scope.runnerType === "group_type" ? "group" : "role", false, (e as Error).message);
   }
   return checks;
 }

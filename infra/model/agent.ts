@@ -80,6 +80,9 @@ export function agentHelmValues(
         ? { receptive: { enabled: true }, api: { jwtPublicKey: facts.jwtPublicKey } }
         : { kasAddress: facts.kasAddress }),
       ...(agent.kasCaCert ? { kasCaCert: agent.kasCaCert } : {}),
+      // The chart turns this on by default, and its templates then bind a ClusterRole reading secrets,
+      // nodes and workloads cluster-wide, whatever rbac.create says: only when the stack asks for it.
+      operational_container_scanning: { enabled: agent.containerScanning },
     },
     // The chart's RBAC binds cluster-admin; ours (agentRbac) grants only what ciAccess needs.
     rbac: { create: false },
@@ -143,6 +146,14 @@ export function agentRbac(agent: AgentConfig, ids: Record<string, number | strin
           verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
         },
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+        // Container scanning: agentk starts the scanner pods in its own namespace (they run as the
+        // chart's scanner service account) and reads and removes the results they leave in ConfigMaps.
+        ...(agent.containerScanning
+          ? [
+              { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "delete"] },
+              { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch", "delete"] },
+            ]
+          : []),
       ],
     },
     {
@@ -232,29 +243,59 @@ export function parseVersion(v: string | null | undefined): (MinorVersion & { pa
   return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0) } : undefined;
 }
 
-/** GitLab majors end at .11: 17.11 is followed by 18.0. */
-const LAST_MINOR = 11;
-function neighbours(v: MinorVersion): MinorVersion[] {
-  const prev =
-    v.minor > 0 ? { major: v.major, minor: v.minor - 1 } : { major: v.major - 1, minor: LAST_MINOR };
-  const next =
-    v.minor < LAST_MINOR ? { major: v.major, minor: v.minor + 1 } : { major: v.major + 1, minor: 0 };
-  return [prev, v, next];
+/**
+ * The last minor of each finished GitLab major, from GitLab's release history (12.10 was followed by
+ * 13.0, 13.12 by 14.0, 14.10 by 15.0, 15.11 by 16.0, 16.11 by 17.0, 17.11 by 18.0). A finished major never
+ * gains a minor, so an entry is never wrong later; a major not listed yet (the current one, and every
+ * later one) falls back to the rule below instead of a guess.
+ */
+const LAST_MINORS: Record<number, number> = { 12: 10, 13: 12, 14: 10, 15: 11, 16: 11, 17: 11 };
+/**
+ * Every major since GitLab 11 ended at .10 or later. For a major not in LAST_MINORS, any minor from
+ * here on may be its last, so X.0 is taken as next to it: a skew check must never refuse a supported
+ * pair, and at worst this accepts a pair one or two releases further apart at an unlisted boundary.
+ */
+const EARLIEST_LAST_MINOR = 10;
+
+const tag = (v: MinorVersion) => `v${v.major}.${v.minor}.x`;
+
+/** Whether release `b` comes right after release `a`, across a major boundary too. */
+function follows(a: MinorVersion, b: MinorVersion): boolean {
+  const last = LAST_MINORS[a.major];
+  if (b.major === a.major) return b.minor === a.minor + 1 && (last === undefined || b.minor <= last);
+  if (b.major !== a.major + 1 || b.minor !== 0) return false;
+  return last !== undefined ? a.minor === last : a.minor >= EARLIEST_LAST_MINOR;
+}
+
+/** The agent versions that fit GitLab `v`, as text: the one before, the same, the one (or two) after. */
+function fitting(v: MinorVersion): string[] {
+  const before =
+    v.minor > 0
+      ? [tag({ major: v.major, minor: v.minor - 1 })]
+      : LAST_MINORS[v.major - 1] !== undefined
+        ? [tag({ major: v.major - 1, minor: LAST_MINORS[v.major - 1] })]
+        : [`the last v${v.major - 1} minor (v${v.major - 1}.${EARLIEST_LAST_MINOR}.x or later)`];
+  const after = [
+    { major: v.major, minor: v.minor + 1 },
+    { major: v.major + 1, minor: 0 },
+  ].filter((n) => follows(v, n));
+  return [...before, tag(v), ...after.map(tag)];
 }
 
 /**
  * GitLab's policy: the agent's version should match GitLab's major.minor; the previous and next minor are
- * supported too. Returns why a pinned tag does not fit, or undefined when it does.
+ * supported too, across a major boundary as well (GitLab 14.10 with agent 15.0). Returns why a pinned tag
+ * does not fit, or undefined when it does.
  */
 export function versionSkewProblem(gitlabVersion: string, agentTag: string): string | undefined {
   const gl = parseVersion(gitlabVersion);
   const ag = parseVersion(agentTag);
   if (!gl || !ag) return undefined;
-  const fits = neighbours(gl);
-  if (fits.some((f) => f.major === ag.major && f.minor === ag.minor)) return undefined;
+  if ((ag.major === gl.major && ag.minor === gl.minor) || follows(gl, ag) || follows(ag, gl))
+    return undefined;
   return (
     `agent ${agentTag} is outside GitLab's supported skew for GitLab ${gitlabVersion}: ` +
-    `use ${fits.map((f) => `v${f.major}.${f.minor}.x`).join(", ")}`
+    `use ${fitting(gl).join(", ")}`
   );
 }
 

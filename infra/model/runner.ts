@@ -26,9 +26,20 @@ export const JOB_COMPONENT = "runner-job";
 /** Keeps Cluster Autoscaler from scaling down a node under a running job. */
 export const SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict";
 
+/**
+ * Pod annotation on the manager carrying the GitLab runner's id. The chart's own `checksum/secrets`
+ * hashes only the Secret the chart renders, which is empty with `runners.secret`, so a new runner (new
+ * type, project or group: a new token in our Secret) would change no pod template and the manager would
+ * keep polling with the deleted runner's token. A new runner has a new id: the manager rolls and reads
+ * the new token. The id is not a secret; the token never appears in the values.
+ */
+export const RUNNER_ID_ANNOTATION = "gitlab-eks/runner-id";
+
 /** What only exists once the stack is deployed; `render` shows placeholders. */
 export interface RunnerDeployFacts {
   gitlabUrl: string;
+  /** Id of the runner in GitLab (changes whenever the runner, and so its token, is replaced). */
+  runnerId: string;
   /** S3 cache bucket name, when runner.cache.enabled. */
   cacheBucket?: string;
   /** IRSA role ARN for the manager's service account, when runner.cache.enabled. */
@@ -132,6 +143,7 @@ export function runnerHelmValues(config: StackConfig, runner: RunnerConfig, fact
       config: runnerConfigToml(config, runner, facts),
     },
     podLabels: { [COMPONENT_LABEL]: MANAGER_COMPONENT },
+    podAnnotations: { [RUNNER_ID_ANNOTATION]: facts.runnerId },
     resources: podResources(runner.managerResources),
     affinity: placement.affinity,
     tolerations: placement.tolerations,

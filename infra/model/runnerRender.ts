@@ -1,7 +1,7 @@
 /**
  * `gitlab-eks render` output for the runner: the chart values, the exact `runners.config` TOML they
  * carry, and the token Secret with the token shown as `[secret]`. Values that only exist after
- * `pulumi up` (bucket name, role ARN) are shown as placeholders.
+ * `pulumi up` (runner id, bucket name, role ARN) are shown as placeholders.
  */
 import { stringify } from "yaml";
 import { SECRET_PLACEHOLDER } from "../config/stackFiles";
@@ -21,6 +21,7 @@ export function renderRunner(config: StackConfig): Record<string, string> {
   if (!runner) return {};
   const facts: RunnerDeployFacts = {
     gitlabUrl: runnerGitlabUrl(config),
+    runnerId: AFTER_UP,
     ...(runner.cache.enabled ? { cacheBucket: AFTER_UP, cacheRoleArn: AFTER_UP } : {}),
   };
   return {
