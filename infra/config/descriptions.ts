@@ -97,6 +97,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.limits.memory": "Memory limit (a Kubernetes quantity).",
   "gitlab-eks:agent.rbac":
     "`least-privilege` (namespaced roles per `ciAccess` entry) or `cluster-admin` (refused for a production stack or tier).",
+  "gitlab-eks:agent.containerScanning":
+    "Operational container scanning (GitLab Ultimate). Off by default: when on, the gitlab-agent chart binds a ClusterRole that reads secrets, nodes, pods, workloads and RBAC objects in every namespace.",
   "gitlab-eks:agent.ciAccess":
     "Projects and groups whose CI jobs may use the agent (`ci_access` in its config file).",
   "gitlab-eks:agent.ciAccess.projects": "Projects whose CI jobs may use the agent.",
