@@ -3,8 +3,8 @@
  * `gitlab-eks:agent` (the GitLab agent for Kubernetes). Schemas, defaults and cross-setting rules.
  */
 import * as v from "valibot";
-import { dnsLabelProblem } from "../model/kubernetes";
-import { cpuQuantityProblem, memoryQuantityProblem } from "../model/quantity";
+import { dnsLabelProblem } from "../core/kubernetes";
+import { cpuQuantityProblem, memoryQuantityProblem } from "../core/quantity";
 import { fix, flag, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { show, type Problem } from "./problems";
 

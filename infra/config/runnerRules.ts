@@ -3,7 +3,7 @@
  * project/group, tags GitLab would refuse, requests versus limits, and where the manager can live.
  */
 import type * as v from "valibot";
-import { parseQuantity } from "../model/quantity";
+import { parseQuantity } from "../core/quantity";
 import { Problem, show } from "./problems";
 import type { runnerSchema } from "./runnerSchema";
 import type { PoolConfig } from "./types";

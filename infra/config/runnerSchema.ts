@@ -3,7 +3,7 @@
  * runner pool's `minSize`, live in runnerRules.ts.
  */
 import * as v from "valibot";
-import { cpuQuantityProblem, memoryQuantityProblem } from "../model/quantity";
+import { cpuQuantityProblem, memoryQuantityProblem } from "../core/quantity";
 import { show } from "./problems";
 import { PROJECT_REF } from "./gitlab";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";

@@ -8,8 +8,9 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { ConfigError, Problem } from "./problems";
 
-/** Stands in for a `secure:` value, which only the Pulumi CLI can decrypt. */
-export const SECRET_PLACEHOLDER = "[secret]";
+import { SECRET_PLACEHOLDER } from "../core/secret";
+
+export { SECRET_PLACEHOLDER };
 
 export interface StackFiles {
   project: string;

@@ -4,9 +4,10 @@
  * and by the offline CLI (`gitlab-eks validate`, `render`); it imports nothing from @pulumi/*.
  */
 import * as v from "valibot";
-import { labelKeyProblem, labelValueProblem } from "../model/labels";
-import { architectureOf } from "../model/instances";
-import { subnetPlanProblem } from "../model/network";
+import { labelKeyProblem, labelValueProblem } from "../core/labels";
+import { architectureOf } from "../core/instances";
+import { closest } from "../core/suggest";
+import { subnetPlanProblem } from "../core/cidr";
 import { checkAgent, checkGitlab } from "./gitlab";
 import { ConfigError, Problem, show } from "./problems";
 import { checkRunner } from "./runnerRules";
@@ -460,29 +461,4 @@ function dedupe(problems: Problem[]): Problem[] {
 }
 
 /** The closest known name, if it is close enough to be a likely typo. */
-export function suggest(name: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const d = distance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
-}
+export const suggest = closest;
