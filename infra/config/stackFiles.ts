@@ -17,9 +17,20 @@ export interface StackFiles {
   stack: string;
   dir: string;
   values: Record<string, unknown>;
+  /** Problems of the files' layout that do not stop validation (keys without a namespace). */
+  problems: Problem[];
 }
 
-const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+/**
+ * Stack files are a few KB; anything over 1 MiB is a generated or corrupted file, refused before parsing
+ * (a YAML parser takes minutes over a few MB of mappings).
+ */
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+/** YAML aliases expanded at most this often per file (the `yaml` package's own guard against alias bombs). */
+const MAX_ALIAS_COUNT = 100;
+
+/** A stack name as Pulumi accepts it; anything else (`../../etc/passwd`) is a usage error. */
+export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 export function readStackFiles(dir: string, stack: string): StackFiles {
   const problems: Problem[] = [];
@@ -68,10 +79,23 @@ export function readStackFiles(dir: string, stack: string): StackFiles {
       values[full] = decl;
     }
   }
-  for (const [key, value] of Object.entries(asRecord(stackDoc?.config))) {
-    values[fullKey(key, projectName)] = redactSecure(value);
+  const layout: Problem[] = [];
+  const stackConfig = asRecord(stackDoc?.config);
+  for (const [key, value] of Object.entries(stackConfig)) {
+    const full = fullKey(key, projectName);
+    if (!key.includes(":")) {
+      const also = full in stackConfig ? ` and replaces the whole ${full} entry next to it` : "";
+      layout.push({
+        key,
+        message:
+          `in ${path.basename(stackFile)} has no namespace, so Pulumi reads it as ${full}${also}: did you mean ${full}? ` +
+          `Fix: rename it to ${full} (merging it into that entry if there is one)`,
+      });
+      if (full in stackConfig) continue;
+    }
+    values[full] = redactSecure(value);
   }
-  return { project: projectName, stack, dir, values };
+  return { project: projectName, stack, dir, values, problems: layout };
 }
 
 /** Pulumi treats config keys without a namespace as the project's; ours is `gitlab-eks`. */
@@ -98,29 +122,86 @@ function readYaml(
   problems: Problem[],
   missing: () => string,
 ): Record<string, unknown> | undefined {
+  const key = path.basename(file);
+  let bytes: Buffer;
+  try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_STACK_FILE_BYTES) {
+      problems.push({
+        key,
+        message:
+          `is ${size} bytes; a stack file holds settings, a few KB, and at most ${MAX_STACK_FILE_BYTES} bytes (1 MiB) are read. ` +
+          `Fix: remove what does not belong there (a generated map or list?)`,
+      });
+      return undefined;
+    }
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    problems.push({
+      key,
+      message:
+        code === "ENOENT" ? missing() : `cannot be read (${code ?? String(e)}). Fix: make it a readable file`,
+    });
+    return undefined;
+  }
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    problems.push({ key: path.basename(file), message: missing() });
+    problems.push({
+      key,
+      message: `is not UTF-8 text (byte ${firstInvalidUtf8(bytes)} starts an invalid sequence); YAML files are UTF-8. Fix: save it as UTF-8`,
+    });
     return undefined;
   }
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
     for (const e of doc.errors)
       problems.push({
-        key: path.basename(file),
+        key,
         message: `is not valid YAML: ${e.message.split("\n")[0]}. Fix: correct the file (or recreate it with pulumi config set)`,
       });
     return undefined;
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    problems.push({
+      key,
+      message:
+        `cannot be read: ${e instanceof Error ? e.message : String(e)} (YAML aliases expand to more than a stack file holds). ` +
+        `Fix: write the values out instead of repeating aliases (*name)`,
+    });
+    return undefined;
+  }
   if (data === null || data === undefined) return {};
   if (typeof data !== "object" || Array.isArray(data)) {
-    problems.push({ key: path.basename(file), message: "must be a YAML mapping" });
+    problems.push({ key, message: "must be a YAML mapping. Fix: start it with config:" });
     return undefined;
   }
   return data as Record<string, unknown>;
+}
+
+/** Offset of the first byte that makes the text invalid UTF-8 (a streaming decoder accepts a cut sequence). */
+function firstInvalidUtf8(bytes: Buffer): number {
+  const valid = (end: number) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, end), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let lo = 0;
+  let hi = bytes.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (valid(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function existingStacks(dir: string): string[] {

@@ -6,7 +6,8 @@
 import * as v from "valibot";
 import { labelKeyProblem, labelValueProblem } from "../core/labels";
 import { architectureOf } from "../core/instances";
-import { closest } from "../core/suggest";
+import { closest, editDistance } from "../core/suggest";
+import { SECRET_PLACEHOLDER } from "../core/secret";
 import { subnetPlanProblem } from "../core/cidr";
 import { checkAgent, checkGitlab } from "./gitlab";
 import { ConfigError, Problem, show } from "./problems";
@@ -33,18 +34,26 @@ export interface ConfigInput {
   env?: Record<string, string | undefined>;
 }
 
-export type Validation = { ok: true; config: StackConfig } | { ok: false; problems: Problem[] };
+/**
+ * `unchecked`: keys holding a `secure:` value that only the Pulumi CLI can decrypt (offline they are
+ * SECRET_PLACEHOLDER); they count as set, and the Pulumi program checks their decrypted values.
+ */
+export type Validation =
+  | { ok: true; config: StackConfig; unchecked: string[] }
+  | { ok: false; problems: Problem[]; unchecked: string[] };
 
 type Sections = { [K in SectionName]?: v.InferOutput<(typeof SECTIONS)[K]> };
 
 export function validateStackConfig(input: ConfigInput): Validation {
   const problems: Problem[] = [];
+  const unchecked: string[] = [];
   const ours = new Map<string, unknown>();
   const values: Record<string, unknown> = {};
   for (const [rawKey, value] of Object.entries(input.values)) {
     const key = rawKey.includes(":") ? rawKey : `${NAMESPACE}:${rawKey}`;
     values[key] = value;
     if (key.startsWith(`${NAMESPACE}:`)) ours.set(key.slice(NAMESPACE.length + 1), value);
+    else misspeltNamespace(key, problems);
   }
 
   const known = Object.keys(SECTIONS);
@@ -64,7 +73,7 @@ export function validateStackConfig(input: ConfigInput): Validation {
   const parsed: Sections = {};
   const invalid = new Set<string>();
   for (const name of known as SectionName[]) {
-    const result = parseSection(name, ours.get(name), problems, invalid);
+    const result = parseSection(name, ours.get(name), problems, invalid, unchecked);
     if (result) (parsed as Record<string, unknown>)[name] = result;
   }
 
@@ -84,7 +93,12 @@ export function validateStackConfig(input: ConfigInput): Validation {
     checkAgent(
       parsed.agent,
       parsed.gitlab,
-      { stack: input.stack, clusterName: cluster?.name ?? parsed.cluster?.name, bad: bad("agent") },
+      {
+        stack: input.stack,
+        clusterName: cluster?.name ?? parsed.cluster?.name,
+        bad: bad("agent"),
+        agentProjectBad: bad("gitlab")("agentProject"),
+      },
       problems,
     );
   const runner =
@@ -109,10 +123,11 @@ export function validateStackConfig(input: ConfigInput): Validation {
     !isolation ||
     !parsed.tags
   ) {
-    return { ok: false, problems: dedupe(problems) };
+    return { ok: false, problems: dedupe(problems), unchecked };
   }
   return {
     ok: true,
+    unchecked,
     config: {
       project: input.project,
       stack: input.stack,
@@ -141,12 +156,27 @@ export function requireValidConfig(input: ConfigInput): StackConfig {
  * the good ones: returns the section with defaults applied and bad fields left undefined (and recorded in
  * `invalid` as `section.field`), or undefined when the section is not an object at all.
  */
-function parseSection(name: SectionName, raw: unknown, problems: Problem[], invalid: Set<string>) {
+function parseSection(
+  name: SectionName,
+  raw: unknown,
+  problems: Problem[],
+  invalid: Set<string>,
+  unchecked: string[],
+) {
   const schema = SECTIONS[name];
   const base = `${NAMESPACE}:${name}`;
   const whole = v.safeParse(schema, raw ?? {}, { abortPipeEarly: true });
   if (whole.success) return whole.output;
-  problems.push(...issuesToProblems(base, whole.issues, schema));
+  // A secure value is only known to the Pulumi CLI: it counts as set, whatever its type should be.
+  const secret = (i: v.BaseIssue<unknown>) => i.input === SECRET_PLACEHOLDER && i.type !== "strict_object";
+  unchecked.push(...issuesToProblems(base, whole.issues.filter(secret), schema).map((p) => p.key));
+  problems.push(
+    ...issuesToProblems(
+      base,
+      whole.issues.filter((i) => !secret(i)),
+      schema,
+    ),
+  );
   if (!("entries" in schema) || raw === null || typeof raw !== "object" || Array.isArray(raw))
     return undefined;
   const partial: Record<string, unknown> = {};
@@ -410,7 +440,7 @@ function checkIsolation(
   if (valueProblem)
     problems.push({
       key: `${NAMESPACE}:isolation.labelValue`,
-      message: `is not a valid Kubernetes label value: ${valueProblem}. Fix: pulumi config set --path '${NAMESPACE}:isolation.labelValue' gitlab-runner`,
+      message: `${valueProblem}. Fix: pulumi config set --path '${NAMESPACE}:isolation.labelValue' gitlab-runner`,
     });
   return problems.length > before ? undefined : i;
 }
@@ -462,3 +492,22 @@ function dedupe(problems: Problem[]): Problem[] {
 
 /** The closest known name, if it is close enough to be a likely typo. */
 export const suggest = closest;
+
+/** Providers whose namespaces a stack file may hold besides ours. */
+const OTHER_NAMESPACES = new Set(["aws", "pulumi", "kubernetes", "eks", "gitlab"]);
+
+/**
+ * A key in a namespace one edit away from ours (`gitlab-ekz:`, `gitlab_eks:`, `GitLab-EKS:`) is a typo
+ * nothing reads: say so instead of ignoring it.
+ */
+function misspeltNamespace(key: string, problems: Problem[]): void {
+  const [namespace, ...rest] = key.split(":");
+  if (OTHER_NAMESPACES.has(namespace) || editDistance(namespace.toLowerCase(), NAMESPACE) > 1) return;
+  const meant = `${NAMESPACE}:${rest.join(":")}`;
+  problems.push({
+    key,
+    message:
+      `is in namespace "${namespace}", one edit away from ${NAMESPACE}, so nothing reads it: did you mean ${meant}? ` +
+      `Fix: rename it to ${meant} (pulumi config rm '${key}', then set ${meant})`,
+  });
+}
