@@ -121,7 +121,7 @@ export const agentSchema = section({
   httpProxy: v.optional(pattern("a proxy URL", PROXY_URL, "http://proxy.internal:3128")),
   httpsProxy: v.optional(pattern("a proxy URL", PROXY_URL, "http://proxy.internal:3128")),
   noProxy: v.optional(
-    pattern("a comma-separated host list", /^[A-Za-z0-9.,:/*_\[\]-]*$/, "10.0.0.0/8,.internal", 4096),
+    pattern("a comma-separated host list", /^[A-Za-z0-9.,:/*_[\]-]*$/, "10.0.0.0/8,.internal", 4096),
   ),
   receptiveUrl: v.optional(
     pattern(

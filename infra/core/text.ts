@@ -4,6 +4,7 @@
  * order mark and lone surrogates. A value holding one looks fine in review and breaks (or lies) later.
  */
 const HIDDEN =
+  // eslint-disable-next-line no-control-regex -- control characters are what this finds
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]|[\ud800-\udfff]/u;
 const HIDDEN_ALL = new RegExp(HIDDEN.source, "gu");
 
