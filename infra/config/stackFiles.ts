@@ -5,10 +5,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseDocument } from "yaml";
+import { isScalar, LineCounter, parseDocument, visit, type Document } from "yaml";
 import { ConfigError, Problem } from "./problems";
 
 import { SECRET_PLACEHOLDER } from "../core/secret";
+import { escapeText } from "../core/text";
 
 export { SECRET_PLACEHOLDER };
 
@@ -151,12 +152,20 @@ function readYaml(
   } catch {
     problems.push({
       key,
-      message: `is not UTF-8 text (byte ${firstInvalidUtf8(bytes)} starts an invalid sequence); YAML files are UTF-8. Fix: save it as UTF-8`,
+      message: `is not UTF-8 text (line ${invalidUtf8Line(bytes)} holds bytes that are not); YAML files are UTF-8. Fix: save it as UTF-8`,
     });
     return undefined;
   }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length) {
+  // The parser's own duplicate-key check is quadratic (minutes over a 1 MiB map); ours is linear.
+  const before = problems.length;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter });
+  for (const duplicate of duplicateKeys(doc, lineCounter))
+    problems.push({
+      key,
+      message: `has the key ${duplicate} twice; YAML keys are unique and one value would be lost. Fix: keep one`,
+    });
+  if (doc.errors.length || problems.length > before) {
     for (const e of doc.errors)
       problems.push({
         key,
@@ -184,8 +193,28 @@ function readYaml(
   return data as Record<string, unknown>;
 }
 
-/** Offset of the first byte that makes the text invalid UTF-8 (a streaming decoder accepts a cut sequence). */
-function firstInvalidUtf8(bytes: Buffer): number {
+/** Each key that appears twice in one mapping, as `"name" (line N)`. */
+function duplicateKeys(doc: Document, lines: LineCounter): string[] {
+  const found: string[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
+        if (seen.has(k)) {
+          const at =
+            isScalar(pair.key) && pair.key.range ? ` (line ${lines.linePos(pair.key.range[0]).line})` : "";
+          found.push(`${escapeText(JSON.stringify(k))}${at}`);
+        }
+        seen.add(k);
+      }
+    },
+  });
+  return found;
+}
+
+/** The line holding the first bytes that are not UTF-8 (a streaming decoder accepts a cut sequence). */
+function invalidUtf8Line(bytes: Buffer): number {
   const valid = (end: number) => {
     try {
       new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, end), { stream: true });
@@ -201,7 +230,7 @@ function firstInvalidUtf8(bytes: Buffer): number {
     if (valid(mid)) lo = mid;
     else hi = mid;
   }
-  return lo;
+  return bytes.subarray(0, lo).filter((b) => b === 0x0a).length + 1;
 }
 
 function existingStacks(dir: string): string[] {
