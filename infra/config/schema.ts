@@ -77,6 +77,15 @@ const RESERVED_TAG_KEY =
 const TAG_TEXT = /^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$/u;
 export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
+const subnetIds = () =>
+  list(
+    pattern("a subnet id", SUBNET_ID, "subnet-0123456789abcdef0"),
+    "subnet ids",
+    "'[...]'",
+    MAX_SUBNETS,
+    "a VPC has at most 200 subnets",
+  );
+
 // ---- sections --------------------------------------------------------------------------------------
 
 export const clusterSchema = section({
@@ -127,24 +136,8 @@ export const clusterSchema = section({
   ),
   natGateways: v.optional(oneOf(NAT_GATEWAY_MODES)),
   vpcId: v.optional(pattern("a VPC id such as vpc-0123456789abcdef0", VPC_ID, "vpc-0123456789abcdef0")),
-  privateSubnetIds: v.optional(
-    list(
-      pattern("a subnet id", SUBNET_ID, "subnet-0123456789abcdef0"),
-      "subnet ids",
-      "'[...]'",
-      MAX_SUBNETS,
-      "a VPC has at most 200 subnets",
-    ),
-  ),
-  publicSubnetIds: v.optional(
-    list(
-      pattern("a subnet id", SUBNET_ID, "subnet-0123456789abcdef0"),
-      "subnet ids",
-      "'[...]'",
-      MAX_SUBNETS,
-      "a VPC has at most 200 subnets",
-    ),
-  ),
+  privateSubnetIds: v.optional(subnetIds()),
+  publicSubnetIds: v.optional(subnetIds()),
   endpointPublicAccess: v.optional(flag(), true),
   endpointPrivateAccess: v.optional(flag(), true),
   publicAccessCidrs: v.optional(
