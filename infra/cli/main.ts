@@ -103,7 +103,7 @@ export function buildProgram(io: Io): Command {
       const config = loadConfig(io, opts.dir, opts.stack);
       const files = renderStack(config);
       writeFolder(path.resolve(io.cwd, opts.out), files, opts.out);
-      for (const name of Object.keys(files)) io.out(path.join(opts.out, name));
+      for (const name of Object.keys(files)) io.out(escapeText(path.join(opts.out, name)));
     });
 
   program
