@@ -271,11 +271,15 @@ describe("bad and odd inputs (validation matrix)", () => {
       values: minimal({
         "gitlab-eks:runnerPool": { maxSize: SECRET_PLACEHOLDER },
         "gitlab-eks:agent": { noProxy: SECRET_PLACEHOLDER },
+        "gitlab-eks:isolation": { labelValue: SECRET_PLACEHOLDER },
       }),
       env: {},
     });
     assert.deepEqual(r.ok ? [] : r.problems.map(formatProblem), []);
-    assert.deepEqual(r.unchecked, ["gitlab-eks:runnerPool.maxSize"]);
+    assert.deepEqual(r.unchecked.sort(), [
+      "gitlab-eks:isolation.labelValue",
+      "gitlab-eks:runnerPool.maxSize",
+    ]);
   });
 
   it("prints a key with a newline escaped, so it cannot forge an ok line", () => {

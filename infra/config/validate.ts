@@ -114,6 +114,13 @@ export function validateStackConfig(input: ConfigInput): Validation {
       problems,
     );
 
+  // A rule that relates a secure value (a string that passed its own format) judged the placeholder.
+  const secrets = secretKeys(ours);
+  for (const p of problems.filter((p) => secrets.has(p.key))) {
+    unchecked.push(p.key);
+    problems.splice(problems.indexOf(p), 1);
+  }
+
   if (
     problems.length > 0 ||
     !region ||
@@ -123,11 +130,11 @@ export function validateStackConfig(input: ConfigInput): Validation {
     !isolation ||
     !parsed.tags
   ) {
-    return { ok: false, problems: dedupe(problems), unchecked };
+    return { ok: false, problems: dedupe(problems), unchecked: [...new Set(unchecked)] };
   }
   return {
     ok: true,
-    unchecked,
+    unchecked: [...new Set(unchecked)],
     config: {
       project: input.project,
       stack: input.stack,
@@ -492,6 +499,19 @@ function dedupe(problems: Problem[]): Problem[] {
 
 /** The closest known name, if it is close enough to be a likely typo. */
 export const suggest = closest;
+
+/** Full keys (`gitlab-eks:agent.noProxy`, `...tags[0]`) whose value is a secure one, shown as the placeholder. */
+function secretKeys(ours: Map<string, unknown>): Set<string> {
+  const found = new Set<string>();
+  const walk = (key: string, value: unknown) => {
+    if (value === SECRET_PLACEHOLDER) found.add(key);
+    else if (Array.isArray(value)) value.forEach((x, i) => walk(`${key}[${i}]`, x));
+    else if (value !== null && typeof value === "object")
+      for (const [k, x] of Object.entries(value)) walk(`${key}.${k}`, x);
+  };
+  for (const [name, value] of ours) walk(`${NAMESPACE}:${name}`, value);
+  return found;
+}
 
 /** Providers whose namespaces a stack file may hold besides ours. */
 const OTHER_NAMESPACES = new Set(["aws", "pulumi", "kubernetes", "eks", "gitlab"]);
