@@ -288,3 +288,14 @@ describe("bad and odd inputs (validation matrix)", () => {
     assert.match(problems[0], /^gitlab-eks:cluster\\nok: unknown setting/);
   });
 });
+
+describe("secure values and unknown settings", () => {
+  it("still refuses an unknown setting whose value is secure", () => {
+    const problems = problemsOf(minimal({ "gitlab-eks:runnerPool": { maxSzie: SECRET_PLACEHOLDER } }));
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(
+      problems[0],
+      /^gitlab-eks:runnerPool\.maxSzie: unknown setting; it is not read: did you mean maxSize\?/,
+    );
+  });
+});

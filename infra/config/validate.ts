@@ -77,6 +77,7 @@ export function validateStackConfig(input: ConfigInput): Validation {
     if (result) (parsed as Record<string, unknown>)[name] = result;
   }
 
+  const afterParse = problems.length;
   const region = regionOf(values, input.env ?? {}, problems);
   const bad = (section: string) => (field: string) => invalid.has(`${section}.${field}`);
   const cluster =
@@ -116,7 +117,7 @@ export function validateStackConfig(input: ConfigInput): Validation {
 
   // A rule that relates a secure value (a string that passed its own format) judged the placeholder.
   const secrets = secretKeys(ours);
-  for (const p of problems.filter((p) => secrets.has(p.key))) {
+  for (const p of problems.slice(afterParse).filter((p) => secrets.has(p.key))) {
     unchecked.push(p.key);
     problems.splice(problems.indexOf(p), 1);
   }
