@@ -135,6 +135,11 @@ describe("gitlab-eks with hostile stack files", () => {
       /gitlab-eks:runnerPool\.maxSize holds a secure value, which only the Pulumi CLI can decrypt/,
     );
     assert.equal(fs.existsSync(out), false);
+
+    // doctor does not need that value: it goes on to check GitLab (here: no token, so that check fails).
+    const doctor = cli(["doctor", "--stack", "sec"], { cwd: dir });
+    assert.equal(doctor.code, 1, doctor.stderr);
+    assert.match(doctor.stdout, /FAIL {2}token: /);
   });
 });
 

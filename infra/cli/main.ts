@@ -33,10 +33,14 @@ function validateStack(io: Io, dir: string | undefined, stack: string): Validati
   return result;
 }
 
-/** A stack's configuration, for commands that act on it: secure values they cannot read are refused. */
-function loadConfig(io: Io, dir: string | undefined, stack: string): StackConfig {
+/**
+ * A stack's configuration, for commands that act on it. A secure value that validation could not read
+ * is refused where the command would show it (`exact`: render) or where the configuration cannot be
+ * built without it.
+ */
+function loadConfig(io: Io, dir: string | undefined, stack: string, exact = false): StackConfig {
   const result = validateStack(io, dir, stack);
-  if (result.ok && result.unchecked.length === 0) return result.config;
+  if (result.ok && (!exact || result.unchecked.length === 0)) return result.config;
   throw new CliFailure(
     [
       `gitlab-eks: ${result.unchecked.map(escapeText).join(", ")} hold${result.unchecked.length === 1 ? "s" : ""} a secure value, ` +
@@ -100,7 +104,7 @@ export function buildProgram(io: Io): Command {
     .requiredOption("-o, --out <dir>", "folder to write into (created if missing)")
     .option("-C, --dir <path>", "Pulumi project folder", ".")
     .action((opts: { stack: string; out: string; dir: string }) => {
-      const config = loadConfig(io, opts.dir, opts.stack);
+      const config = loadConfig(io, opts.dir, opts.stack, true);
       const files = renderStack(config);
       writeFolder(path.resolve(io.cwd, opts.out), files, opts.out);
       for (const name of Object.keys(files)) io.out(escapeText(path.join(opts.out, name)));
