@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { architectureOf } from "../infra/model/instances";
+import { architectureOf } from "../infra/core/instances";
 import { isolationRule } from "../infra/model/isolation";
-import { planSubnets, subnetPlanProblem } from "../infra/model/network";
+import { subnetPlanProblem } from "../infra/core/cidr";
+import { planSubnets } from "../infra/model/network";
 import { desiredNodePools } from "../infra/model/nodePools";
 import { configOf, minimal } from "./support/config";
 

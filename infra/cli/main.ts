@@ -3,15 +3,17 @@
  * The `gitlab-eks` command line. `validate` and `render` are offline: they need no credentials and must
  * not import @pulumi/* (about a second per import), so they stay fast enough for pre-commit hooks and CI.
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { escapeText } from "../core/text";
 import { ConfigError, formatProblem } from "../config/problems";
-import { readStackFiles } from "../config/stackFiles";
-import { validateStackConfig } from "../config/validate";
+import { readStackFiles, STACK_NAME } from "../config/stackFiles";
+import { validateStackConfig, type Validation } from "../config/validate";
 import type { StackConfig } from "../config/types";
 import { renderStack } from "../model/render";
 import { CliFailure } from "./failure";
+import { writeFolder } from "./writeFolder";
 import { registerVerify } from "./verifyCommand";
 import { registerCiCommands } from "../ci/command";
 
@@ -22,44 +24,90 @@ export interface Io {
   env: Record<string, string | undefined>;
 }
 
-function loadConfig(io: Io, dir: string | undefined, stack: string): StackConfig {
+/** Reads and validates a stack; throws a ConfigError with every problem of the files and the values. */
+function validateStack(io: Io, dir: string | undefined, stack: string): Validation {
   const files = readStackFiles(path.resolve(io.cwd, dir ?? "."), stack);
   const result = validateStackConfig({ project: files.project, stack, values: files.values, env: io.env });
-  if (!result.ok) throw new ConfigError(result.problems, stack);
-  return result.config;
+  const problems = [...files.problems, ...(result.ok ? [] : result.problems)];
+  if (problems.length) throw new ConfigError(problems, stack);
+  return result;
+}
+
+/**
+ * A stack's configuration, for commands that act on it. A secure value that validation could not read
+ * is refused where the command would show it (`exact`: render) or where the configuration cannot be
+ * built without it.
+ */
+function loadConfig(io: Io, dir: string | undefined, stack: string, exact = false): StackConfig {
+  const result = validateStack(io, dir, stack);
+  if (result.ok && (!exact || result.unchecked.length === 0)) return result.config;
+  throw new CliFailure(
+    [
+      `gitlab-eks: ${result.unchecked.map(escapeText).join(", ")} hold${result.unchecked.length === 1 ? "s" : ""} a secure value, ` +
+        `which only the Pulumi CLI can decrypt, and this command needs it. Fix: run it where the value is plain, or use pulumi preview`,
+    ],
+    1,
+  );
+}
+
+/** `--stack`: a stack name, or a usage error (exit 2) before any file is read. */
+function stackName(value: string): string {
+  if (!STACK_NAME.test(value))
+    throw new InvalidArgumentError(
+      `${escapeText(JSON.stringify(value))} is not a stack name (letters, digits, '-', '_' and '.', at most 100). Fix: --stack dev`,
+    );
+  return value;
+}
+
+const stackOption = (what = "stack name (reads Pulumi.<name>.yaml)") =>
+  new Option("-s, --stack <name>", what).argParser(stackName).makeOptionMandatory();
+
+/** package.json's version, next to dist/ both in this repository and in the packed helper. */
+function version(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "..", "package.json"), "utf8"));
+    return String(pkg.version);
+  } catch {
+    return "unknown";
+  }
 }
 
 export function buildProgram(io: Io): Command {
   const program = new Command("gitlab-eks")
     .description("EKS clusters with GitLab agents and isolated GitLab Runner pools, per Pulumi stack.")
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .version(version(), "-V, --version", "print the version")
     .exitOverride()
     .showHelpAfterError();
 
   program
     .command("validate")
     .description("Check a stack's whole configuration, offline; prints `ok` or every problem, one per line.")
-    .requiredOption("-s, --stack <name>", "stack name (reads Pulumi.<name>.yaml)")
+    .addOption(stackOption())
     .option("-C, --dir <path>", "Pulumi project folder", ".")
     .action((opts: { stack: string; dir: string }) => {
-      loadConfig(io, opts.dir, opts.stack);
+      const { unchecked } = validateStack(io, opts.dir, opts.stack);
       io.out("ok");
+      if (unchecked.length)
+        io.err(
+          `note: ${unchecked.map(escapeText).join(", ")} ${unchecked.length === 1 ? "is a secure value" : "are secure values"}, ` +
+            `counted as set; the Pulumi program checks ${unchecked.length === 1 ? "it" : "them"} once decrypted`,
+        );
     });
 
   program
     .command("render")
-    .description("Write what the stack would create (node pools, ...) to a folder, offline.")
-    .requiredOption("-s, --stack <name>", "stack name (reads Pulumi.<name>.yaml)")
+    .description(
+      "Write what the stack would create (node pools, ...) to a folder, offline; all files or none.",
+    )
+    .addOption(stackOption())
     .requiredOption("-o, --out <dir>", "folder to write into (created if missing)")
     .option("-C, --dir <path>", "Pulumi project folder", ".")
     .action((opts: { stack: string; out: string; dir: string }) => {
-      const config = loadConfig(io, opts.dir, opts.stack);
-      const out = path.resolve(io.cwd, opts.out);
-      fs.mkdirSync(out, { recursive: true });
-      for (const [name, content] of Object.entries(renderStack(config))) {
-        fs.writeFileSync(path.join(out, name), content);
-        io.out(path.join(opts.out, name));
-      }
+      const config = loadConfig(io, opts.dir, opts.stack, true);
+      const files = renderStack(config);
+      writeFolder(path.resolve(io.cwd, opts.out), files, opts.out);
+      for (const name of Object.keys(files)) io.out(escapeText(path.join(opts.out, name)));
     });
 
   program
@@ -67,7 +115,7 @@ export function buildProgram(io: Io): Command {
     .description(
       "Check the live GitLab for this stack: reachable, token valid with its scopes, role, KAS, version skew.",
     )
-    .requiredOption("-s, --stack <name>", "stack name (reads Pulumi.<name>.yaml)")
+    .addOption(stackOption())
     .option("-C, --dir <path>", "Pulumi project folder", ".")
     .action(async (opts: { stack: string; dir: string }) => {
       const config = loadConfig(io, opts.dir, opts.stack);
@@ -76,7 +124,7 @@ export function buildProgram(io: Io): Command {
       if (code !== 0) throw new CommanderError(code, "gitlab-eks.doctor", "checks failed");
     });
 
-  registerVerify(program, io, loadConfig);
+  registerVerify(program, io, loadConfig, stackOption);
   registerCiCommands(program, io);
 
   return program;

@@ -1,5 +1,5 @@
 /** Registers `gitlab-eks verify`; the command itself (verify.ts) is loaded when it runs. */
-import type { Command } from "commander";
+import type { Command, Option } from "commander";
 import type { StackConfig } from "../config/types";
 import type { VerifyIo } from "./verify";
 
@@ -7,16 +7,14 @@ export function registerVerify(
   program: Command,
   io: VerifyIo,
   loadConfig: (io: VerifyIo, dir: string | undefined, stack: string) => StackConfig,
+  stackOption: (what: string) => Option,
 ): void {
   program
     .command("verify")
     .description(
       "Check a live cluster: every pod on a runner node is a runner manager or job pod (DaemonSets aside), and every runner pod is where it belongs.",
     )
-    .requiredOption(
-      "-s, --stack <name>",
-      "stack name (reads Pulumi.<name>.yaml, and the stack's kubeconfig output)",
-    )
+    .addOption(stackOption("stack name (reads Pulumi.<name>.yaml, and the stack's kubeconfig output)"))
     .option("-k, --kubeconfig <file>", "use this kubeconfig instead of the stack's output")
     .option("--context <name>", "kubeconfig context (default: its current-context)")
     .option("-C, --dir <path>", "Pulumi project folder", ".")

@@ -3,16 +3,41 @@
  * `gitlab-eks:agent` (the GitLab agent for Kubernetes). Schemas, defaults and cross-setting rules.
  */
 import * as v from "valibot";
-import { dnsLabelProblem } from "../model/kubernetes";
-import { cpuQuantityProblem, memoryQuantityProblem } from "../model/quantity";
-import { fix, flag, oneOf, pattern, section, text, wholeNumber } from "./kit";
+import { dnsLabelProblem } from "../core/kubernetes";
+import { cpuQuantityProblem, memoryQuantityProblem } from "../core/quantity";
+import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { show, type Problem } from "./problems";
 
-const HTTP_URL = /^https?:\/\/[^\s/]+(\/[^\s]*)?$/;
-const KAS_URL = /^(grpcs?|wss?):\/\/[^\s/]+(\/[^\s]*)?$/;
-const RECEPTIVE_URL = /^grpcs?:\/\/[^\s/]+(\/[^\s]*)?$/;
-/** A project or group: a full path (`group/sub/project`) or a numeric id. */
-export const PROJECT_REF = /^(\d+|[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*)$/;
+/**
+ * URLs: a host name or address, an optional port and a path of URL characters; userinfo only where a
+ * proxy may need it. No spaces, quotes, braces or `{{` (values reach Helm charts that may run them through
+ * `tpl`).
+ */
+const HOST_PORT = "[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\\d{1,5})?";
+const URL_PATH = "(\\/[A-Za-z0-9._~%!$&'()*+,;=:@\\/-]*)?";
+const url = (schemes: string, userinfo = false) =>
+  new RegExp(
+    `^(${schemes}):\\/\\/${userinfo ? "([A-Za-z0-9._~%!$&'()*+,;=:-]+@)?" : ""}${HOST_PORT}${URL_PATH}$`,
+  );
+const HTTP_URL = url("https?");
+const PROXY_URL = url("https?", true);
+const KAS_URL = url("grpcs?|wss?");
+const RECEPTIVE_URL = url("grpcs?");
+/**
+ * A project or group: a numeric id, or a full path (`group/sub/project`) whose segments follow GitLab's
+ * path rule (letters, digits, '_', '-', '.'; starting with a letter, digit or '_', not ending in '.',
+ * `.git` or `.atom`). So `.` and `..`, which would change the API path they are put into, are refused.
+ */
+const PATH_SEGMENT = "[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_-])?";
+export const PROJECT_REF = new RegExp(
+  `^([1-9]\\d{0,18}|(?!.*\\.(git|atom)(\\/|$))${PATH_SEGMENT}(\\/${PATH_SEGMENT}){0,20})$`,
+);
+/** GitLab's environment name rule: letters, digits, spaces and - _ / $ { } . ; not starting or ending with '/'. */
+const ENVIRONMENT_NAME = /^(?!\/)[A-Za-z0-9 _./${}-]{1,255}(?<!\/)$/;
+/** An environment name or a `*` pattern, as ci_access `environments` takes them. */
+const ENVIRONMENT_PATTERN = /^(?!\/)[A-Za-z0-9 _./${}*-]{1,255}(?<!\/)$/;
+/** GitLab authorizes an agent for at most 500 projects and groups (ci_access, user_access). */
+const MAX_AUTHORIZED = 500;
 const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IMAGE_TAG = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
 const CHART_VERSION = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
@@ -28,7 +53,12 @@ export const gitlabSchema = section({
   url: v.optional(pattern("the https URL of the GitLab instance", HTTP_URL, "https://gitlab.example.com")),
   tokenVariable: v.optional(pattern("an environment variable name", ENV_VAR, "GITLAB_TOKEN"), "GITLAB_TOKEN"),
   agentProject: v.optional(
-    pattern("a project path such as group/clusters, or a project id", PROJECT_REF, "group/clusters"),
+    pattern(
+      "a project path such as group/clusters, or a project id",
+      PROJECT_REF,
+      "group/clusters",
+      255 * 21,
+    ),
   ),
 });
 
@@ -36,8 +66,25 @@ const accessEntry = section({
   id: pattern("a project or group path (or numeric id)", PROJECT_REF, "group/app"),
   defaultNamespace: v.optional(text("a Kubernetes namespace", "app")),
   accessAs: v.optional(oneOf(ACCESS_AS), "agent"),
-  environments: v.optional(v.array(text("an environment name or pattern", "production"))),
+  environments: v.optional(
+    list(
+      pattern("an environment name or pattern such as review/*", ENVIRONMENT_PATTERN, "production"),
+      "environments",
+      "'[production]'",
+    ),
+  ),
 });
+
+/** A Kubernetes namespace: an RFC 1123 label (it names RBAC objects' namespace). */
+const namespaceName = (example: string) =>
+  v.pipe(
+    text("a Kubernetes namespace", example),
+    v.check(
+      (x) => dnsLabelProblem(x) === undefined,
+      (i) =>
+        `${dnsLabelProblem(String(i.input))}: a Kubernetes namespace is an RFC 1123 label. ${fix(example)}`,
+    ),
+  );
 
 const resourceList = section({
   cpu: v.optional(
@@ -65,10 +112,17 @@ export const agentSchema = section({
   kasAddress: v.optional(
     pattern("a KAS address (wss://, grpc:// or grpcs://)", KAS_URL, "wss://kas.gitlab.example.com"),
   ),
-  kasCaCert: v.optional(pattern("a PEM certificate", PEM, '"$(cat kas-ca.pem)"')),
-  httpProxy: v.optional(pattern("a proxy URL", HTTP_URL, "http://proxy.internal:3128")),
-  httpsProxy: v.optional(pattern("a proxy URL", HTTP_URL, "http://proxy.internal:3128")),
-  noProxy: v.optional(text("a comma-separated host list", "10.0.0.0/8,.internal")),
+  kasCaCert: v.optional(
+    v.pipe(
+      text("a PEM certificate", '"$(cat kas-ca.pem)"', { max: 65536, multiline: true }),
+      v.regex(PEM, (i) => `must be a PEM certificate, got ${show(i.input)}. ${fix('"$(cat kas-ca.pem)"')}`),
+    ),
+  ),
+  httpProxy: v.optional(pattern("a proxy URL", PROXY_URL, "http://proxy.internal:3128")),
+  httpsProxy: v.optional(pattern("a proxy URL", PROXY_URL, "http://proxy.internal:3128")),
+  noProxy: v.optional(
+    pattern("a comma-separated host list", /^[A-Za-z0-9.,:/*_[\]-]*$/, "10.0.0.0/8,.internal", 4096),
+  ),
   receptiveUrl: v.optional(
     pattern(
       "a grpc:// or grpcs:// URL at which GitLab reaches the agent",
@@ -82,23 +136,47 @@ export const agentSchema = section({
   rbac: v.optional(oneOf(AGENT_RBAC_MODES), "least-privilege"),
   ciAccess: v.optional(
     section({
-      projects: v.optional(v.array(accessEntry), []),
-      groups: v.optional(v.array(accessEntry), []),
+      projects: v.optional(list(accessEntry, "projects", "'[...]'", MAX_AUTHORIZED, "GitLab's limit"), []),
+      groups: v.optional(list(accessEntry, "groups", "'[...]'", MAX_AUTHORIZED, "GitLab's limit"), []),
     }),
     { projects: [], groups: [] },
   ),
   userAccess: v.optional(
     section({
       accessAs: v.optional(oneOf(["agent", "user"] as const), "agent"),
-      projects: v.optional(v.array(pattern("a project path", PROJECT_REF, "group/app")), []),
-      groups: v.optional(v.array(pattern("a group path", PROJECT_REF, "group")), []),
+      projects: v.optional(
+        list(
+          pattern("a project path", PROJECT_REF, "group/app"),
+          "projects",
+          "'[...]'",
+          MAX_AUTHORIZED,
+          "GitLab's limit",
+        ),
+        [],
+      ),
+      groups: v.optional(
+        list(
+          pattern("a group path", PROJECT_REF, "group"),
+          "groups",
+          "'[...]'",
+          MAX_AUTHORIZED,
+          "GitLab's limit",
+        ),
+        [],
+      ),
     }),
   ),
   environment: v.optional(
     section({
-      name: v.optional(text("an environment name", "production")),
+      name: v.optional(
+        pattern(
+          "a GitLab environment name (letters, digits, spaces and - _ / $ { } ., not starting or ending with /)",
+          ENVIRONMENT_NAME,
+          "production",
+        ),
+      ),
       tier: v.optional(oneOf(ENVIRONMENT_TIERS)),
-      kubernetesNamespace: v.optional(text("a Kubernetes namespace", "default")),
+      kubernetesNamespace: v.optional(namespaceName("default")),
     }),
     {},
   ),
@@ -106,6 +184,7 @@ export const agentSchema = section({
     v.pipe(
       v.union([v.string(), v.number()], () => `must be a string, e.g. a date. ${fix("2026-11")}`),
       v.transform(String),
+      text("a string, e.g. a date", "2026-11", { max: 255 }),
     ),
     "initial",
   ),
@@ -180,14 +259,14 @@ export function checkGitlab(g: Partial<GitlabRaw>): GitlabConfig {
 export function checkAgent(
   a: Partial<AgentRaw>,
   g: Partial<GitlabRaw>,
-  ctx: { stack: string; clusterName?: string; bad: (field: string) => boolean },
+  ctx: { stack: string; clusterName?: string; bad: (field: string) => boolean; agentProjectBad?: boolean },
   problems: Problem[],
 ): AgentConfig | undefined {
   const key = (f: string) => `gitlab-eks:agent.${f}`;
   const before = problems.length;
   if (a.enabled === false) return undefined;
 
-  if (!g.agentProject)
+  if (!g.agentProject && !ctx.agentProjectBad)
     problems.push({
       key: "gitlab-eks:gitlab.agentProject",
       message:

@@ -3,7 +3,13 @@
  * Messages may contain `{key}`, which validation replaces with the setting's full key.
  */
 import * as v from "valibot";
+import { hiddenCharacter } from "../core/text";
 import { show } from "./problems";
+
+/** Longest free text a setting takes unless it says otherwise; values end up in names, labels and YAML. */
+export const MAX_TEXT_LENGTH = 1024;
+/** Longest list a setting takes unless it says otherwise (each list with a real limit states its own). */
+export const MAX_LIST_LENGTH = 100;
 
 export const fix = (example: string) => `Fix: pulumi config set --path '{key}' ${example}`;
 
@@ -22,7 +28,7 @@ export function wholeNumber(min: number, max: number, example: number) {
     v.unknown(),
     v.transform(coerceNumber),
     v.number((i) => `must be a whole number, got ${show(i.input)}. ${fix(String(example))}`),
-    v.integer((i) => `must be a whole number, got ${i.input}. ${fix(String(example))}`),
+    v.integer((i) => `must be a whole number, got ${show(i.input)}. ${fix(String(example))}`),
     v.minValue(min, (i) => `must be at least ${min}, got ${i.input}. ${fix(String(example))}`),
     v.maxValue(max, (i) => `must be at most ${max}, got ${i.input}. ${fix(String(example))}`),
   );
@@ -36,19 +42,54 @@ export function flag() {
   );
 }
 
-export function text(what: string, example: string) {
-  return v.string((i) => `must be ${what}, got ${show(i.input)}. ${fix(example)}`);
+/**
+ * A string of at most `max` characters without hidden characters (newlines, zero-width or
+ * right-to-left marks: they look fine in review and break or disguise the value where it lands), unless
+ * `multiline` (a PEM certificate) allows line breaks.
+ */
+export function text(what: string, example: string, opts: { max?: number; multiline?: boolean } = {}) {
+  const max = opts.max ?? MAX_TEXT_LENGTH;
+  return v.pipe(
+    v.string((i) => `must be ${what}, got ${show(i.input)}. ${fix(example)}`),
+    v.maxLength(
+      max,
+      (i) => `is ${String(i.input).length} characters; at most ${max} are accepted. ${fix(example)}`,
+    ),
+    v.check(
+      (x) => hiddenCharacter(opts.multiline ? x.replace(/\r?\n/g, "") : x) === undefined,
+      (i) => {
+        const value = String(i.input);
+        const hidden = hiddenCharacter(opts.multiline ? value.replace(/\r?\n/g, "") : value);
+        return `${show(value)} contains ${hidden}, which does not show when the value is read. ${fix(example)}`;
+      },
+    ),
+  );
 }
 
-export function pattern(what: string, re: RegExp, example: string) {
+export function pattern(what: string, re: RegExp, example: string, max?: number) {
   return v.pipe(
-    text(what, example),
+    text(what, example, { max }),
     v.regex(re, (i) => `must be ${what}, got ${show(i.input)}. ${fix(example)}`),
   );
 }
 
-export function list<T extends v.GenericSchema>(item: T, what: string, example: string) {
-  return v.array(item, (i) => `must be a list of ${what}, got ${show(i.input)}. ${fix(example)}`);
+/** A list of at most `max` items: the length is checked first, so a huge list gives one problem, not one per item. */
+export function list<T extends v.GenericSchema>(
+  item: T,
+  what: string,
+  example: string,
+  max: number = MAX_LIST_LENGTH,
+  why = "",
+) {
+  return v.pipe(
+    v.array(v.unknown(), (i) => `must be a list of ${what}, got ${show(i.input)}. ${fix(example)}`),
+    v.maxLength(
+      max,
+      (i) =>
+        `lists ${(i.input as unknown[]).length} ${what}; at most ${max} are accepted${why ? ` (${why})` : ""}. Fix: list fewer`,
+    ),
+    v.array(item),
+  );
 }
 
 export function oneOf<const T extends readonly string[]>(options: T) {

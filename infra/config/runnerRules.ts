@@ -3,7 +3,7 @@
  * project/group, tags GitLab would refuse, requests versus limits, and where the manager can live.
  */
 import type * as v from "valibot";
-import { parseQuantity } from "../model/quantity";
+import { parseQuantity } from "../core/quantity";
 import { Problem, show } from "./problems";
 import type { runnerSchema } from "./runnerSchema";
 import type { PoolConfig } from "./types";
@@ -11,9 +11,6 @@ import type { Resources, RunnerConfig, RunnerScope } from "./runnerTypes";
 
 type Parsed = Partial<v.InferOutput<typeof runnerSchema>>;
 
-/** GitLab's limits on runner tags (Ci::Runner TAG_LIST_MAX_LENGTH, tag name length). */
-export const MAX_RUNNER_TAGS = 50;
-export const MAX_TAG_LENGTH = 255;
 const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"];
 
 export interface RunnerContext {
@@ -86,11 +83,6 @@ export function checkRunner(
   // ---- tags, as GitLab checks them ----
   const tags = r.tags ?? [];
   if (!bad("tags")) {
-    if (tags.length > MAX_RUNNER_TAGS)
-      add(
-        "tags",
-        `lists ${tags.length} tags; GitLab accepts at most ${MAX_RUNNER_TAGS}. Fix: list fewer tags`,
-      );
     const seen = new Set<string>();
     tags.forEach((tag, i) => {
       const where = `tags[${i}]`;
@@ -107,8 +99,6 @@ export function checkRunner(
           where,
           `${show(tag)} starts or ends with a space, which GitLab strips. Fix: pulumi config set --path '${key(where)}' ${tag.trim()}`,
         );
-      else if (tag.length > MAX_TAG_LENGTH)
-        add(where, `is ${tag.length} characters; GitLab accepts at most ${MAX_TAG_LENGTH}. Fix: shorten it`);
       if (seen.has(tag.toLowerCase()))
         add(
           where,

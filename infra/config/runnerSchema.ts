@@ -3,7 +3,7 @@
  * runner pool's `minSize`, live in runnerRules.ts.
  */
 import * as v from "valibot";
-import { cpuQuantityProblem, memoryQuantityProblem } from "../model/quantity";
+import { cpuQuantityProblem, memoryQuantityProblem } from "../core/quantity";
 import { show } from "./problems";
 import { PROJECT_REF } from "./gitlab";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
@@ -19,6 +19,20 @@ export const DEFAULT_RUNNER_NAMESPACE = "gitlab-runner";
 export const MIN_MAXIMUM_TIMEOUT = 600;
 export const MAX_MAXIMUM_TIMEOUT = 2_592_000;
 
+/** GitLab's limits on runner tags (Ci::Runner TAG_LIST_MAX_LENGTH, tag name length). */
+export const MAX_RUNNER_TAGS = 50;
+export const MAX_TAG_LENGTH = 255;
+/** A runner description is a line in GitLab's runner list, not a document. */
+export const MAX_DESCRIPTION_LENGTH = 1024;
+/**
+ * An OCI image reference ([registry[:port]/]path[:tag][@digest]), as the distribution reference grammar
+ * defines it: lowercase path components, a tag of word characters, '.' and '-'.
+ */
+const IMAGE_REFERENCE = new RegExp(
+  "^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\\d{1,5})?/)?" +
+    "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*" +
+    "(?::\\w[\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
+);
 const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 /** A Kubernetes namespace: an RFC 1123 label. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -77,11 +91,20 @@ export const runnerSchema = section({
   ),
   description: v.optional(
     v.pipe(
-      text("a description", "'my runner'"),
+      text("a description", "'my runner'", { max: MAX_DESCRIPTION_LENGTH }),
       v.nonEmpty(() => `is empty. Fix: pulumi config rm --path '{key}' to use the default`),
     ),
   ),
-  tags: v.optional(list(text("a tag", "'[\"eks\"]'"), "tags", `'["eks"]'`), []),
+  tags: v.optional(
+    list(
+      text("a tag", "eks", { max: MAX_TAG_LENGTH }),
+      "tags",
+      `'["eks"]'`,
+      MAX_RUNNER_TAGS,
+      "GitLab's limit per runner",
+    ),
+    [],
+  ),
   runUntagged: v.optional(flag(), true),
   locked: v.optional(flag(), false),
   accessLevel: v.optional(oneOf(ACCESS_LEVELS), "not_protected"),
@@ -94,11 +117,11 @@ export const runnerSchema = section({
   privileged: v.optional(flag(), false),
   image: v.optional(
     v.pipe(
-      text("a container image such as alpine:3", "alpine:3"),
+      text("a container image such as alpine:3", "alpine:3", { max: 512 }),
       v.regex(
-        /^(?!.*\{\{)\S+$/,
+        IMAGE_REFERENCE,
         (i) =>
-          `must be an image reference (no spaces, no "{{": the chart templates runners.config), got ${show(i.input)}. ${fix("alpine:3")}`,
+          `must be an image reference such as alpine:3 or registry.example.com/team/image:tag (no spaces, no "{{": the chart templates runners.config), got ${show(i.input)}. ${fix("alpine:3")}`,
       ),
     ),
     "alpine:3",

@@ -8,6 +8,8 @@
 import * as v from "valibot";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { agentSchema, gitlabSchema } from "./gitlab";
+import { hostBitsProblem, IPV4_CIDR, networkOf } from "../core/cidr";
+import { instanceTypeProblem } from "../core/instances";
 import { show } from "./problems";
 import { runnerSchema } from "./runnerSchema";
 
@@ -37,9 +39,15 @@ export const MIN_DISK_SIZE_GB = 20;
 
 // ---- formats ---------------------------------------------------------------------------------------
 
-const IPV4_CIDR =
-  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
-const cidr = (example: string) => pattern("an IPv4 CIDR block such as 10.0.0.0/16", IPV4_CIDR, example);
+/** An IPv4 network block: AWS refuses one with host bits set (203.0.113.7/24). */
+const cidr = (example: string) =>
+  v.pipe(
+    pattern("an IPv4 CIDR block such as 10.0.0.0/16", IPV4_CIDR, example),
+    v.check(
+      (x) => hostBitsProblem(x) === undefined,
+      (i) => `${hostBitsProblem(String(i.input))}. ${fix(networkOf(String(i.input)))}`,
+    ),
+  );
 
 export const CLUSTER_NAME = /^[A-Za-z][A-Za-z0-9-]*$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
@@ -48,7 +56,35 @@ const AZ_NAME = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
 const IAM_PRINCIPAL_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
 /** EC2 instance type: family+generation[+attributes].size, e.g. t3.medium, m7gd.2xlarge, c6in.metal. */
 export const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
+/** EKS takes 0-20 instance types for a node group with a launch template (CreateNodegroup). */
+export const MAX_INSTANCE_TYPES = 20;
+/** EKS accepts at most 40 CIDR blocks for the public endpoint. */
+export const MAX_PUBLIC_ACCESS_CIDRS = 40;
+/** A VPC holds at most 200 subnets (default quota). */
+const MAX_SUBNETS = 200;
+
+/**
+ * AWS allows 50 user tags per resource. The most that this project and EKS add to one resource: node
+ * instances carry managed-by, gitlab-eks:project, gitlab-eks:stack, gitlab-eks:cluster, Name and
+ * gitlab-eks:pool (ours) plus eks:cluster-name, eks:nodegroup-name and kubernetes.io/cluster/<name>
+ * (EKS's): 9, which leaves 41 for gitlab-eks:tags.
+ */
+export const MAX_USER_TAGS = 50 - 9;
+/** Tag keys this project or EKS set themselves: a user tag with such a key would be replaced silently. */
+const RESERVED_TAG_KEY =
+  /^(managed-by|name|gitlab-eks:.*|eks:.*|kubernetes\.io\/.*|k8s\.io\/cluster-autoscaler\/.*)$/i;
+/** What AWS allows in tag keys and values across services: letters, digits, spaces and _ . : / = + - @ */
+const TAG_TEXT = /^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$/u;
 export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+const subnetIds = () =>
+  list(
+    pattern("a subnet id", SUBNET_ID, "subnet-0123456789abcdef0"),
+    "subnet ids",
+    "'[...]'",
+    MAX_SUBNETS,
+    "a VPC has at most 200 subnets",
+  );
 
 // ---- sections --------------------------------------------------------------------------------------
 
@@ -94,19 +130,25 @@ export const clusterSchema = section({
       pattern("an availability zone name such as eu-west-1a", AZ_NAME, "eu-west-1a"),
       "zone names",
       "'[...]'",
+      6,
+      "availabilityZoneCount goes up to 6",
     ),
   ),
   natGateways: v.optional(oneOf(NAT_GATEWAY_MODES)),
   vpcId: v.optional(pattern("a VPC id such as vpc-0123456789abcdef0", VPC_ID, "vpc-0123456789abcdef0")),
-  privateSubnetIds: v.optional(
-    list(pattern("a subnet id", SUBNET_ID, "subnet-0123456789abcdef0"), "subnet ids", "'[...]'"),
-  ),
-  publicSubnetIds: v.optional(
-    list(pattern("a subnet id", SUBNET_ID, "subnet-0123456789abcdef0"), "subnet ids", "'[...]'"),
-  ),
+  privateSubnetIds: v.optional(subnetIds()),
+  publicSubnetIds: v.optional(subnetIds()),
   endpointPublicAccess: v.optional(flag(), true),
   endpointPrivateAccess: v.optional(flag(), true),
-  publicAccessCidrs: v.optional(list(cidr("203.0.113.0/24"), "CIDR blocks", "'[...]'")),
+  publicAccessCidrs: v.optional(
+    list(
+      cidr("203.0.113.0/24"),
+      "CIDR blocks",
+      "'[...]'",
+      MAX_PUBLIC_ACCESS_CIDRS,
+      "EKS accepts at most 40 for the public endpoint",
+    ),
+  ),
   adminRoleArns: v.optional(
     list(
       pattern(
@@ -119,18 +161,31 @@ export const clusterSchema = section({
     ),
     [],
   ),
-  logTypes: v.optional(list(oneOf(CONTROL_PLANE_LOG_TYPES), "log types", "'[...]'"), [
-    ...CONTROL_PLANE_LOG_TYPES,
-  ]),
+  logTypes: v.optional(
+    list(oneOf(CONTROL_PLANE_LOG_TYPES), "log types", "'[...]'", CONTROL_PLANE_LOG_TYPES.length),
+    [...CONTROL_PLANE_LOG_TYPES],
+  ),
 });
 
 const poolEntries = {
   instanceTypes: v.optional(
     v.pipe(
       list(
-        pattern("an EC2 instance type such as t3.medium", INSTANCE_TYPE, "t3.medium"),
+        v.pipe(
+          pattern("an EC2 instance type such as t3.medium", INSTANCE_TYPE, "t3.medium"),
+          v.check(
+            (x) => instanceTypeProblem(x) === undefined,
+            (i) => {
+              const p = instanceTypeProblem(String(i.input));
+              const hint = p?.suggestion ? `: did you mean ${p.suggestion}?` : "";
+              return `${show(i.input)}: ${p?.problem}${hint} ${fix(p?.suggestion ?? "t3.medium")}`;
+            },
+          ),
+        ),
         "instance types",
         `'["t3.medium"]'`,
+        MAX_INSTANCE_TYPES,
+        "EKS takes up to 20 instance types per node group",
       ),
       v.minLength(
         1,
@@ -153,25 +208,51 @@ export const isolationSchema = section({
   labelValue: v.optional(text("a Kubernetes label value", "gitlab-runner"), "gitlab-runner"),
 });
 
-export const tagsSchema = v.record(
-  v.pipe(
+const tagValue = v.pipe(
+  v.union(
+    [v.string(), v.number(), v.boolean()],
+    (i) => `must be a string, got ${show(i.input)}. ${fix("platform")}`,
+  ),
+  v.transform((x) => String(x)),
+  v.maxLength(256, () => `is longer than AWS's 256-character tag value limit. Fix: shorten it`),
+  v.regex(
+    TAG_TEXT,
+    (i) =>
+      `${show(i.input)} is not a valid AWS tag value: letters, digits, spaces and _ . : / = + - @ only. ${fix("platform")}`,
+  ),
+);
+
+export const tagsSchema = v.pipe(
+  v.record(
     v.string(),
-    v.regex(
-      /^(?!aws:)[\w .:/=+@-]{1,128}$/i,
-      (i) =>
-        `tag key ${show(i.input)} is not a valid AWS tag key (1-128 characters, not starting with "aws:")`,
-    ),
+    v.unknown(),
+    (i) =>
+      `must be a map of tag names to values, got ${show(i.input)}. Fix: pulumi config set --path '{key}.team' platform`,
   ),
-  v.pipe(
-    v.union(
-      [v.string(), v.number(), v.boolean()],
-      (i) => `must be a string, got ${show(i.input)}. ${fix("platform")}`,
-    ),
-    v.transform((x) => String(x)),
-    v.maxLength(256, () => `is longer than AWS's 256-character tag value limit. Fix: shorten it`),
+  v.check(
+    (tags) => Object.keys(tags).length <= MAX_USER_TAGS,
+    (i) =>
+      `has ${Object.keys(i.input).length} tags; AWS allows 50 per resource and this project and EKS use up to ${50 - MAX_USER_TAGS}, ` +
+      `so at most ${MAX_USER_TAGS} are accepted. Fix: remove tags (pulumi config rm --path '{key}.<name>')`,
   ),
-  (i) =>
-    `must be a map of tag names to values, got ${show(i.input)}. Fix: pulumi config set --path '{key}.team' platform`,
+  v.record(
+    v.pipe(
+      v.string(),
+      v.check(
+        (k) => k.length >= 1 && k.length <= 128 && TAG_TEXT.test(k) && !/^aws:/i.test(k),
+        (i) =>
+          `tag key ${show(i.input)} is not a valid AWS tag key (1-128 letters, digits, spaces and _ . : / = + - @, not starting with "aws:"). ` +
+          `Fix: rename it`,
+      ),
+      v.check(
+        (k) => !RESERVED_TAG_KEY.test(k),
+        (i) =>
+          `tag key ${show(i.input)} is set by this project or EKS on every resource, so this value would be replaced. ` +
+          `Fix: pulumi config rm --path '{key}' and use another key`,
+      ),
+    ),
+    tagValue,
+  ),
 );
 
 /** Pool defaults, per role. `desiredSize` defaults to the role's default, clamped into [minSize, maxSize]. */

@@ -5,20 +5,33 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseDocument } from "yaml";
+import { isScalar, LineCounter, parseDocument, visit, type Document } from "yaml";
 import { ConfigError, Problem } from "./problems";
 
-/** Stands in for a `secure:` value, which only the Pulumi CLI can decrypt. */
-export const SECRET_PLACEHOLDER = "[secret]";
+import { SECRET_PLACEHOLDER } from "../core/secret";
+import { escapeText } from "../core/text";
+
+export { SECRET_PLACEHOLDER };
 
 export interface StackFiles {
   project: string;
   stack: string;
   dir: string;
   values: Record<string, unknown>;
+  /** Problems of the files' layout that do not stop validation (keys without a namespace). */
+  problems: Problem[];
 }
 
-const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+/**
+ * Stack files are a few KB; anything over 1 MiB is a generated or corrupted file, refused before parsing
+ * (a YAML parser takes minutes over a few MB of mappings).
+ */
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+/** YAML aliases expanded at most this often per file (the `yaml` package's own guard against alias bombs). */
+const MAX_ALIAS_COUNT = 100;
+
+/** A stack name as Pulumi accepts it; anything else (`../../etc/passwd`) is a usage error. */
+export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 export function readStackFiles(dir: string, stack: string): StackFiles {
   const problems: Problem[] = [];
@@ -67,10 +80,23 @@ export function readStackFiles(dir: string, stack: string): StackFiles {
       values[full] = decl;
     }
   }
-  for (const [key, value] of Object.entries(asRecord(stackDoc?.config))) {
-    values[fullKey(key, projectName)] = redactSecure(value);
+  const layout: Problem[] = [];
+  const stackConfig = asRecord(stackDoc?.config);
+  for (const [key, value] of Object.entries(stackConfig)) {
+    const full = fullKey(key, projectName);
+    if (!key.includes(":")) {
+      const also = full in stackConfig ? ` and replaces the whole ${full} entry next to it` : "";
+      layout.push({
+        key,
+        message:
+          `in ${path.basename(stackFile)} has no namespace, so Pulumi reads it as ${full}${also}: did you mean ${full}? ` +
+          `Fix: rename it to ${full} (merging it into that entry if there is one)`,
+      });
+      if (full in stackConfig) continue;
+    }
+    values[full] = redactSecure(value);
   }
-  return { project: projectName, stack, dir, values };
+  return { project: projectName, stack, dir, values, problems: layout };
 }
 
 /** Pulumi treats config keys without a namespace as the project's; ours is `gitlab-eks`. */
@@ -97,29 +123,114 @@ function readYaml(
   problems: Problem[],
   missing: () => string,
 ): Record<string, unknown> | undefined {
-  let text: string;
+  const key = path.basename(file);
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    problems.push({ key: path.basename(file), message: missing() });
+    const size = fs.statSync(file).size;
+    if (size > MAX_STACK_FILE_BYTES) {
+      problems.push({
+        key,
+        message:
+          `is ${size} bytes; a stack file holds settings, a few KB, and at most ${MAX_STACK_FILE_BYTES} bytes (1 MiB) are read. ` +
+          `Fix: remove what does not belong there (a generated map or list?)`,
+      });
+      return undefined;
+    }
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    problems.push({
+      key,
+      message:
+        code === "ENOENT" ? missing() : `cannot be read (${code ?? String(e)}). Fix: make it a readable file`,
+    });
     return undefined;
   }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length) {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    problems.push({
+      key,
+      message: `is not UTF-8 text (line ${invalidUtf8Line(bytes)} holds bytes that are not); YAML files are UTF-8. Fix: save it as UTF-8`,
+    });
+    return undefined;
+  }
+  // The parser's own duplicate-key check is quadratic (minutes over a 1 MiB map); ours is linear.
+  const before = problems.length;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter });
+  for (const duplicate of duplicateKeys(doc, lineCounter))
+    problems.push({
+      key,
+      message: `has the key ${duplicate} twice; YAML keys are unique and one value would be lost. Fix: keep one`,
+    });
+  if (doc.errors.length || problems.length > before) {
     for (const e of doc.errors)
       problems.push({
-        key: path.basename(file),
+        key,
         message: `is not valid YAML: ${e.message.split("\n")[0]}. Fix: correct the file (or recreate it with pulumi config set)`,
       });
     return undefined;
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    problems.push({
+      key,
+      message:
+        `cannot be read: ${e instanceof Error ? e.message : String(e)} (YAML aliases expand to more than a stack file holds). ` +
+        `Fix: write the values out instead of repeating aliases (*name)`,
+    });
+    return undefined;
+  }
   if (data === null || data === undefined) return {};
   if (typeof data !== "object" || Array.isArray(data)) {
-    problems.push({ key: path.basename(file), message: "must be a YAML mapping" });
+    problems.push({ key, message: "must be a YAML mapping. Fix: start it with config:" });
     return undefined;
   }
   return data as Record<string, unknown>;
+}
+
+/** Each key that appears twice in one mapping, as `"name" (line N)`. */
+function duplicateKeys(doc: Document, lines: LineCounter): string[] {
+  const found: string[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
+        if (seen.has(k)) {
+          const at =
+            isScalar(pair.key) && pair.key.range ? ` (line ${lines.linePos(pair.key.range[0]).line})` : "";
+          found.push(`${escapeText(JSON.stringify(k))}${at}`);
+        }
+        seen.add(k);
+      }
+    },
+  });
+  return found;
+}
+
+/** The line holding the first bytes that are not UTF-8 (a streaming decoder accepts a cut sequence). */
+function invalidUtf8Line(bytes: Buffer): number {
+  const valid = (end: number) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, end), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let lo = 0;
+  let hi = bytes.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (valid(mid)) lo = mid;
+    else hi = mid;
+  }
+  return bytes.subarray(0, lo).filter((b) => b === 0x0a).length + 1;
 }
 
 function existingStacks(dir: string): string[] {

@@ -4,9 +4,11 @@
  * and by the offline CLI (`gitlab-eks validate`, `render`); it imports nothing from @pulumi/*.
  */
 import * as v from "valibot";
-import { labelKeyProblem, labelValueProblem } from "../model/labels";
-import { architectureOf } from "../model/instances";
-import { subnetPlanProblem } from "../model/network";
+import { labelKeyProblem, labelValueProblem } from "../core/labels";
+import { architectureOf } from "../core/instances";
+import { closest, editDistance } from "../core/suggest";
+import { SECRET_PLACEHOLDER } from "../core/secret";
+import { subnetPlanProblem } from "../core/cidr";
 import { checkAgent, checkGitlab } from "./gitlab";
 import { ConfigError, Problem, show } from "./problems";
 import { checkRunner } from "./runnerRules";
@@ -32,18 +34,26 @@ export interface ConfigInput {
   env?: Record<string, string | undefined>;
 }
 
-export type Validation = { ok: true; config: StackConfig } | { ok: false; problems: Problem[] };
+/**
+ * `unchecked`: keys holding a `secure:` value that only the Pulumi CLI can decrypt (offline they are
+ * SECRET_PLACEHOLDER); they count as set, and the Pulumi program checks their decrypted values.
+ */
+export type Validation =
+  | { ok: true; config: StackConfig; unchecked: string[] }
+  | { ok: false; problems: Problem[]; unchecked: string[] };
 
 type Sections = { [K in SectionName]?: v.InferOutput<(typeof SECTIONS)[K]> };
 
 export function validateStackConfig(input: ConfigInput): Validation {
   const problems: Problem[] = [];
+  const unchecked: string[] = [];
   const ours = new Map<string, unknown>();
   const values: Record<string, unknown> = {};
   for (const [rawKey, value] of Object.entries(input.values)) {
     const key = rawKey.includes(":") ? rawKey : `${NAMESPACE}:${rawKey}`;
     values[key] = value;
     if (key.startsWith(`${NAMESPACE}:`)) ours.set(key.slice(NAMESPACE.length + 1), value);
+    else misspeltNamespace(key, problems);
   }
 
   const known = Object.keys(SECTIONS);
@@ -63,10 +73,11 @@ export function validateStackConfig(input: ConfigInput): Validation {
   const parsed: Sections = {};
   const invalid = new Set<string>();
   for (const name of known as SectionName[]) {
-    const result = parseSection(name, ours.get(name), problems, invalid);
+    const result = parseSection(name, ours.get(name), problems, invalid, unchecked);
     if (result) (parsed as Record<string, unknown>)[name] = result;
   }
 
+  const afterParse = problems.length;
   const region = regionOf(values, input.env ?? {}, problems);
   const bad = (section: string) => (field: string) => invalid.has(`${section}.${field}`);
   const cluster =
@@ -83,7 +94,12 @@ export function validateStackConfig(input: ConfigInput): Validation {
     checkAgent(
       parsed.agent,
       parsed.gitlab,
-      { stack: input.stack, clusterName: cluster?.name ?? parsed.cluster?.name, bad: bad("agent") },
+      {
+        stack: input.stack,
+        clusterName: cluster?.name ?? parsed.cluster?.name,
+        bad: bad("agent"),
+        agentProjectBad: bad("gitlab")("agentProject"),
+      },
       problems,
     );
   const runner =
@@ -99,6 +115,13 @@ export function validateStackConfig(input: ConfigInput): Validation {
       problems,
     );
 
+  // A rule that relates a secure value (a string that passed its own format) judged the placeholder.
+  const secrets = secretKeys(ours);
+  for (const p of problems.slice(afterParse).filter((p) => secrets.has(p.key))) {
+    unchecked.push(p.key);
+    problems.splice(problems.indexOf(p), 1);
+  }
+
   if (
     problems.length > 0 ||
     !region ||
@@ -108,10 +131,11 @@ export function validateStackConfig(input: ConfigInput): Validation {
     !isolation ||
     !parsed.tags
   ) {
-    return { ok: false, problems: dedupe(problems) };
+    return { ok: false, problems: dedupe(problems), unchecked: [...new Set(unchecked)] };
   }
   return {
     ok: true,
+    unchecked: [...new Set(unchecked)],
     config: {
       project: input.project,
       stack: input.stack,
@@ -140,12 +164,27 @@ export function requireValidConfig(input: ConfigInput): StackConfig {
  * the good ones: returns the section with defaults applied and bad fields left undefined (and recorded in
  * `invalid` as `section.field`), or undefined when the section is not an object at all.
  */
-function parseSection(name: SectionName, raw: unknown, problems: Problem[], invalid: Set<string>) {
+function parseSection(
+  name: SectionName,
+  raw: unknown,
+  problems: Problem[],
+  invalid: Set<string>,
+  unchecked: string[],
+) {
   const schema = SECTIONS[name];
   const base = `${NAMESPACE}:${name}`;
   const whole = v.safeParse(schema, raw ?? {}, { abortPipeEarly: true });
   if (whole.success) return whole.output;
-  problems.push(...issuesToProblems(base, whole.issues, schema));
+  // A secure value is only known to the Pulumi CLI: it counts as set, whatever its type should be.
+  const secret = (i: v.BaseIssue<unknown>) => i.input === SECRET_PLACEHOLDER && i.type !== "strict_object";
+  unchecked.push(...issuesToProblems(base, whole.issues.filter(secret), schema).map((p) => p.key));
+  problems.push(
+    ...issuesToProblems(
+      base,
+      whole.issues.filter((i) => !secret(i)),
+      schema,
+    ),
+  );
   if (!("entries" in schema) || raw === null || typeof raw !== "object" || Array.isArray(raw))
     return undefined;
   const partial: Record<string, unknown> = {};
@@ -409,7 +448,7 @@ function checkIsolation(
   if (valueProblem)
     problems.push({
       key: `${NAMESPACE}:isolation.labelValue`,
-      message: `is not a valid Kubernetes label value: ${valueProblem}. Fix: pulumi config set --path '${NAMESPACE}:isolation.labelValue' gitlab-runner`,
+      message: `${valueProblem}. Fix: pulumi config set --path '${NAMESPACE}:isolation.labelValue' gitlab-runner`,
     });
   return problems.length > before ? undefined : i;
 }
@@ -460,29 +499,36 @@ function dedupe(problems: Problem[]): Problem[] {
 }
 
 /** The closest known name, if it is close enough to be a likely typo. */
-export function suggest(name: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const d = distance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+export const suggest = closest;
+
+/** Full keys (`gitlab-eks:agent.noProxy`, `...tags[0]`) whose value is a secure one, shown as the placeholder. */
+function secretKeys(ours: Map<string, unknown>): Set<string> {
+  const found = new Set<string>();
+  const walk = (key: string, value: unknown) => {
+    if (value === SECRET_PLACEHOLDER) found.add(key);
+    else if (Array.isArray(value)) value.forEach((x, i) => walk(`${key}[${i}]`, x));
+    else if (value !== null && typeof value === "object")
+      for (const [k, x] of Object.entries(value)) walk(`${key}.${k}`, x);
+  };
+  for (const [name, value] of ours) walk(`${NAMESPACE}:${name}`, value);
+  return found;
 }
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
+/** Providers whose namespaces a stack file may hold besides ours. */
+const OTHER_NAMESPACES = new Set(["aws", "pulumi", "kubernetes", "eks", "gitlab"]);
+
+/**
+ * A key in a namespace one edit away from ours (`gitlab-ekz:`, `gitlab_eks:`, `GitLab-EKS:`) is a typo
+ * nothing reads: say so instead of ignoring it.
+ */
+function misspeltNamespace(key: string, problems: Problem[]): void {
+  const [namespace, ...rest] = key.split(":");
+  if (OTHER_NAMESPACES.has(namespace) || editDistance(namespace.toLowerCase(), NAMESPACE) > 1) return;
+  const meant = `${NAMESPACE}:${rest.join(":")}`;
+  problems.push({
+    key,
+    message:
+      `is in namespace "${namespace}", one edit away from ${NAMESPACE}, so nothing reads it: did you mean ${meant}? ` +
+      `Fix: rename it to ${meant} (pulumi config rm '${key}', then set ${meant})`,
+  });
 }

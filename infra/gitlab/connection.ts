@@ -7,15 +7,13 @@
  * the program, so a token kept in stack config would not be there when it is needed; the environment is.
  */
 
-export const DEFAULT_GITLAB_URL = "https://gitlab.com";
-export const DEFAULT_TOKEN_VARIABLE = "GITLAB_TOKEN";
-
-export interface GitlabConnection {
-  /** Base URL of the instance, without a trailing slash and without /api/v4. */
-  url: string;
-  /** Name of the environment variable holding the token (e.g. GITLAB_TOKEN). */
-  tokenVariable: string;
-}
+export {
+  DEFAULT_GITLAB_URL,
+  DEFAULT_TOKEN_VARIABLE,
+  resolveConnection,
+  type GitlabConnection,
+} from "../core/gitlabUrl";
+import type { GitlabConnection } from "../core/gitlabUrl";
 
 export class GitlabTokenError extends Error {
   constructor(message: string) {
@@ -25,17 +23,6 @@ export class GitlabTokenError extends Error {
     this.message = message;
     this.name = "GitlabTokenError";
   }
-}
-
-/** URL: configured, else CI_SERVER_URL (inside GitLab CI), else gitlab.com. */
-export function resolveConnection(
-  configured: { url?: string; tokenVariable?: string },
-  env: Record<string, string | undefined>,
-): GitlabConnection {
-  const url = (configured.url ?? env.CI_SERVER_URL ?? DEFAULT_GITLAB_URL)
-    .replace(/\/+$/, "")
-    .replace(/\/api\/v4$/, "");
-  return { url, tokenVariable: configured.tokenVariable ?? DEFAULT_TOKEN_VARIABLE };
 }
 
 /**

@@ -3,7 +3,7 @@
  * Pulumi layer turns into launch templates and managed node groups.
  */
 import type { CapacityType, PoolConfig, StackConfig } from "../config/types";
-import { architectureOf } from "./instances";
+import { architectureOf } from "../core/instances";
 import { isolationRule, Taint } from "./isolation";
 
 export type PoolRole = "system" | "runner";

@@ -4,9 +4,9 @@
  * `pulumi up` (runner id, bucket name, role ARN) are shown as placeholders.
  */
 import { stringify } from "yaml";
-import { SECRET_PLACEHOLDER } from "../config/stackFiles";
+import { SECRET_PLACEHOLDER } from "../core/secret";
 import type { StackConfig } from "../config/types";
-import { resolveConnection } from "../gitlab/connection";
+import { resolveConnection } from "../core/gitlabUrl";
 import { runnerConfigToml, RunnerDeployFacts, runnerHelmValues, runnerTokenSecret } from "./runner";
 
 export const AFTER_UP = "[created by pulumi up]";

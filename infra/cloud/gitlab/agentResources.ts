@@ -15,7 +15,7 @@ import {
 } from "../../gitlab/agents";
 import { deleteEnvironment, ensureEnvironment, findEnvironment } from "../../gitlab/environments";
 import { deleteFile, ensureFile, readFile } from "../../gitlab/files";
-import { dnsLabelProblem } from "../../model/kubernetes";
+import { dnsLabelProblem } from "../../core/kubernetes";
 import { diffByKeys, GitlabTarget, providerApi, targetKey } from "./dynamic";
 
 const PURPOSE = "Managing the GitLab agent";

@@ -30,10 +30,11 @@ export function labelKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/** What is wrong with a label value, as a sentence about the value (`is empty; ...`), or undefined. */
 export function labelValueProblem(value: string): string | undefined {
   if (value.length === 0) return `is empty; the isolation label needs a value`;
-  if (value.length > 63) return `is ${value.length} characters; at most 63`;
+  if (value.length > 63) return `is ${value.length} characters; a Kubernetes label value has at most 63`;
   if (!NAME.test(value))
-    return `${JSON.stringify(value)} must start and end with a letter or digit and contain only letters, digits, '-', '_' and '.'`;
+    return `${JSON.stringify(value)} is not a valid Kubernetes label value: it must start and end with a letter or digit and contain only letters, digits, '-', '_' and '.'`;
   return undefined;
 }
