@@ -6,7 +6,7 @@
  * Keys are full keys as `pulumi config set --path` spells them; `[]` stands for any list index.
  * Nothing at run time reads this file.
  */
-import { MAX_SUBNET_PREFIX } from "../model/network";
+import { MAX_SUBNET_PREFIX } from "../core/cidr";
 import { POOL_DEFAULTS, SUPPORTED_KUBERNETES_VERSIONS } from "./schema";
 
 export const DESCRIPTIONS: Record<string, string> = {
