@@ -90,7 +90,8 @@ export const runnerSchema = section({
   managerPlacement: v.optional(oneOf(MANAGER_PLACEMENTS)),
   concurrent: v.optional(wholeNumber(1, 1000, 10), 10),
   checkInterval: v.optional(wholeNumber(1, 3600, 3), 3),
-  pollTimeout: v.optional(wholeNumber(30, 3600, 180), 180),
+  // Default in runnerRules.ts: it depends on whether the runner pool can be at zero nodes.
+  pollTimeout: v.optional(wholeNumber(30, 3600, 600)),
   privileged: v.optional(flag(), false),
   image: v.optional(
     v.pipe(

@@ -7,6 +7,7 @@
  */
 import * as v from "valibot";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
+import { autoscalerSchema } from "./autoscalerSchema";
 import { agentSchema, gitlabSchema } from "./gitlab";
 import { show } from "./problems";
 import { runnerSchema } from "./runnerSchema";
@@ -190,5 +191,6 @@ export const SECTIONS = {
   gitlab: gitlabSchema,
   agent: agentSchema,
   runner: runnerSchema,
+  autoscaler: autoscalerSchema,
 } as const;
 export type SectionName = keyof typeof SECTIONS;

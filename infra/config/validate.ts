@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { labelKeyProblem, labelValueProblem } from "../model/labels";
 import { architectureOf } from "../model/instances";
 import { subnetPlanProblem } from "../model/network";
+import { checkAutoscaler } from "./autoscalerSchema";
 import { checkAgent, checkGitlab } from "./gitlab";
 import { ConfigError, Problem, show } from "./problems";
 import { checkRunner } from "./runnerRules";
@@ -99,6 +100,20 @@ export function validateStackConfig(input: ConfigInput): Validation {
       problems,
     );
 
+  const autoscaler =
+    parsed.autoscaler &&
+    checkAutoscaler(
+      parsed.autoscaler,
+      bad("autoscaler"),
+      {
+        kubernetesVersion: bad("cluster")("kubernetesVersion")
+          ? undefined
+          : parsed.cluster?.kubernetesVersion,
+        runnerPool,
+      },
+      problems,
+    );
+
   if (
     problems.length > 0 ||
     !region ||
@@ -121,6 +136,7 @@ export function validateStackConfig(input: ConfigInput): Validation {
       runnerPool,
       isolation,
       ...(runner ? { runner } : {}),
+      ...(autoscaler ? { autoscaler } : {}),
       tags: parsed.tags,
       gitlab: gitlab as NonNullable<typeof gitlab>,
       ...(agent ? { agent } : {}),

@@ -3,6 +3,7 @@
  * Pulumi layer turns into launch templates and managed node groups.
  */
 import type { CapacityType, PoolConfig, StackConfig } from "../config/types";
+import { nodeTemplateResourceTags } from "./autoscaler";
 import { architectureOf } from "./instances";
 import { isolationRule, Taint } from "./isolation";
 
@@ -62,7 +63,8 @@ export function desiredNodePools(config: StackConfig): NodePool[] {
       ...pool(config, "runner", config.runnerPool),
       labels: { ...rule.nodeLabels },
       taints: [{ ...rule.taint }],
-      autoscalerTags: { ...rule.autoscalerTags },
+      // Label and taint from the isolation rule, resources from the pool: what CA needs to scale up from zero.
+      autoscalerTags: { ...rule.autoscalerTags, ...nodeTemplateResourceTags(config.runnerPool) },
     },
   ];
 }

@@ -1,0 +1,187 @@
+/**
+ * Cluster Autoscaler as plain data: the chart and its pinned image per Kubernetes minor, the Helm values
+ * (auto-discovery by this cluster's tags, tuning for CI, placement on the system pool derived from the
+ * isolation rule), the IAM trust and permission policy documents of its IRSA role, and the node-template
+ * resource tags the runner pool's Auto Scaling group needs to scale up from zero. The Pulumi layer and
+ * `gitlab-eks render` both use these functions.
+ */
+import type { AutoscalerConfig } from "../config/autoscalerSchema";
+import type { PoolConfig, StackConfig } from "../config/types";
+import { isolationRule } from "./isolation";
+import { COMPONENT_LABEL, SAFE_TO_EVICT } from "./runner";
+
+export const AUTOSCALER_CHART = "cluster-autoscaler";
+export const AUTOSCALER_CHART_REPO = "https://kubernetes.github.io/autoscaler";
+export const AUTOSCALER_RELEASE_NAME = "cluster-autoscaler";
+export const AUTOSCALER_NAMESPACE = "kube-system";
+export const AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler";
+/** Where CA writes what it sees (its default name, set explicitly because `verify` reads it). */
+export const AUTOSCALER_STATUS_CONFIGMAP = "cluster-autoscaler-status";
+/** Value of COMPONENT_LABEL on the autoscaler's pod, which `verify` looks for. */
+export const AUTOSCALER_COMPONENT = "cluster-autoscaler";
+export const AUTOSCALER_IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler";
+
+/**
+ * Cluster Autoscaler supports the Kubernetes minor it was built for (its README's version table), so the
+ * image follows the cluster: the latest patch release promoted to registry.k8s.io for each minor this
+ * project supports (kubernetes/k8s.io#8815: 1.32.5, 1.33.3; 1.31.4 as kops pins it).
+ */
+export const AUTOSCALER_IMAGE_TAGS: Record<string, string> = {
+  "1.31": "v1.31.4",
+  "1.32": "v1.32.5",
+  "1.33": "v1.33.3",
+};
+
+const TAG_PREFIX = "k8s.io/cluster-autoscaler";
+/** The tag EKS puts on every managed node group's Auto Scaling group of cluster `name` (value `owned`). */
+export const clusterOwnershipTag = (clusterName: string) => `${TAG_PREFIX}/${clusterName}`;
+/** Auto-discovery: Auto Scaling groups carrying both tag keys, i.e. this cluster's node groups and no other. */
+export const discoveryTags = (clusterName: string) => [
+  `${TAG_PREFIX}/enabled`,
+  clusterOwnershipTag(clusterName),
+];
+
+/**
+ * Node-template resource tags for a pool's Auto Scaling group. At zero nodes CA builds a node from the
+ * instance type (CPU, memory) and these tags; without `ephemeral-storage` it assumes none, and a job pod
+ * that requests ephemeral storage would never trigger a scale-up. The root volume is the node's storage.
+ */
+export function nodeTemplateResourceTags(pool: Pick<PoolConfig, "diskSizeGb">): Record<string, string> {
+  return { [`${TAG_PREFIX}/node-template/resources/ephemeral-storage`]: `${pool.diskSizeGb}Gi` };
+}
+
+/** Deploy-time facts; `render` shows placeholders. */
+export interface AutoscalerFacts {
+  /** ARN of the IRSA role, for the service account annotation. */
+  roleArn: string;
+}
+
+export function autoscalerHelmValues(
+  config: StackConfig,
+  autoscaler: AutoscalerConfig,
+  facts: AutoscalerFacts,
+): Record<string, unknown> {
+  const rule = isolationRule(config.isolation);
+  const name = config.cluster.name;
+  return {
+    cloudProvider: "aws",
+    awsRegion: config.region,
+    autoDiscovery: { clusterName: name, tags: discoveryTags(name) },
+    fullnameOverride: AUTOSCALER_RELEASE_NAME,
+    image: { repository: AUTOSCALER_IMAGE_REPOSITORY, tag: autoscaler.imageTag },
+    rbac: {
+      create: true,
+      serviceAccount: {
+        create: true,
+        name: AUTOSCALER_SERVICE_ACCOUNT,
+        annotations: { "eks.amazonaws.com/role-arn": facts.roleArn },
+      },
+    },
+    extraArgs: {
+      // Node groups of the same shape (say, a runner pool split per zone) grow together.
+      "balance-similar-node-groups": true,
+      // Job pods use emptyDir for builds and caches; without this, a node that ran a job could never be removed.
+      "skip-nodes-with-local-storage": false,
+      // Bursty pipelines: a node stays this long after it is added or becomes unneeded, so the next stage finds it.
+      "scale-down-unneeded-time": autoscaler.scaleDownDelay,
+      "scale-down-delay-after-add": autoscaler.scaleDownDelay,
+      "write-status-configmap": true,
+      "status-config-map-name": AUTOSCALER_STATUS_CONFIGMAP,
+    },
+    // On the system pool, like the agent: no runner toleration, and a required affinity off runner nodes.
+    affinity: rule.avoidAffinity,
+    tolerations: [],
+    nodeSelector: {},
+    podLabels: { [COMPONENT_LABEL]: AUTOSCALER_COMPONENT },
+    // The autoscaler does not remove the node it runs on while it works.
+    podAnnotations: { [SAFE_TO_EVICT]: "false" },
+    resources: { requests: { cpu: "100m", memory: "300Mi" }, limits: { memory: "600Mi" } },
+  };
+}
+
+// ---- IAM (IRSA) ------------------------------------------------------------------------------------
+
+export const SERVICE_ACCOUNT_SUBJECT = `system:serviceaccount:${AUTOSCALER_NAMESPACE}:${AUTOSCALER_SERVICE_ACCOUNT}`;
+
+/** Read-only calls CA makes (its README's recommended policy, auto-discovery and launch templates). */
+export const AUTOSCALER_READ_ACTIONS = [
+  "autoscaling:DescribeAutoScalingGroups",
+  "autoscaling:DescribeAutoScalingInstances",
+  "autoscaling:DescribeLaunchConfigurations",
+  "autoscaling:DescribeScalingActivities",
+  "autoscaling:DescribeTags",
+  "ec2:DescribeImages",
+  "ec2:DescribeInstanceTypes",
+  "ec2:DescribeLaunchTemplateVersions",
+  "ec2:GetInstanceTypesFromInstanceRequirements",
+];
+/** The only calls that change anything: allowed on this cluster's Auto Scaling groups only. */
+export const AUTOSCALER_MUTATING_ACTIONS = [
+  "autoscaling:SetDesiredCapacity",
+  "autoscaling:TerminateInstanceInAutoScalingGroup",
+];
+
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: {
+    Sid?: string;
+    Effect: "Allow";
+    Principal?: { Federated: string };
+    Action: string | string[];
+    Resource?: string | string[];
+    Condition?: Record<string, Record<string, string>>;
+  }[];
+}
+
+/** Trust: only the autoscaler's service account, through the cluster's OIDC provider (issuer without https://). */
+export function autoscalerTrustPolicy(oidcProviderArn: string, issuer: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Federated: oidcProviderArn },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: {
+          StringEquals: {
+            [`${issuer}:sub`]: SERVICE_ACCOUNT_SUBJECT,
+            [`${issuer}:aud`]: "sts.amazonaws.com",
+          },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Permissions: reads on `*` (these APIs take no resource), DescribeNodegroup on this cluster's node groups,
+ * and the two mutating calls only on Auto Scaling groups whose `k8s.io/cluster-autoscaler/<cluster>` tag is
+ * `owned`, the tag EKS puts on this cluster's managed node groups. Partition and account come from the
+ * OIDC provider's ARN (`arn:<partition>:iam::<account>:oidc-provider/...`).
+ */
+export function autoscalerPermissionPolicy(
+  config: Pick<StackConfig, "region"> & { cluster: { name: string } },
+  oidcProviderArn: string,
+): PolicyDocument {
+  const [, partition = "aws", , , account = "*"] = oidcProviderArn.split(":");
+  const name = config.cluster.name;
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "Read", Effect: "Allow", Action: AUTOSCALER_READ_ACTIONS, Resource: "*" },
+      {
+        Sid: "ReadNodegroups",
+        Effect: "Allow",
+        Action: ["eks:DescribeNodegroup"],
+        Resource: `arn:${partition}:eks:${config.region}:${account}:nodegroup/${name}/*`,
+      },
+      {
+        Sid: "ScaleOwnNodeGroups",
+        Effect: "Allow",
+        Action: AUTOSCALER_MUTATING_ACTIONS,
+        Resource: "*",
+        Condition: { StringEquals: { [`aws:ResourceTag/${clusterOwnershipTag(name)}`]: "owned" } },
+      },
+    ],
+  };
+}
