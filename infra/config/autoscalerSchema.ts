@@ -86,8 +86,9 @@ export const autoscalerSchema = section({
       memory: v.optional(quantity("memory", "2800Mi")),
       schedule: v.optional(
         section({
-          scaleUp: cron("0 7 * * 1-5"),
-          scaleDown: cron("0 19 * * 1-5"),
+          // Both required; checkAutoscaler says so with the fix (valibot's own message would not).
+          scaleUp: v.optional(cron("0 7 * * 1-5")),
+          scaleDown: v.optional(cron("0 19 * * 1-5")),
           timeZone: v.optional(
             pattern("an IANA time zone such as Europe/Berlin", TIME_ZONE, "Etc/UTC"),
             "Etc/UTC",
@@ -221,12 +222,22 @@ export function checkAutoscaler(
         key: key("headroom.schedule"),
         message: `is set but headroom.nodes is 0, so there is nothing to schedule. Fix: pulumi config set --path '${key("headroom.nodes")}' 1`,
       });
-    if (h.schedule && h.schedule.scaleUp.trim() === h.schedule.scaleDown.trim())
+    for (const [field, example] of [
+      ["scaleUp", "0 7 * * 1-5"],
+      ["scaleDown", "0 19 * * 1-5"],
+    ] as const)
+      if (h.schedule && h.schedule[field] === undefined)
+        problems.push({
+          key: key(`headroom.schedule.${field}`),
+          message: `is not set; a schedule needs both scaleUp and scaleDown. Fix: pulumi config set --path '${key(`headroom.schedule.${field}`)}' '"${example}"'`,
+        });
+    if (h.schedule?.scaleUp && h.schedule.scaleUp.trim() === h.schedule.scaleDown?.trim())
       problems.push({
         key: key("headroom.schedule.scaleDown"),
         message: `is the same as scaleUp, so the headroom would be turned on and off at the same moment. Fix: give it the time the headroom should stop`,
       });
-    if (cpu !== undefined && memory !== undefined)
+    if (problems.length > before) headroom = undefined;
+    else if (cpu !== undefined && memory !== undefined)
       headroom = {
         nodes,
         cpu,
@@ -234,8 +245,8 @@ export function checkAutoscaler(
         ...(h.schedule
           ? {
               schedule: {
-                scaleUp: h.schedule.scaleUp.trim(),
-                scaleDown: h.schedule.scaleDown.trim(),
+                scaleUp: (h.schedule.scaleUp as string).trim(),
+                scaleDown: (h.schedule.scaleDown as string).trim(),
                 timeZone: h.schedule.timeZone as string,
                 image: h.schedule.image as string,
               },
