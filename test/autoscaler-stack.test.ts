@@ -196,6 +196,11 @@ describe("Cluster Autoscaler under Pulumi mocks", () => {
 
       const d = mocks.one("kubernetes:apps/v1:Deployment", "headroom").inputs;
       assert.equal(d.metadata.namespace, "gitlab-eks-headroom");
+      assert.deepEqual(
+        d.metadata.annotations,
+        { "pulumi.com/skipAwait": "true" },
+        "up does not wait for new nodes",
+      );
       assert.equal(d.spec.replicas, 0, "the schedule's CronJob scales it up");
       const pod = d.spec.template.spec;
       assert.equal(pod.priorityClassName, "gitlab-eks-runner-headroom");

@@ -110,7 +110,11 @@ export function deployAutoscaler(
     headroom = keep(
       new k8s.apps.v1.Deployment(
         "headroom",
-        { metadata: objects.deployment.metadata, spec: objects.deployment.spec },
+        {
+          // `up` does not wait for the placeholders: each needs a runner node the autoscaler adds in minutes.
+          metadata: { ...objects.deployment.metadata, annotations: { "pulumi.com/skipAwait": "true" } },
+          spec: objects.deployment.spec,
+        },
         {
           ...k8sOpts,
           dependsOn: [namespace, priorityClass, release, ...ctx.dependsOn],
