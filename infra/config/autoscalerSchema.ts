@@ -6,9 +6,9 @@
 import * as v from "valibot";
 import { AUTOSCALER_IMAGE_TAGS } from "../model/autoscaler";
 import { placeholderSize } from "../model/instances";
-import { cpuQuantityProblem, memoryQuantityProblem } from "../model/quantity";
 import { fix, flag, pattern, section, text, wholeNumber } from "./kit";
 import { Problem, show } from "./problems";
+import { quantity } from "./runnerSchema";
 import type { PoolConfig } from "./types";
 
 /**
@@ -46,21 +46,6 @@ const cron = (example: string) =>
         fix(`'"${example}"'`),
     ),
   );
-
-function quantity(kind: "cpu" | "memory", example: string) {
-  const problem = kind === "cpu" ? cpuQuantityProblem : memoryQuantityProblem;
-  return v.pipe(
-    v.union(
-      [v.string(), v.number()],
-      (i) => `must be a Kubernetes ${kind} quantity, got ${show(i.input)}. ${fix(`'"${example}"'`)}`,
-    ),
-    v.transform((x) => String(x)),
-    v.check(
-      (x) => problem(x) === undefined,
-      (i) => `${show(i.input)} ${problem(String(i.input))}. ${fix(`'"${example}"'`)}`,
-    ),
-  );
-}
 
 export const autoscalerSchema = section({
   enabled: v.optional(flag(), true),

@@ -23,7 +23,8 @@ const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 /** A Kubernetes namespace: an RFC 1123 label. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-function quantity(kind: "cpu" | "memory", example: string) {
+/** A Kubernetes CPU or memory quantity, given as a string or a number. */
+export function quantity(kind: "cpu" | "memory", example: string) {
   const problem = kind === "cpu" ? cpuQuantityProblem : memoryQuantityProblem;
   return v.pipe(
     v.union(

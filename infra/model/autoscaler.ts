@@ -133,8 +133,11 @@ export interface PolicyDocument {
   }[];
 }
 
-/** Trust: only the autoscaler's service account, through the cluster's OIDC provider (issuer without https://). */
-export function autoscalerTrustPolicy(oidcProviderArn: string, issuer: string): PolicyDocument {
+/**
+ * IRSA trust: only `subject` (`system:serviceaccount:<namespace>:<name>`), through the cluster's OIDC
+ * provider (issuer without https://), for the STS audience.
+ */
+export function irsaTrustPolicy(oidcProviderArn: string, issuer: string, subject: string): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -142,16 +145,15 @@ export function autoscalerTrustPolicy(oidcProviderArn: string, issuer: string): 
         Effect: "Allow",
         Principal: { Federated: oidcProviderArn },
         Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: {
-          StringEquals: {
-            [`${issuer}:sub`]: SERVICE_ACCOUNT_SUBJECT,
-            [`${issuer}:aud`]: "sts.amazonaws.com",
-          },
-        },
+        Condition: { StringEquals: { [`${issuer}:sub`]: subject, [`${issuer}:aud`]: "sts.amazonaws.com" } },
       },
     ],
   };
 }
+
+/** Trust: only the autoscaler's service account. */
+export const autoscalerTrustPolicy = (oidcProviderArn: string, issuer: string) =>
+  irsaTrustPolicy(oidcProviderArn, issuer, SERVICE_ACCOUNT_SUBJECT);
 
 /**
  * Permissions: reads on `*` (these APIs take no resource), DescribeNodegroup on this cluster's node groups,
