@@ -43,9 +43,12 @@ describe("gitlab-eks render: Cluster Autoscaler", () => {
       iam.trustPolicy.Statement[0].Condition.StringEquals["<OIDC issuer, without https://>:sub"],
       "system:serviceaccount:kube-system:cluster-autoscaler",
     );
-    const scale = iam.permissionPolicy.Statement.find((s: { Sid: string }) => s.Sid === "ScaleOwnNodeGroups");
+    const scale = iam.permissionPolicy.Statement.find((s: { Sid: string }) => s.Sid === "ScaleRunnerPool");
     assert.deepEqual(scale.Condition, {
-      StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/gitlab-eks-dev": "owned" },
+      StringEquals: {
+        "aws:ResourceTag/k8s.io/cluster-autoscaler/gitlab-eks-dev": "owned",
+        "aws:ResourceTag/k8s.io/cluster-autoscaler/node-template/label/workload": "gitlab-runner",
+      },
     });
   });
 

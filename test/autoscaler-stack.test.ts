@@ -84,7 +84,12 @@ describe("Cluster Autoscaler under Pulumi mocks", () => {
       assert.equal(v.awsRegion, "eu-west-1");
       assert.deepEqual(v.autoDiscovery, {
         clusterName: "ci",
-        tags: ["k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/ci"],
+        // This cluster's node groups (EKS's tags), and of those the runner pool only (its label tag).
+        tags: [
+          "k8s.io/cluster-autoscaler/enabled",
+          "k8s.io/cluster-autoscaler/ci",
+          "k8s.io/cluster-autoscaler/node-template/label/workload=gitlab-runner",
+        ],
       });
       assert.deepEqual(v.extraArgs, {
         "balance-similar-node-groups": true,
@@ -132,7 +137,7 @@ describe("Cluster Autoscaler under Pulumi mocks", () => {
       });
     });
 
-    it("allows reads, and scaling only Auto Scaling groups tagged for this cluster", () => {
+    it("allows reads, and scaling only the Auto Scaling group tagged as this cluster's runner pool", () => {
       const policy = JSON.parse(
         mocks.one("aws:iam/rolePolicy:RolePolicy", "cluster-autoscaler").inputs.policy,
       );
@@ -146,7 +151,10 @@ describe("Cluster Autoscaler under Pulumi mocks", () => {
         );
         if (actions.some((a) => mutating.includes(a)))
           assert.deepEqual(s.Condition, {
-            StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/ci": "owned" },
+            StringEquals: {
+              "aws:ResourceTag/k8s.io/cluster-autoscaler/ci": "owned",
+              "aws:ResourceTag/k8s.io/cluster-autoscaler/node-template/label/workload": "gitlab-runner",
+            },
           });
         else
           assert.ok(
@@ -154,7 +162,7 @@ describe("Cluster Autoscaler under Pulumi mocks", () => {
             `read only: ${actions}`,
           );
       }
-      assert.deepEqual(statements.find((s) => s.Sid === "ScaleOwnNodeGroups").Action, mutating);
+      assert.deepEqual(statements.find((s) => s.Sid === "ScaleRunnerPool").Action, mutating);
       assert.deepEqual(
         statements.find((s) => s.Sid === "ReadNodegroups"),
         {

@@ -142,7 +142,7 @@ describe("gitlab-eks verify: Cluster Autoscaler and headroom", () => {
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /autoscaler: its status \(cluster-autoscaler-status\) lists no node group eks-zero-dev-runner-\.\.\.; it does not manage the runner pool\. Check that the pool's Auto Scaling group carries the tags k8s\.io\/cluster-autoscaler\/enabled and k8s\.io\/cluster-autoscaler\/zero-dev/,
+      /autoscaler: its status \(cluster-autoscaler-status\) lists no node group eks-zero-dev-runner-\.\.\.; it does not manage the runner pool\. Check that the pool's Auto Scaling group carries the tags k8s\.io\/cluster-autoscaler\/enabled, k8s\.io\/cluster-autoscaler\/zero-dev, k8s\.io\/cluster-autoscaler\/node-template\/label\/workload=gitlab-runner$/m,
     );
   });
 

@@ -65,8 +65,7 @@ const STATUS = {
     data: {
       status:
         "time: 2026-12-05 21:00:00.000000 +0000 UTC\nautoscalerStatus: Running\nnodeGroups:\n" +
-        `- name: ${DEV_RUNNER_ASG}\n  health:\n    status: Healthy\n    minSize: 0\n    maxSize: 3\n` +
-        "- name: eks-gitlab-eks-dev-system-20261122035500000000000001-e5f6a7b8\n  health:\n    status: Healthy\n",
+        `- name: ${DEV_RUNNER_ASG}\n  health:\n    status: Healthy\n    minSize: 0\n    maxSize: 3\n`,
     },
   },
 };

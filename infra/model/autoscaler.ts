@@ -35,11 +35,28 @@ export const AUTOSCALER_IMAGE_TAGS: Record<string, string> = {
 const TAG_PREFIX = "k8s.io/cluster-autoscaler";
 /** The tag EKS puts on every managed node group's Auto Scaling group of cluster `name` (value `owned`). */
 export const clusterOwnershipTag = (clusterName: string) => `${TAG_PREFIX}/${clusterName}`;
-/** Auto-discovery: Auto Scaling groups carrying both tag keys, i.e. this cluster's node groups and no other. */
-export const discoveryTags = (clusterName: string) => [
-  `${TAG_PREFIX}/enabled`,
-  clusterOwnershipTag(clusterName),
-];
+/**
+ * The runner pool's own tag: the node-template label tag (`.../node-template/label/<key>` = `<value>`) that
+ * the isolation rule puts on its Auto Scaling group and on no other group.
+ */
+export function runnerPoolTag(config: Pick<StackConfig, "isolation">): [string, string] {
+  const rule = isolationRule(config.isolation);
+  const label = Object.entries(rule.autoscalerTags).find(([k]) => k.endsWith(`/label/${rule.labelKey}`));
+  if (!label) throw new Error("the isolation rule has no node-template label tag"); // cannot happen: isolation.ts sets it
+  return label;
+}
+
+/**
+ * Auto-discovery: Auto Scaling groups carrying all three tags, i.e. this cluster's (the two tags EKS puts
+ * on every managed node group) runner pool (our node-template label tag, with its value). The system pool
+ * keeps the size Pulumi gives it; nothing else in the account is touched.
+ */
+export function discoveryTags(
+  config: Pick<StackConfig, "isolation"> & { cluster: { name: string } },
+): string[] {
+  const [key, value] = runnerPoolTag(config);
+  return [`${TAG_PREFIX}/enabled`, clusterOwnershipTag(config.cluster.name), `${key}=${value}`];
+}
 
 /**
  * Node-template resource tags for a pool's Auto Scaling group. At zero nodes CA builds a node from the
@@ -66,7 +83,7 @@ export function autoscalerHelmValues(
   return {
     cloudProvider: "aws",
     awsRegion: config.region,
-    autoDiscovery: { clusterName: name, tags: discoveryTags(name) },
+    autoDiscovery: { clusterName: name, tags: discoveryTags(config) },
     fullnameOverride: AUTOSCALER_RELEASE_NAME,
     image: { repository: AUTOSCALER_IMAGE_REPOSITORY, tag: autoscaler.imageTag },
     rbac: {
@@ -158,15 +175,17 @@ export const autoscalerTrustPolicy = (oidcProviderArn: string, issuer: string) =
 /**
  * Permissions: reads on `*` (these APIs take no resource), DescribeNodegroup on this cluster's node groups,
  * and the two mutating calls only on Auto Scaling groups whose `k8s.io/cluster-autoscaler/<cluster>` tag is
- * `owned`, the tag EKS puts on this cluster's managed node groups. Partition and account come from the
- * OIDC provider's ARN (`arn:<partition>:iam::<account>:oidc-provider/...`).
+ * `owned` (the tag EKS puts on this cluster's managed node groups) and that carry the runner pool's own
+ * node-template label tag: this cluster's runner pool and nothing else. Partition and account come from
+ * the OIDC provider's ARN (`arn:<partition>:iam::<account>:oidc-provider/...`).
  */
 export function autoscalerPermissionPolicy(
-  config: Pick<StackConfig, "region"> & { cluster: { name: string } },
+  config: Pick<StackConfig, "region" | "isolation"> & { cluster: { name: string } },
   oidcProviderArn: string,
 ): PolicyDocument {
   const [, partition = "aws", , , account = "*"] = oidcProviderArn.split(":");
   const name = config.cluster.name;
+  const [poolTag, poolValue] = runnerPoolTag(config);
   return {
     Version: "2012-10-17",
     Statement: [
@@ -178,11 +197,16 @@ export function autoscalerPermissionPolicy(
         Resource: `arn:${partition}:eks:${config.region}:${account}:nodegroup/${name}/*`,
       },
       {
-        Sid: "ScaleOwnNodeGroups",
+        Sid: "ScaleRunnerPool",
         Effect: "Allow",
         Action: AUTOSCALER_MUTATING_ACTIONS,
         Resource: "*",
-        Condition: { StringEquals: { [`aws:ResourceTag/${clusterOwnershipTag(name)}`]: "owned" } },
+        Condition: {
+          StringEquals: {
+            [`aws:ResourceTag/${clusterOwnershipTag(name)}`]: "owned",
+            [`aws:ResourceTag/${poolTag}`]: poolValue,
+          },
+        },
       },
     ],
   };

@@ -5,7 +5,12 @@
  * starts with `<cluster>-runner-` (infra/cloud/nodePools.ts), so the status names it that way.
  */
 import type { StackConfig } from "../config/types";
-import { AUTOSCALER_COMPONENT, AUTOSCALER_NAMESPACE, AUTOSCALER_STATUS_CONFIGMAP } from "./autoscaler";
+import {
+  AUTOSCALER_COMPONENT,
+  AUTOSCALER_NAMESPACE,
+  AUTOSCALER_STATUS_CONFIGMAP,
+  discoveryTags,
+} from "./autoscaler";
 import type { IsolationRule } from "./isolation";
 import { desiredNodePools } from "./nodePools";
 import { isRunnerNode, NodeInfo, PodInfo } from "./placementCheck";
@@ -66,7 +71,7 @@ export function checkAutoscalerStatus(
     else
       problems.push(
         `autoscaler: its status (${AUTOSCALER_STATUS_CONFIGMAP}) lists no node group ${prefix}...; it does not manage the runner pool. ` +
-          `Check that the pool's Auto Scaling group carries the tags k8s.io/cluster-autoscaler/enabled and k8s.io/cluster-autoscaler/${config.cluster.name}`,
+          `Check that the pool's Auto Scaling group carries the tags ${discoveryTags(config).join(", ")}`,
       );
   }
   lines.push(`${runnerNodes.size} runner node${runnerNodes.size === 1 ? "" : "s"} up now`);
