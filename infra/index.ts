@@ -24,3 +24,4 @@ export const agentProject = outputs.agentProject;
 export const runnerId = outputs.runnerId;
 export const runnerNamespace = outputs.runnerNamespace;
 export const runnerCacheBucket = outputs.runnerCacheBucket;
+export const autoscalerRoleArn = outputs.autoscalerRoleArn;

@@ -131,7 +131,8 @@ describe("gitlab-eks render", () => {
     assert.deepEqual(runner.taints, [{ key: "workload", value: "gitlab-runner", effect: "NoSchedule" }]);
     assert.deepEqual(runner.instanceTypes, ["t3.medium", "t3a.medium"]);
     assert.equal(runner.capacityType, "SPOT");
-    assert.deepEqual([runner.minSize, runner.maxSize, runner.desiredSize, runner.diskSizeGb], [1, 3, 1, 30]);
+    // dev scales from zero (Cluster Autoscaler).
+    assert.deepEqual([runner.minSize, runner.maxSize, runner.desiredSize, runner.diskSizeGb], [0, 3, 0, 30]);
     for (const key of [
       "name",
       "role",
@@ -157,6 +158,9 @@ describe("gitlab-eks render", () => {
       "agent-config.yaml",
       "agent-rbac.yaml",
       "agent-values.yaml",
+      // And Cluster Autoscaler (test/autoscaler-render.test.ts).
+      "autoscaler-iam.json",
+      "autoscaler-values.yaml",
       "node-pools.json",
       // The example stacks also have a runner (test/runner-cli.test.ts).
       "runner-config.toml",

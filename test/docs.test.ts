@@ -272,7 +272,11 @@ describe("docs: statements checked against the code", () => {
     for (const name of Object.keys(rendered))
       assert.ok(section.includes(`\`${name}\``), `render writes ${name}`);
     const withPlaceholder = Object.keys(rendered).filter((f) => rendered[f].includes(AFTER_UP));
-    assert.deepEqual(withPlaceholder.sort(), ["runner-config.toml", "runner-values.yaml"]);
+    assert.deepEqual(withPlaceholder.sort(), [
+      "autoscaler-values.yaml",
+      "runner-config.toml",
+      "runner-values.yaml",
+    ]);
     assert.match(section, /bucket name \(in `runner-config.toml` and the values' `runners.config`\)/);
     assert.match(section, /role ARN\s+\(the service account annotation in `runner-values.yaml`\)/);
   });

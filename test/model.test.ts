@@ -60,6 +60,8 @@ describe("desired node pools", () => {
     assert.deepEqual(system.autoscalerTags, {});
     assert.deepEqual(Object.keys(runner.autoscalerTags).sort(), [
       "k8s.io/cluster-autoscaler/node-template/label/pool",
+      // The pool's disk, so a job that requests ephemeral storage can scale an empty pool up.
+      "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage",
       "k8s.io/cluster-autoscaler/node-template/taint/pool",
     ]);
   });

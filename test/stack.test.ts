@@ -28,6 +28,22 @@ const RUNNER_CACHE_TYPES = [
   "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
 ];
 
+/** What Cluster Autoscaler and its headroom add (test/autoscaler-stack.test.ts asserts their inputs). */
+const AUTOSCALER_TYPES = [
+  "aws:iam/role:Role",
+  "aws:iam/rolePolicy:RolePolicy",
+  "kubernetes:helm.sh/v3:Release",
+];
+const HEADROOM_TYPES = [
+  "kubernetes:apps/v1:Deployment",
+  "kubernetes:batch/v1:CronJob",
+  "kubernetes:core/v1:Namespace",
+  "kubernetes:core/v1:ServiceAccount",
+  "kubernetes:rbac.authorization.k8s.io/v1:Role",
+  "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+  "kubernetes:scheduling.k8s.io/v1:PriorityClass",
+];
+
 let world: GitlabWorld;
 before(async () => {
   world = await gitlabWorld();
@@ -241,6 +257,12 @@ for (const stack of ["dev", "staging", "production"]) {
         tags.map((t) => [t.autoscalingGroupName, t.tag.key, t.tag.value, t.tag.propagateAtLaunch]).sort(),
         [
           [asg, `k8s.io/cluster-autoscaler/node-template/label/${k}`, v, false],
+          [
+            asg,
+            "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage",
+            `${config.runnerPool.diskSizeGb}Gi`,
+            false,
+          ],
           [asg, `k8s.io/cluster-autoscaler/node-template/taint/${k}`, `${v}:NoSchedule`, false],
         ],
       );
@@ -306,6 +328,8 @@ for (const stack of ["dev", "staging", "production"]) {
           "pulumi:providers:kubernetes",
           ...(config.runner ? RUNNER_TYPES : []),
           ...(config.runner?.cache.enabled ? RUNNER_CACHE_TYPES : []),
+          ...(config.autoscaler ? AUTOSCALER_TYPES : []),
+          ...(config.autoscaler?.headroom.nodes ? HEADROOM_TYPES : []),
         ]
           .filter((t, i, all) => all.indexOf(t) === i)
           .sort(),

@@ -46,6 +46,29 @@ const CLEAN_PODS = [
   pod("gitlab-agent", "gitlab-agent-v2-7f9", "sys-2"),
   pod("default", "pending-web", undefined),
 ];
+/**
+ * The dev example runs the manager on the system pool and Cluster Autoscaler (on by default), whose
+ * status ConfigMap lists the runner pool's Auto Scaling group.
+ */
+const AUTOSCALER = { labels: { "gitlab-eks/component": "cluster-autoscaler" } };
+const DEV_PODS = [
+  ...CLEAN_PODS.map((p) =>
+    p.metadata.labels?.["gitlab-eks/component"] === "runner-manager"
+      ? { ...p, spec: { nodeName: "sys-2" } }
+      : p,
+  ),
+  pod("kube-system", "cluster-autoscaler-7c9d", "sys-1", AUTOSCALER),
+];
+const DEV_RUNNER_ASG = "eks-gitlab-eks-dev-runner-20261122035500000000000001-a1b2c3d4";
+const STATUS = {
+  "kube-system/cluster-autoscaler-status": {
+    data: {
+      status:
+        "time: 2026-12-05 21:00:00.000000 +0000 UTC\nautoscalerStatus: Running\nnodeGroups:\n" +
+        `- name: ${DEV_RUNNER_ASG}\n  health:\n    status: Healthy\n    minSize: 0\n    maxSize: 3\n`,
+    },
+  },
+};
 const OFFENDING_PODS = [
   pod("default", "web-1", "run-1"),
   pod("gitlab-runner", "runner-abc-project-2-concurrent-0-x", "sys-1", JOB),
@@ -95,7 +118,13 @@ describe("gitlab-eks verify (against a fake Kubernetes API)", function () {
   let kubeconfig: string;
 
   before(async () => {
-    kube = await startFakeKube({ token: TOKEN, nodes: NODES, pods: CLEAN_PODS, pageSize: 3 });
+    kube = await startFakeKube({
+      token: TOKEN,
+      nodes: NODES,
+      pods: DEV_PODS,
+      configMaps: structuredClone(STATUS),
+      pageSize: 3,
+    });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-verify-"));
     kubeconfig = path.join(tmp, "kubeconfig.json");
     fs.writeFileSync(kubeconfig, kubeconfigFor(kube.url, { token: TOKEN }));
@@ -105,7 +134,8 @@ describe("gitlab-eks verify (against a fake Kubernetes API)", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
   beforeEach(() => {
-    kube.pods = CLEAN_PODS;
+    kube.pods = DEV_PODS;
+    Object.assign(kube.configMaps, structuredClone(STATUS));
     kube.requests.length = 0;
   });
 
@@ -113,15 +143,20 @@ describe("gitlab-eks verify (against a fake Kubernetes API)", function () {
     const r = await cliAsync(["verify", "--stack", "dev", "--kubeconfig", kubeconfig]);
     assert.equal(r.stderr, "");
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, "ok: 3 nodes (1 runner nodes: run-1), 4 pods checked (1 runner manager, 1 job)\n");
+    assert.equal(
+      r.stdout,
+      "ok: 3 nodes (1 runner nodes: run-1), 5 pods checked (1 runner manager, 1 job)\n" +
+        "ok: autoscaler pod kube-system/cluster-autoscaler-7c9d runs on system node sys-1; " +
+        `sees the runner pool's node group ${DEV_RUNNER_ASG}; 1 runner node up now\n`,
+    );
     const podPages = kube.requests.filter((q) => q.path.startsWith("/api/v1/pods"));
-    assert.equal(podPages.length, 3, "7 pods in pages of 3");
+    assert.equal(podPages.length, 3, "8 pods in pages of 3");
     assert.ok(podPages.slice(1).every((q) => q.path.includes("continue=")));
     assert.ok(kube.requests.every((q) => q.authorization === `Bearer ${TOKEN}`));
   });
 
   it("fails with exit 1, naming every offender", async () => {
-    kube.pods = [...CLEAN_PODS, ...OFFENDING_PODS];
+    kube.pods = [...DEV_PODS, ...OFFENDING_PODS];
     const r = await cliAsync(["verify", "--stack", "dev", "--kubeconfig", kubeconfig]);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");

@@ -8,8 +8,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { StackConfig } from "../config/types";
-import { listAll } from "../kube/client";
+import { getObject, listAll } from "../kube/client";
 import { connectionFromKubeconfig } from "../kube/kubeconfig";
+import { AUTOSCALER_NAMESPACE, AUTOSCALER_STATUS_CONFIGMAP } from "../model/autoscaler";
+import { checkAutoscalerStatus, StatusConfigMap } from "../model/autoscalerCheck";
 import { isolationRule } from "../model/isolation";
 import { checkPlacement, NodeInfo, PodInfo } from "../model/placementCheck";
 import { CliFailure } from "./failure";
@@ -100,11 +102,18 @@ export async function verify(
 
   let nodes: NodeInfo[];
   let pods: PodInfo[];
+  let status: StatusConfigMap | undefined;
   try {
     const conn = connectionFromKubeconfig(text, { baseDir, env: io.env, context: opts.context });
-    [nodes, pods] = await Promise.all([
+    [nodes, pods, status] = await Promise.all([
       listAll<NodeInfo>(conn, "/api/v1/nodes"),
       listAll<PodInfo>(conn, "/api/v1/pods"),
+      config.autoscaler
+        ? getObject<StatusConfigMap>(
+            conn,
+            `/api/v1/namespaces/${AUTOSCALER_NAMESPACE}/configmaps/${AUTOSCALER_STATUS_CONFIGMAP}`,
+          )
+        : Promise.resolve(undefined),
     ]);
   } catch (e) {
     throw new CliFailure([`gitlab-eks verify: ${(e as Error).message}`], EXIT_UNREACHABLE);
@@ -113,18 +122,21 @@ export async function verify(
   const rule = isolationRule(config.isolation);
   const placement = config.runner?.managerPlacement ?? "runner-pool";
   const report = checkPlacement(nodes, pods, rule, placement);
+  const headroom = report.headroomPods ? `, ${report.headroomPods} headroom` : "";
   const summary =
     `${nodes.length} nodes (${report.runnerNodes.length} runner nodes: ${report.runnerNodes.join(", ") || "none"}), ` +
-    `${report.checkedPods} pods checked (${report.managerPods} runner manager, ${report.jobPods} job)`;
+    `${report.checkedPods} pods checked (${report.managerPods} runner manager, ${report.jobPods} job${headroom})`;
+  const autoscaler = config.autoscaler ? checkAutoscalerStatus(config, rule, nodes, pods, status) : undefined;
+  const failures: string[] = [];
   if (report.offenders.length)
-    throw new CliFailure(
-      [
-        ...report.offenders,
-        `gitlab-eks verify: ${report.offenders.length} pod${report.offenders.length === 1 ? "" : "s"} break the runner isolation (${rule.label}); ${summary}`,
-      ],
-      EXIT_OFFENDERS,
+    failures.push(
+      ...report.offenders,
+      `gitlab-eks verify: ${report.offenders.length} pod${report.offenders.length === 1 ? "" : "s"} break the runner isolation (${rule.label}); ${summary}`,
     );
+  if (autoscaler?.problems.length) failures.push(...autoscaler.problems);
+  if (failures.length) throw new CliFailure(failures, EXIT_OFFENDERS);
   io.out(`ok: ${summary}`);
+  if (autoscaler) io.out(`ok: ${autoscaler.lines.join("; ")}`);
   if (config.runner && report.managerPods === 0)
     io.out(
       `note: no runner manager pod found (label gitlab-eks/component=runner-manager); is the release installed?`,

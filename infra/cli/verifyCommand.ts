@@ -12,7 +12,7 @@ export function registerVerify(
   program
     .command("verify")
     .description(
-      "Check a live cluster: every pod on a runner node is a runner manager or job pod (DaemonSets aside), and every runner pod is where it belongs.",
+      "Check a live cluster: every pod on a runner node is a runner manager or job pod (DaemonSets aside), and every runner pod is where it belongs; with the autoscaler, that it runs on a system node and sees the runner pool's node group.",
     )
     .addOption(stackOption("stack name (reads Pulumi.<name>.yaml, and the stack's kubeconfig output)"))
     .option("-k, --kubeconfig <file>", "use this kubeconfig instead of the stack's output")

@@ -22,6 +22,7 @@ import {
   runnerHelmValues,
   runnerTokenSecret,
 } from "../model/runner";
+import { irsaTrustPolicy } from "../model/autoscaler";
 import { GitlabRunner } from "./gitlab/runnerResource";
 
 export interface RunnerDeployment {
@@ -260,19 +261,9 @@ function createCache(
     new aws.iam.Role("runner-cache", {
       namePrefix: `${name}-runner-cache-`.slice(0, 38),
       description: `GitLab Runner manager (${subject}) of ${config.cluster.name}: S3 cache`,
-      assumeRolePolicy: pulumi.all([ctx.cluster.oidcProviderArn, issuer]).apply(([arn, iss]) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Federated: arn },
-              Action: "sts:AssumeRoleWithWebIdentity",
-              Condition: { StringEquals: { [`${iss}:sub`]: subject, [`${iss}:aud`]: "sts.amazonaws.com" } },
-            },
-          ],
-        }),
-      ),
+      assumeRolePolicy: pulumi
+        .all([ctx.cluster.oidcProviderArn, issuer])
+        .apply(([arn, iss]) => JSON.stringify(irsaTrustPolicy(arn, iss, subject))),
       tags: ctx.tags,
     }),
   );

@@ -5,6 +5,7 @@ import type { StackConfig } from "../config/types";
 import { isolationRule } from "../model/isolation";
 import { standardTags } from "../model/tags";
 import { deployAgent } from "./agent";
+import { deployAutoscaler } from "./autoscaler";
 import { createCluster } from "./cluster";
 import { createNetwork } from "./network";
 import { createNodePools } from "./nodePools";
@@ -41,6 +42,15 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
       env,
     });
 
+  const autoscaler =
+    config.autoscaler &&
+    deployAutoscaler(config, config.autoscaler, {
+      cluster,
+      k8sProvider,
+      tags,
+      dependsOn: [...inCluster, nodePools.pools.runner.nodeGroup],
+    });
+
   return {
     cluster,
     network,
@@ -48,6 +58,7 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
     k8sProvider,
     agent,
     runner,
+    autoscaler,
     /** Every resource this stack registers, for dependsOn and for tests. */
     resources: [
       ...network.resources,
@@ -56,6 +67,7 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
       k8sProvider,
       ...(agent?.resources ?? []),
       ...(runner?.resources ?? []),
+      ...(autoscaler?.resources ?? []),
     ] as pulumi.Resource[],
     outputs: {
       region: config.region,
@@ -76,6 +88,7 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
             agentProject: config.agent!.project,
           }
         : {}),
+      ...(autoscaler ? { autoscalerRoleArn: autoscaler.role.arn } : {}),
       ...(runner
         ? {
             runnerId: runner.runner.runnerId,

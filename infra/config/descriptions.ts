@@ -50,7 +50,7 @@ export const DESCRIPTIONS: Record<string, string> = {
     "EC2 instance types of the runner nodes, all of one CPU architecture.",
   "gitlab-eks:runnerPool.capacityType": "On-demand or spot capacity.",
   "gitlab-eks:runnerPool.minSize":
-    "Smallest number of nodes; 0 needs an autoscaler and `runner.managerPlacement: system-pool`.",
+    "Smallest number of nodes; 0 (scale from zero) needs `autoscaler.enabled` and `runner.managerPlacement: system-pool`.",
   "gitlab-eks:runnerPool.maxSize": "Largest number of nodes; `minSize <= desiredSize <= maxSize`.",
   "gitlab-eks:runnerPool.desiredSize":
     "Nodes at creation (later changes by an autoscaler are ignored); when left out, the default clamped into `[minSize, maxSize]`.",
@@ -152,7 +152,8 @@ export const DESCRIPTIONS: Record<string, string> = {
     "Where the runner manager pod runs; job pods always run on the runner pool. `runner-pool` with `runnerPool.minSize: 0` is refused.",
   "gitlab-eks:runner.concurrent": "Jobs the runner runs at once.",
   "gitlab-eks:runner.checkInterval": "Seconds between job requests to GitLab.",
-  "gitlab-eks:runner.pollTimeout": "Seconds a job waits for its pod to start.",
+  "gitlab-eks:runner.pollTimeout":
+    "Seconds a job waits for its pod to start; at least 300 with `runnerPool.minSize: 0` (a node must be started first).",
   "gitlab-eks:runner.privileged": "Privileged job containers (Docker-in-Docker); leave off unless needed.",
   "gitlab-eks:runner.image": "Image for jobs that name none.",
   "gitlab-eks:runner.jobResources":
@@ -187,6 +188,27 @@ export const DESCRIPTIONS: Record<string, string> = {
     "Version of the `gitlab-runner` chart from https://charts.gitlab.io (pinned).",
   "gitlab-eks:runner.namespace": "Namespace of the manager, its job pods and the token Secret; not `kube-*`.",
   "gitlab-eks:runner.jobServiceAccountToken": "Mount a Kubernetes API token into job pods.",
+  "gitlab-eks:autoscaler":
+    "Cluster Autoscaler, installed on the system pool, scaling the runner pool only ([autoscaling](autoscaling.md)).",
+  "gitlab-eks:autoscaler.enabled": "Install Cluster Autoscaler; `false` refuses `runnerPool.minSize: 0`.",
+  "gitlab-eks:autoscaler.chartVersion": "Version of the `cluster-autoscaler` chart (pinned).",
+  "gitlab-eks:autoscaler.imageTag":
+    "Cluster Autoscaler image tag; must be built for the cluster's Kubernetes minor.",
+  "gitlab-eks:autoscaler.scaleDownDelay":
+    "How long an unneeded or newly added runner node stays before it is removed (a duration such as `10m`).",
+  "gitlab-eks:autoscaler.headroom":
+    "Warm runner capacity: placeholder pods below every job's priority that keep nodes ready and are preempted by real jobs.",
+  "gitlab-eks:autoscaler.headroom.nodes":
+    "Number of placeholder pods, one per runner node (at most `runnerPool.maxSize`).",
+  "gitlab-eks:autoscaler.headroom.cpu": "CPU request of one placeholder (a Kubernetes quantity).",
+  "gitlab-eks:autoscaler.headroom.memory": "Memory request of one placeholder (a Kubernetes quantity).",
+  "gitlab-eks:autoscaler.headroom.schedule":
+    "Turn the headroom on and off by cron (two CronJobs on the system pool that may scale only the placeholder Deployment).",
+  "gitlab-eks:autoscaler.headroom.schedule.scaleUp": "Cron expression at which the placeholders come up.",
+  "gitlab-eks:autoscaler.headroom.schedule.scaleDown":
+    "Cron expression at which the placeholders go to zero.",
+  "gitlab-eks:autoscaler.headroom.schedule.timeZone": "Time zone of the cron expressions (IANA name).",
+  "gitlab-eks:autoscaler.headroom.schedule.image": "Pinned image (with `sh` and `curl`) the CronJobs run.",
 };
 
 const json = (value: unknown) => `\`${JSON.stringify(value)}\``;
@@ -230,4 +252,9 @@ export const COMPUTED_DEFAULTS: Record<string, string> = {
   "gitlab-eks:runner.runnerType": "`group_type` when `group` is set, else `project_type`",
   "gitlab-eks:runner.description": "`<cluster name> (gitlab-eks)`",
   "gitlab-eks:runner.managerPlacement": "`runner-pool`",
+  "gitlab-eks:runner.pollTimeout": "`600` with `runnerPool.minSize: 0`, else `180`",
+  "gitlab-eks:autoscaler.imageTag": "by Kubernetes version: 1.31 `v1.31.4`, 1.32 `v1.32.5`, 1.33 `v1.33.3`",
+  "gitlab-eks:autoscaler.headroom.cpu": "70% of the vCPUs of the pool's smallest instance type",
+  "gitlab-eks:autoscaler.headroom.memory": "70% of the memory of the pool's smallest instance type",
+  "gitlab-eks:autoscaler.headroom.schedule": "absent: always on",
 };

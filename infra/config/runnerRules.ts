@@ -12,6 +12,15 @@ import type { Resources, RunnerConfig, RunnerScope } from "./runnerTypes";
 type Parsed = Partial<v.InferOutput<typeof runnerSchema>>;
 
 const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"];
+/** GitLab Runner's own poll_timeout default: enough when a runner node is always up. */
+export const DEFAULT_POLL_TIMEOUT = 180;
+/**
+ * With a runner pool that can be at zero nodes, a job pod waits for Cluster Autoscaler's scan (10 s), an
+ * EC2 launch and node registration (a minute or more), then its image pull; 180 s is known to expire
+ * first. 600 s covers it; under 300 s is refused.
+ */
+export const SCALE_FROM_ZERO_POLL_TIMEOUT = 600;
+export const MIN_SCALE_FROM_ZERO_POLL_TIMEOUT = 300;
 
 export interface RunnerContext {
   /** The runner pool as validated, or undefined when it has problems of its own. */
@@ -165,6 +174,22 @@ export function checkRunner(
         `job pods still run only on the runner pool), or set runnerPool.minSize 1`,
     );
 
+  const fromZero = ctx.runnerPool?.minSize === 0;
+  if (
+    !bad("pollTimeout") &&
+    fromZero &&
+    r.pollTimeout !== undefined &&
+    r.pollTimeout < MIN_SCALE_FROM_ZERO_POLL_TIMEOUT
+  )
+    add(
+      "pollTimeout",
+      `(${r.pollTimeout} s) is too short for a runner pool that scales from zero (runnerPool.minSize 0): a job's pod ` +
+        `waits for the autoscaler's scan, an EC2 launch and node registration (a minute or more) and its image pull, ` +
+        `and the job fails when this timeout expires first. ` +
+        `Fix: pulumi config set --path '${key("pollTimeout")}' ${SCALE_FROM_ZERO_POLL_TIMEOUT} (at least ${MIN_SCALE_FROM_ZERO_POLL_TIMEOUT}), ` +
+        `or remove it to get ${SCALE_FROM_ZERO_POLL_TIMEOUT}`,
+    );
+
   if (!bad("namespace") && r.namespace && RESERVED_NAMESPACES.includes(r.namespace))
     add(
       "namespace",
@@ -186,7 +211,7 @@ export function checkRunner(
     managerPlacement: placement,
     concurrent: r.concurrent ?? 10,
     checkInterval: r.checkInterval ?? 3,
-    pollTimeout: r.pollTimeout ?? 180,
+    pollTimeout: r.pollTimeout ?? (fromZero ? SCALE_FROM_ZERO_POLL_TIMEOUT : DEFAULT_POLL_TIMEOUT),
     privileged: r.privileged ?? false,
     image: r.image ?? "alpine:3",
     jobResources: { ...(r.jobResources as RunnerConfig["jobResources"]) },

@@ -37,7 +37,8 @@ const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 /** A Kubernetes namespace: an RFC 1123 label. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-function quantity(kind: "cpu" | "memory", example: string) {
+/** A Kubernetes CPU or memory quantity, given as a string or a number. */
+export function quantity(kind: "cpu" | "memory", example: string) {
   const problem = kind === "cpu" ? cpuQuantityProblem : memoryQuantityProblem;
   return v.pipe(
     v.union(
@@ -113,7 +114,8 @@ export const runnerSchema = section({
   managerPlacement: v.optional(oneOf(MANAGER_PLACEMENTS)),
   concurrent: v.optional(wholeNumber(1, 1000, 10), 10),
   checkInterval: v.optional(wholeNumber(1, 3600, 3), 3),
-  pollTimeout: v.optional(wholeNumber(30, 3600, 180), 180),
+  // Default in runnerRules.ts: it depends on whether the runner pool can be at zero nodes.
+  pollTimeout: v.optional(wholeNumber(30, 3600, 600)),
   privileged: v.optional(flag(), false),
   image: v.optional(
     v.pipe(

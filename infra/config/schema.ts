@@ -7,6 +7,7 @@
  */
 import * as v from "valibot";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
+import { autoscalerSchema } from "./autoscalerSchema";
 import { agentSchema, gitlabSchema } from "./gitlab";
 import { hostBitsProblem, IPV4_CIDR, networkOf } from "../core/cidr";
 import { instanceTypeProblem } from "../core/instances";
@@ -271,5 +272,6 @@ export const SECTIONS = {
   gitlab: gitlabSchema,
   agent: agentSchema,
   runner: runnerSchema,
+  autoscaler: autoscalerSchema,
 } as const;
 export type SectionName = keyof typeof SECTIONS;

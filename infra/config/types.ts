@@ -1,8 +1,9 @@
 /** The validated stack configuration: every default filled in, every cross-setting rule checked. */
+import type { AutoscalerConfig } from "./autoscalerSchema";
 import type { AgentConfig, GitlabConfig } from "./gitlab";
 import type { RunnerConfig } from "./runnerTypes";
 
-export type { AgentConfig, GitlabConfig, RunnerConfig };
+export type { AgentConfig, AutoscalerConfig, GitlabConfig, RunnerConfig };
 
 export type CapacityType = "ON_DEMAND" | "SPOT";
 
@@ -59,6 +60,8 @@ export interface StackConfig {
   isolation: IsolationConfig;
   /** GitLab Runner on the isolated pool; undefined when `gitlab-eks:runner` is absent or disabled. */
   runner?: RunnerConfig;
+  /** Cluster Autoscaler for the runner pool; undefined when `gitlab-eks:autoscaler.enabled` is false. */
+  autoscaler?: AutoscalerConfig;
   /** Tags for every AWS resource, on top of the ones this project always sets. */
   tags: Record<string, string>;
   gitlab: GitlabConfig;

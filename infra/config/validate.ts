@@ -9,6 +9,7 @@ import { architectureOf } from "../core/instances";
 import { closest, editDistance } from "../core/suggest";
 import { SECRET_PLACEHOLDER } from "../core/secret";
 import { subnetPlanProblem } from "../core/cidr";
+import { checkAutoscaler } from "./autoscalerSchema";
 import { checkAgent, checkGitlab } from "./gitlab";
 import { ConfigError, Problem, show } from "./problems";
 import { checkRunner } from "./runnerRules";
@@ -115,6 +116,20 @@ export function validateStackConfig(input: ConfigInput): Validation {
       problems,
     );
 
+  const autoscaler =
+    parsed.autoscaler &&
+    checkAutoscaler(
+      parsed.autoscaler,
+      bad("autoscaler"),
+      {
+        kubernetesVersion: bad("cluster")("kubernetesVersion")
+          ? undefined
+          : parsed.cluster?.kubernetesVersion,
+        runnerPool,
+      },
+      problems,
+    );
+
   // A rule that relates a secure value (a string that passed its own format) judged the placeholder.
   const secrets = secretKeys(ours);
   for (const p of problems.slice(afterParse).filter((p) => secrets.has(p.key))) {
@@ -145,6 +160,7 @@ export function validateStackConfig(input: ConfigInput): Validation {
       runnerPool,
       isolation,
       ...(runner ? { runner } : {}),
+      ...(autoscaler ? { autoscaler } : {}),
       tags: parsed.tags,
       gitlab: gitlab as NonNullable<typeof gitlab>,
       ...(agent ? { agent } : {}),

@@ -52,7 +52,7 @@ function get(conn: KubeConnection, path: string, timeoutMs: number): Promise<unk
           res.statusCode === 401
             ? " (the credentials were refused: expired token, or this identity has no access entry on the cluster)"
             : res.statusCode === 403
-              ? " (this identity may not list it: it needs list on nodes and pods cluster-wide)"
+              ? " (this identity may not read it: verify needs list on nodes and pods cluster-wide, and get on the autoscaler's status ConfigMap in kube-system)"
               : "";
         reject(new KubeApiError(`GET ${url.pathname}: ${res.statusCode} ${said}${hint}`, res.statusCode));
       });
@@ -67,6 +67,20 @@ function get(conn: KubeConnection, path: string, timeoutMs: number): Promise<unk
     );
     req.end();
   });
+}
+
+/** One object (e.g. a ConfigMap), or undefined when the API says it does not exist (404). */
+export async function getObject<T>(
+  conn: KubeConnection,
+  path: string,
+  timeoutMs = 30_000,
+): Promise<T | undefined> {
+  try {
+    return (await get(conn, path, timeoutMs)) as T;
+  } catch (e) {
+    if (e instanceof KubeApiError && e.status === 404) return undefined;
+    throw e;
+  }
 }
 
 /** Every item of a list (e.g. `/api/v1/pods`), page by page. */

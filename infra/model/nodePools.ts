@@ -4,6 +4,7 @@
  */
 import type { CapacityType, PoolConfig, StackConfig } from "../config/types";
 import { architectureOf } from "../core/instances";
+import { nodeTemplateResourceTags } from "./autoscaler";
 import { isolationRule, Taint } from "./isolation";
 
 export type PoolRole = "system" | "runner";
@@ -62,7 +63,8 @@ export function desiredNodePools(config: StackConfig): NodePool[] {
       ...pool(config, "runner", config.runnerPool),
       labels: { ...rule.nodeLabels },
       taints: [{ ...rule.taint }],
-      autoscalerTags: { ...rule.autoscalerTags },
+      // Label and taint from the isolation rule, resources from the pool: what CA needs to scale up from zero.
+      autoscalerTags: { ...rule.autoscalerTags, ...nodeTemplateResourceTags(config.runnerPool) },
     },
   ];
 }

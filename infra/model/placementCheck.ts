@@ -1,11 +1,13 @@
 /**
  * The seed's final check as a pure function: given the cluster's nodes and pods, which pods break the
- * isolation? Runner nodes carry the isolation label or taint. Only runner manager and job pods may run
- * there (DaemonSet and static pods aside, they belong to every node); job pods must run there; the
- * manager runs there or, with managerPlacement system-pool, must not.
+ * isolation? Runner nodes carry the isolation label or taint. Only runner manager and job pods (and the
+ * autoscaler's headroom placeholders, which hold room for jobs) may run there (DaemonSet and static pods
+ * aside, they belong to every node); job and placeholder pods must run there; the manager runs there or,
+ * with managerPlacement system-pool, must not.
  */
 import type { ManagerPlacement } from "../config/runnerTypes";
 import type { IsolationRule } from "./isolation";
+import { HEADROOM_COMPONENT } from "./headroom";
 import { COMPONENT_LABEL, JOB_COMPONENT, MANAGER_COMPONENT } from "./runner";
 
 /** The fields of a v1.Node this check reads. */
@@ -34,6 +36,7 @@ export interface PlacementReport {
   checkedPods: number;
   managerPods: number;
   jobPods: number;
+  headroomPods: number;
 }
 
 export function isRunnerNode(node: NodeInfo, rule: IsolationRule): boolean {
@@ -55,6 +58,7 @@ export function checkPlacement(
   let checkedPods = 0;
   let managerPods = 0;
   let jobPods = 0;
+  let headroomPods = 0;
   for (const pod of pods) {
     const node = pod.spec?.nodeName;
     if (!node) continue; // not scheduled yet
@@ -70,6 +74,12 @@ export function checkPlacement(
       if (!onRunner)
         offenders.push(
           `${id}: a runner job pod on ${where}, outside the runner pool (check runners.config node_selector/node_tolerations/affinity)`,
+        );
+    } else if (component === HEADROOM_COMPONENT) {
+      headroomPods++;
+      if (!onRunner)
+        offenders.push(
+          `${id}: a runner headroom placeholder on ${where}, outside the runner pool (it should hold room on a runner node)`,
         );
     } else if (component === MANAGER_COMPONENT) {
       managerPods++;
@@ -93,5 +103,6 @@ export function checkPlacement(
     checkedPods,
     managerPods,
     jobPods,
+    headroomPods,
   };
 }

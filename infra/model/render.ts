@@ -6,6 +6,7 @@
 import { stringify } from "yaml";
 import type { StackConfig } from "../config/types";
 import { agentConfigFile, agentHelmValues, agentRbac } from "./agent";
+import { renderAutoscaler } from "./autoscalerRender";
 import { desiredNodePools } from "./nodePools";
 import { renderRunner } from "./runnerRender";
 
@@ -15,6 +16,7 @@ export function renderStack(config: StackConfig): Record<string, string> {
   const files: Record<string, string> = {
     "node-pools.json": json(desiredNodePools(config)),
     ...renderRunner(config),
+    ...renderAutoscaler(config),
   };
   const agent = config.agent;
   if (agent) {

@@ -1,8 +1,10 @@
 /**
  * A small fake Kubernetes API server on 127.0.0.1 for `gitlab-eks verify`: serves `GET /api/v1/nodes`
  * and `GET /api/v1/pods` as list objects, paginated with `limit`/`continue` like the real API server,
- * over HTTPS (test/fixtures/fake-kube-tls.*, a self-signed certificate for 127.0.0.1) or plain HTTP,
- * and answers 401 unless the request carries the expected bearer token.
+ * `GET /api/v1/namespaces/<ns>/configmaps/<name>` (404 Status when absent), and `PATCH` of a
+ * Deployment's scale subresource with a merge patch (what the headroom schedule's CronJob sends), over
+ * HTTPS (test/fixtures/fake-kube-tls.*, a self-signed certificate for 127.0.0.1) or plain HTTP, and
+ * answers 401 unless the request carries the expected bearer token.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -20,8 +22,12 @@ export interface FakeKube {
   url: string;
   nodes: NodeInfo[];
   pods: PodInfo[];
-  /** Requests as received: path with query, and the Authorization header. */
-  requests: { path: string; authorization?: string }[];
+  /** ConfigMaps by `namespace/name`. */
+  configMaps: Record<string, { data?: Record<string, string> }>;
+  /** Deployment replicas by `namespace/name`; a scale PATCH of an unknown Deployment is a 404. */
+  deployments: Record<string, number>;
+  /** Requests as received: method, path with query, Authorization and Content-Type headers, body. */
+  requests: { method?: string; path: string; authorization?: string; contentType?: string; body?: string }[];
   close(): Promise<void>;
 }
 
@@ -30,14 +36,29 @@ export async function startFakeKube(options: {
   tls?: boolean;
   nodes?: NodeInfo[];
   pods?: PodInfo[];
+  configMaps?: FakeKube["configMaps"];
+  deployments?: FakeKube["deployments"];
   /** Largest page served, whatever `limit` asks for (to exercise `continue`). */
   pageSize?: number;
 }): Promise<FakeKube> {
   const state = { nodes: options.nodes ?? [], pods: options.pods ?? [] };
   const requests: FakeKube["requests"] = [];
+  const configMaps = options.configMaps ?? {};
+  const deployments = options.deployments ?? {};
   const handler: http.RequestListener = (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => serve(req, res, Buffer.concat(chunks).toString("utf8")));
+  };
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => {
     const url = new URL(req.url ?? "/", "http://x");
-    requests.push({ path: `${url.pathname}${url.search}`, authorization: req.headers.authorization });
+    requests.push({
+      method: req.method,
+      path: `${url.pathname}${url.search}`,
+      authorization: req.headers.authorization,
+      contentType: req.headers["content-type"],
+      ...(body ? { body } : {}),
+    });
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
@@ -50,6 +71,53 @@ export async function startFakeKube(options: {
         message: "Unauthorized",
         code: 401,
       });
+    const notFound = (what: string) =>
+      send(404, {
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        message: `${what} not found`,
+        reason: "NotFound",
+        code: 404,
+      });
+    const cm = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(url.pathname);
+    if (cm && req.method === "GET") {
+      const found = configMaps[`${cm[1]}/${cm[2]}`];
+      if (!found) return notFound(`configmaps "${cm[2]}"`);
+      return send(200, {
+        kind: "ConfigMap",
+        apiVersion: "v1",
+        metadata: { name: cm[2], namespace: cm[1] },
+        ...found,
+      });
+    }
+    const scale = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/.exec(url.pathname);
+    if (scale && req.method === "PATCH") {
+      const id = `${scale[1]}/${scale[2]}`;
+      if (!(id in deployments)) return notFound(`deployments.apps "${scale[2]}"`);
+      if (req.headers["content-type"] !== "application/merge-patch+json")
+        return send(415, { kind: "Status", status: "Failure", message: "unsupported media type", code: 415 });
+      let replicas: unknown;
+      try {
+        replicas = (JSON.parse(body) as { spec?: { replicas?: unknown } }).spec?.replicas;
+      } catch {
+        replicas = undefined;
+      }
+      if (typeof replicas !== "number")
+        return send(400, {
+          kind: "Status",
+          status: "Failure",
+          message: "spec.replicas must be a number",
+          code: 400,
+        });
+      deployments[id] = replicas;
+      return send(200, {
+        kind: "Scale",
+        apiVersion: "autoscaling/v1",
+        metadata: { name: scale[2], namespace: scale[1] },
+        spec: { replicas },
+      });
+    }
     const kind =
       url.pathname === "/api/v1/nodes" ? "NodeList" : url.pathname === "/api/v1/pods" ? "PodList" : undefined;
     if (req.method !== "GET" || !kind)
@@ -96,6 +164,8 @@ export async function startFakeKube(options: {
     set pods(p) {
       state.pods = p;
     },
+    configMaps,
+    deployments,
     requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
