@@ -57,6 +57,7 @@ export function buildProgram(io: Io): Command {
       const out = path.resolve(io.cwd, opts.out);
       fs.mkdirSync(out, { recursive: true });
       for (const [name, content] of Object.entries(renderStack(config))) {
+        fs.mkdirSync(path.dirname(path.join(out, name)), { recursive: true });
         fs.writeFileSync(path.join(out, name), content);
         io.out(path.join(opts.out, name));
       }
