@@ -2,12 +2,14 @@
  * The GitLab agent in the Pulumi program, under mocks and against the fake GitLab: what it registers in
  * GitLab and in the cluster, and that a failed preflight creates nothing.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any */
 import assert from "node:assert/strict";
+import { parse } from "yaml";
 import type { AgentConfig } from "../infra/config/gitlab";
 import type { StackConfig } from "../infra/config/types";
 import { deployUnderMocks, exampleConfig } from "./support/deploy";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
-import { MOCK_AGENT_TOKEN, RecordingMocks, secretValue } from "./support/pulumi-mocks";
+import { MOCK_AGENT_TOKEN, RecordingMocks, secretValue, valueOf } from "./support/pulumi-mocks";
 
 const DYN = "pulumi-nodejs:dynamic/gitlab-eks:";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -17,6 +19,17 @@ const agentRelease = (mocks: RecordingMocks) => {
   assert.equal(found.length, 1, "one gitlab-agent release");
   return found[0];
 };
+
+type Deployed = Awaited<ReturnType<typeof deployUnderMocks>>["deployed"];
+/** installMethod flux: the files pulumi up computes for the agent project, parsed. */
+async function fluxManifests(deployed: Deployed): Promise<Record<string, any>[]> {
+  assert.ok(deployed.agent?.flux, "installMethod flux");
+  return Object.values(await valueOf(deployed.agent.flux.manifests)).map((text) => parse(text));
+}
+const fluxHelmRelease = async (d: Deployed) =>
+  (await fluxManifests(d)).find((o) => o.kind === "HelmRelease")!;
+const fluxHelmRepository = async (d: Deployed) =>
+  (await fluxManifests(d)).find((o) => o.kind === "HelmRepository")!;
 
 function withAgent(config: StackConfig, change: Partial<AgentConfig>): StackConfig {
   return { ...config, agent: { ...config.agent!, ...change } };
@@ -39,10 +52,11 @@ describe("GitLab agent in the Pulumi program", () => {
       let config: StackConfig;
       let agent: AgentConfig;
       let mocks: RecordingMocks;
+      let deployed: Deployed;
       before(async () => {
         config = exampleConfig(stack);
         agent = config.agent!;
-        ({ mocks } = await deployUnderMocks(world, stack, config));
+        ({ mocks, deployed } = await deployUnderMocks(world, stack, config));
       });
 
       it("registers the agent, a token, its config file and its environment as GitLab objects", () => {
@@ -60,7 +74,9 @@ describe("GitLab agent in the Pulumi program", () => {
 
         const file = mocks.ofType(`${DYN}RepositoryFile`)[0].inputs;
         assert.equal(file.path, `.gitlab/agents/${agent.name}/config.yaml`);
-        assert.match(file.content, /ci_access:/);
+        // production deploys through Flux, without the CI/CD workflow (validation refuses it there).
+        if (stack === "production") assert.doesNotMatch(file.content, /ci_access:/);
+        else assert.match(file.content, /ci_access:/);
 
         const env = mocks.ofType(`${DYN}AgentEnvironment`)[0].inputs;
         assert.deepEqual([env.name, env.tier, env.clusterAgentId], [stack, agent.environment.tier, 42]);
@@ -93,18 +109,21 @@ describe("GitLab agent in the Pulumi program", () => {
         );
       });
 
-      it("installs the pinned gitlab-agent chart with the token by secretName, KAS from GitLab, and its version", () => {
-        const release = agentRelease(mocks).inputs;
-        assert.deepEqual(
-          [release.chart, release.version, release.repositoryOpts.repo, release.namespace, release.name],
-          [
-            "gitlab-agent",
-            agent.chartVersion,
-            "https://charts.gitlab.io",
-            agent.namespace,
-            agent.releaseName,
-          ],
-        );
+      it("installs the pinned gitlab-agent chart (directly, or through Flux) with the token by secretName, KAS from GitLab, and its version", async () => {
+        const release =
+          agent.installMethod === "helm"
+            ? agentRelease(mocks).inputs
+            : await Promise.all([fluxHelmRelease(deployed), fluxHelmRepository(deployed)]).then(
+                ([hr, repo]) => ({
+                  chart: hr.spec.chart.spec.chart,
+                  version: hr.spec.chart.spec.version,
+                  repositoryOpts: { repo: repo.spec.url },
+                  namespace: hr.spec.targetNamespace,
+                  name: hr.spec.releaseName,
+                  values: hr.spec.values,
+                }),
+              );
+        assert.equal(agent.installMethod, stack === "production" ? "flux" : "helm");
         const v = release.values;
         assert.equal(v.config.secretName, "gitlab-agent-token");
         assert.equal(v.config.token, undefined, "the token is never a Helm value");
@@ -154,6 +173,7 @@ describe("GitLab agent in the Pulumi program", () => {
           namespaces,
           [
             ...new Set([
+              ...(agent.installMethod === "flux" ? [agent.flux.namespace] : []),
               agent.namespace,
               ...ciNamespaces,
               ...(agent.userAccess ? [agent.environment.kubernetesNamespace] : []),
@@ -181,7 +201,8 @@ describe("GitLab agent in the Pulumi program", () => {
     it("container scanning only when asked for: the chart's scanner RBAC, and agentk's scanner pods", async () => {
       const role = (mocks: RecordingMocks) =>
         mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:Role").map((r) => r.inputs)[0];
-      const off = await deployUnderMocks(world, "production", exampleConfig("production"));
+      const direct = withAgent(exampleConfig("production"), { installMethod: "helm" });
+      const off = await deployUnderMocks(world, "production", direct);
       assert.deepEqual(agentRelease(off.mocks).inputs.values.config.operational_container_scanning, {
         enabled: false,
       });
@@ -192,7 +213,7 @@ describe("GitLab agent in the Pulumi program", () => {
       const { mocks } = await deployUnderMocks(
         world,
         "production",
-        withAgent(exampleConfig("production"), { containerScanning: true }),
+        withAgent(direct, { containerScanning: true }),
       );
       assert.deepEqual(agentRelease(mocks).inputs.values.config.operational_container_scanning, {
         enabled: true,

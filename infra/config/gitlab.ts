@@ -30,7 +30,8 @@ export const DEFAULT_FLUX_NAMESPACE = "flux-system";
 export const DEFAULT_FLUX_BRANCH = "main";
 /** glab's `--manifest-path` for this cluster: where Flux reads the agent's manifests in the agent project. */
 export const defaultFluxManifestPath = (cluster: string) => `.gitlab/flux/${cluster}`;
-const REPO_PATH = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/;
+/** A relative folder path in a repository (no `.` or `..` segment, no leading slash). */
+const REPO_PATH = /^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*\/?$/;
 /** The connection docs' reason (GitLab's "Kubernetes deployment workflows"), quoted by the refusal. */
 export const CI_WORKFLOW_IN_PRODUCTION =
   "GitLab's docs say the CI/CD workflow has a weaker security model: do not use it for production deployments; use the GitOps workflow (Flux)";
@@ -132,7 +133,16 @@ export const agentSchema = section({
         ),
       ),
       branch: v.optional(text("a branch name", DEFAULT_FLUX_BRANCH), DEFAULT_FLUX_BRANCH),
-      namespace: v.optional(text("a Kubernetes namespace", DEFAULT_FLUX_NAMESPACE), DEFAULT_FLUX_NAMESPACE),
+      namespace: v.optional(
+        v.pipe(
+          text("a Kubernetes namespace", DEFAULT_FLUX_NAMESPACE),
+          v.check(
+            (ns) => dnsLabelProblem(ns) === undefined,
+            (i) => `${dnsLabelProblem(String(i.input))}. ${fix(DEFAULT_FLUX_NAMESPACE)}`,
+          ),
+        ),
+        DEFAULT_FLUX_NAMESPACE,
+      ),
       chartVersion: v.optional(
         pattern("a chart version such as 2.19.0", CHART_VERSION, DEFAULT_FLUX_CHART_VERSION),
         DEFAULT_FLUX_CHART_VERSION,
@@ -287,15 +297,6 @@ export function checkAgent(
         `is the numeric id ${g.agentProject}, but Flux clones the agent project by its URL (agent.installMethod is flux). ` +
         "Fix: pulumi config set --path 'gitlab-eks:gitlab.agentProject' <group/project>",
     });
-  if (a.flux?.namespace !== undefined && !ctx.bad("flux.namespace")) {
-    const p = dnsLabelProblem(a.flux.namespace);
-    if (p)
-      problems.push({
-        key: key("flux.namespace"),
-        message: `${p}. Fix: pulumi config set --path '${key("flux.namespace")}' ${DEFAULT_FLUX_NAMESPACE}`,
-      });
-  }
-
   if (a.receptiveUrl !== undefined && a.kasAddress !== undefined)
     problems.push({
       key: key("kasAddress"),
