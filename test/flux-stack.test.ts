@@ -18,7 +18,8 @@ import { canSchedule, SchedNode } from "./support/scheduling";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const GIT_REPOSITORY = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository";
 const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
-const CONTROLLERS = [
+/** Every pod of the flux2 chart (its templates place each by these values keys). */
+const FLUX_PODS = [
   "sourceController",
   "kustomizeController",
   "helmController",
@@ -27,6 +28,7 @@ const CONTROLLERS = [
   "imageAutomationController",
   "imageReflectionController",
   "cli",
+  "crds.migration",
 ];
 type Deployed = Awaited<ReturnType<typeof deployUnderMocks>>["deployed"];
 
@@ -85,12 +87,12 @@ describe("installMethod flux in the Pulumi program", () => {
     assert.equal(i.values.imageReflectionController.create, false);
   });
 
-  it("places every Flux controller (and the chart's pre-install job) on the system pool, by the isolation rule", () => {
+  it("places every pod of the flux2 chart (controllers, pre-install check, CRD migration) on the system pool, by the isolation rule", () => {
     const values = releases(mocks, "flux2")[0].inputs.values;
     const rule = isolationRule(config.isolation);
     const nodes = nodesOf(config);
-    for (const c of CONTROLLERS) {
-      const pod = values[c];
+    for (const c of FLUX_PODS) {
+      const pod = c.split(".").reduce((at, k) => at[k], values);
       assert.deepEqual(pod.affinity, rule.avoidAffinity, c);
       assert.deepEqual([pod.tolerations, pod.nodeSelector], [[], {}], c);
       assert.deepEqual(

@@ -26,10 +26,11 @@ export const FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1";
 export const FLUX_GIT_SECRET = "gitlab-agent-flux-deploy-token";
 export const FLUX_GIT_SECRET_KEYS = ["username", "password"] as const;
 /**
- * The flux2 chart's controllers (values keys), each placed by its own nodeSelector/affinity/tolerations;
- * `cli` is the chart's pre-install job. Image automation is off, as in Flux's default install.
+ * Every pod of the flux2 chart, as the values key that places it (nodeSelector/affinity/tolerations):
+ * the controllers, the pre-install check job (`cli`) and the pre-upgrade CRD migration job
+ * (`crds.migration`). Image automation is off, as in Flux's default install.
  */
-export const FLUX_CONTROLLERS = [
+export const FLUX_PODS = [
   "sourceController",
   "kustomizeController",
   "helmController",
@@ -38,6 +39,7 @@ export const FLUX_CONTROLLERS = [
   "imageAutomationController",
   "imageReflectionController",
   "cli",
+  "crds.migration",
 ] as const;
 const FLUX_OFF = new Set<string>(["imageAutomationController", "imageReflectionController"]);
 
@@ -46,23 +48,22 @@ const labels = (agent: AgentConfig) => ({
   "gitlab-eks/agent": agent.name,
 });
 
-/** Values of the flux2 chart: every controller (and the pre-install job) on the system pool. */
+/** Values of the flux2 chart: every pod of it on the system pool, kept off runner nodes. */
 export function fluxChartValues(config: StackConfig): Record<string, unknown> {
   const placement: PodPlacement = managerPodPlacement(isolationRule(config.isolation), "system-pool");
-  return {
-    installCRDs: true,
-    ...Object.fromEntries(
-      FLUX_CONTROLLERS.map((c) => [
-        c,
-        {
-          ...(FLUX_OFF.has(c) ? { create: false } : {}),
-          nodeSelector: { ...placement.nodeSelector },
-          affinity: structuredClone(placement.affinity),
-          tolerations: [...placement.tolerations],
-        },
-      ]),
-    ),
-  };
+  const values: Record<string, unknown> = { installCRDs: true };
+  for (const pod of FLUX_PODS) {
+    const keys = pod.split(".");
+    let at = values;
+    for (const k of keys.slice(0, -1)) at = (at[k] ??= {}) as Record<string, unknown>;
+    at[keys[keys.length - 1]] = {
+      ...(FLUX_OFF.has(pod) ? { create: false } : {}),
+      nodeSelector: { ...placement.nodeSelector },
+      affinity: structuredClone(placement.affinity),
+      tolerations: [...placement.tolerations],
+    };
+  }
+  return values;
 }
 
 export interface FluxObject {
