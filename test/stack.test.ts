@@ -306,6 +306,13 @@ for (const stack of ["dev", "staging", "production"]) {
           "pulumi:providers:kubernetes",
           ...(config.runner ? RUNNER_TYPES : []),
           ...(config.runner?.cache.enabled ? RUNNER_CACHE_TYPES : []),
+          // installMethod flux (production): Flux's GitRepository and Kustomization (test/flux-stack.test.ts).
+          ...(config.agent?.installMethod === "flux"
+            ? [
+                "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository",
+                "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization",
+              ]
+            : []),
         ]
           .filter((t, i, all) => all.indexOf(t) === i)
           .sort(),
