@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { dnsLabelProblem } from "../model/kubernetes";
 import { cpuQuantityProblem, memoryQuantityProblem } from "../model/quantity";
 import { fix, flag, oneOf, pattern, section, text, wholeNumber } from "./kit";
+import { AGENT_INSTALL_METHODS, checkFluxRules, fluxConfigOf, type FluxConfig, fluxSchema } from "./flux";
 import { show, type Problem } from "./problems";
 
 const HTTP_URL = /^https?:\/\/[^\s/]+(\/[^\s]*)?$/;
@@ -23,18 +24,6 @@ export type EnvironmentTier = (typeof ENVIRONMENT_TIERS)[number];
 export const AGENT_RBAC_MODES = ["least-privilege", "cluster-admin"] as const;
 export const ACCESS_AS = ["agent", "ci_job"] as const;
 export const DEFAULT_AGENT_CHART_VERSION = "2.12.2";
-export const AGENT_INSTALL_METHODS = ["helm", "flux"] as const;
-/** The fluxcd-community `flux2` chart installing Flux's controllers (installMethod flux). */
-export const DEFAULT_FLUX_CHART_VERSION = "2.19.0";
-export const DEFAULT_FLUX_NAMESPACE = "flux-system";
-export const DEFAULT_FLUX_BRANCH = "main";
-/** glab's `--manifest-path` for this cluster: where Flux reads the agent's manifests in the agent project. */
-export const defaultFluxManifestPath = (cluster: string) => `.gitlab/flux/${cluster}`;
-/** A relative folder path in a repository (no `.` or `..` segment, no leading slash). */
-const REPO_PATH = /^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*\/?$/;
-/** The connection docs' reason (GitLab's "Kubernetes deployment workflows"), quoted by the refusal. */
-export const CI_WORKFLOW_IN_PRODUCTION =
-  "GitLab's docs say the CI/CD workflow has a weaker security model: do not use it for production deployments; use the GitOps workflow (Flux)";
 
 export const gitlabSchema = section({
   url: v.optional(pattern("the https URL of the GitLab instance", HTTP_URL, "https://gitlab.example.com")),
@@ -123,33 +112,7 @@ export const agentSchema = section({
   ),
   retainOnDelete: v.optional(flag(), false),
   installMethod: v.optional(oneOf(AGENT_INSTALL_METHODS), "helm"),
-  flux: v.optional(
-    section({
-      manifestPath: v.optional(
-        pattern(
-          "a folder path in the agent project, such as .gitlab/flux/prod",
-          REPO_PATH,
-          ".gitlab/flux/prod",
-        ),
-      ),
-      branch: v.optional(text("a branch name", DEFAULT_FLUX_BRANCH), DEFAULT_FLUX_BRANCH),
-      namespace: v.optional(
-        v.pipe(
-          text("a Kubernetes namespace", DEFAULT_FLUX_NAMESPACE),
-          v.check(
-            (ns) => dnsLabelProblem(ns) === undefined,
-            (i) => `${dnsLabelProblem(String(i.input))}. ${fix(DEFAULT_FLUX_NAMESPACE)}`,
-          ),
-        ),
-        DEFAULT_FLUX_NAMESPACE,
-      ),
-      chartVersion: v.optional(
-        pattern("a chart version such as 2.19.0", CHART_VERSION, DEFAULT_FLUX_CHART_VERSION),
-        DEFAULT_FLUX_CHART_VERSION,
-      ),
-    }),
-    {},
-  ),
+  flux: v.optional(fluxSchema, {}),
   allowCiAccessInProduction: v.optional(flag(), false),
   /**
    * Operational container scanning (GitLab Ultimate). Off by default: when on, the gitlab-agent chart
@@ -201,17 +164,6 @@ export interface AgentConfig {
   /** `helm`: a helm.v3.Release of the agent; `flux`: Flux reconciles the agent from the agent project. */
   installMethod: "helm" | "flux";
   flux: FluxConfig;
-}
-
-export interface FluxConfig {
-  /** Folder in the agent project holding the agent's HelmRepository and HelmRelease (glab's --manifest-path). */
-  manifestPath: string;
-  /** Branch of the agent project Flux follows. */
-  branch: string;
-  /** Namespace of Flux's controllers and of its GitRepository, Kustomization, HelmRepository, HelmRelease. */
-  namespace: string;
-  /** Version of the fluxcd-community `flux2` chart. */
-  chartVersion: string;
 }
 
 /** production/prod → production, staging/stage → staging, dev/development → development, test → testing. */
@@ -276,27 +228,9 @@ export function checkAgent(
         `could do anything in the cluster. Fix: pulumi config set --path '${key("rbac")}' least-privilege and grant namespaces through agent.ciAccess`,
     });
 
-  const ciEntries = (a.ciAccess?.projects?.length ?? 0) + (a.ciAccess?.groups?.length ?? 0);
-  if (
-    ciEntries > 0 &&
-    !a.allowCiAccessInProduction &&
-    (tier === "production" || tierOf(ctx.stack) === "production")
-  )
-    problems.push({
-      key: key("ciAccess"),
-      message:
-        `grants CI/CD jobs access to a production stack (stack "${ctx.stack}", tier ${tier}): ${CI_WORKFLOW_IN_PRODUCTION}. ` +
-        `Fix: pulumi config rm --path '${key("ciAccess")}' and deploy through Flux (pulumi config set --path '${key("installMethod")}' flux), ` +
-        `or accept the risk knowingly: pulumi config set --path '${key("allowCiAccessInProduction")}' true`,
-    });
+  const production = tier === "production" || tierOf(ctx.stack) === "production";
+  checkFluxRules(a, g.agentProject, { stack: ctx.stack, tier, production }, problems);
 
-  if (a.installMethod === "flux" && g.agentProject !== undefined && /^\d+$/.test(g.agentProject))
-    problems.push({
-      key: "gitlab-eks:gitlab.agentProject",
-      message:
-        `is the numeric id ${g.agentProject}, but Flux clones the agent project by its URL (agent.installMethod is flux). ` +
-        "Fix: pulumi config set --path 'gitlab-eks:gitlab.agentProject' <group/project>",
-    });
   if (a.receptiveUrl !== undefined && a.kasAddress !== undefined)
     problems.push({
       key: key("kasAddress"),
@@ -391,15 +325,7 @@ export function checkAgent(
     retainOnDelete: a.retainOnDelete ?? false,
     containerScanning: a.containerScanning ?? false,
     installMethod: a.installMethod ?? "helm",
-    flux: {
-      manifestPath: (a.flux?.manifestPath ?? defaultFluxManifestPath(ctx.clusterName ?? name)).replace(
-        /\/+$/,
-        "",
-      ),
-      branch: a.flux?.branch ?? DEFAULT_FLUX_BRANCH,
-      namespace: a.flux?.namespace ?? DEFAULT_FLUX_NAMESPACE,
-      chartVersion: a.flux?.chartVersion ?? DEFAULT_FLUX_CHART_VERSION,
-    },
+    flux: fluxConfigOf(a.flux, ctx.clusterName ?? name),
   };
 }
 
