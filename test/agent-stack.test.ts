@@ -60,7 +60,9 @@ describe("GitLab agent in the Pulumi program", () => {
 
         const file = mocks.ofType(`${DYN}RepositoryFile`)[0].inputs;
         assert.equal(file.path, `.gitlab/agents/${agent.name}/config.yaml`);
-        assert.match(file.content, /ci_access:/);
+        // production has no CI/CD workflow (validation refuses it there without allowCiAccessInProduction).
+        if (stack === "production") assert.doesNotMatch(file.content, /ci_access:/);
+        else assert.match(file.content, /ci_access:/);
 
         const env = mocks.ofType(`${DYN}AgentEnvironment`)[0].inputs;
         assert.deepEqual([env.name, env.tier, env.clusterAgentId], [stack, agent.environment.tier, 42]);
@@ -95,6 +97,7 @@ describe("GitLab agent in the Pulumi program", () => {
 
       it("installs the pinned gitlab-agent chart with the token by secretName, KAS from GitLab, and its version", () => {
         const release = agentRelease(mocks).inputs;
+        assert.equal(agent.installMethod, "helm");
         assert.deepEqual(
           [release.chart, release.version, release.repositoryOpts.repo, release.namespace, release.name],
           [
@@ -156,6 +159,7 @@ describe("GitLab agent in the Pulumi program", () => {
           namespaces,
           [
             ...new Set([
+              ...(agent.installMethod === "flux" ? [agent.flux.namespace] : []),
               agent.namespace,
               ...ciNamespaces,
               ...(agent.userAccess ? [agent.environment.kubernetesNamespace] : []),
@@ -183,7 +187,8 @@ describe("GitLab agent in the Pulumi program", () => {
     it("container scanning only when asked for: the chart's scanner RBAC, and agentk's scanner pods", async () => {
       const role = (mocks: RecordingMocks) =>
         mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:Role").map((r) => r.inputs)[0];
-      const off = await deployUnderMocks(world, "production", exampleConfig("production"));
+      const direct = exampleConfig("production");
+      const off = await deployUnderMocks(world, "production", direct);
       assert.deepEqual(agentRelease(off.mocks).inputs.values.config.operational_container_scanning, {
         enabled: false,
       });
@@ -194,7 +199,7 @@ describe("GitLab agent in the Pulumi program", () => {
       const { mocks } = await deployUnderMocks(
         world,
         "production",
-        withAgent(exampleConfig("production"), { containerScanning: true }),
+        withAgent(direct, { containerScanning: true }),
       );
       assert.deepEqual(agentRelease(mocks).inputs.values.config.operational_container_scanning, {
         enabled: true,

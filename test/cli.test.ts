@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parse, parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { readStackFiles } from "../infra/config/stackFiles";
 import { requireValidConfig } from "../infra/config/validate";
 import { desiredNodePools } from "../infra/model/nodePools";
+import { renderStack } from "../infra/model/render";
+import { productionWithFlux } from "./support/deploy";
 import { cli, projectDir, ROOT } from "./support/cli";
 
 const BAD_STACK = `
@@ -151,7 +153,7 @@ describe("gitlab-eks render", () => {
 
   it("writes the agent's config file, Helm values and RBAC, with no secret in them", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
-    const r = cli(["render", "--stack", "production", "--out", out]);
+    const r = cli(["render", "--stack", "staging", "--out", out]);
     assert.equal(r.code, 0, r.stderr);
     const read = (f: string) => fs.readFileSync(path.join(out, f), "utf8");
     assert.deepEqual(fs.readdirSync(out).sort(), [
@@ -161,6 +163,8 @@ describe("gitlab-eks render", () => {
       // And Cluster Autoscaler (test/autoscaler-render.test.ts).
       "autoscaler-iam.json",
       "autoscaler-values.yaml",
+      // staging keeps warm runner capacity in working hours (autoscaler.headroom).
+      "headroom.yaml",
       "node-pools.json",
       // The example stacks also have a runner (test/runner-cli.test.ts).
       "runner-config.toml",
@@ -173,15 +177,88 @@ describe("gitlab-eks render", () => {
     assert.deepEqual(values.rbac, { create: false });
     assert.match(read("agent-values.yaml"), /key token: \[secret\]/);
     const file = parse(read("agent-config.yaml"));
-    assert.deepEqual(file.ci_access.projects[0], {
-      id: "platform/apps",
-      default_namespace: "apps",
+    assert.deepEqual(file.ci_access.groups[0], {
+      id: "platform",
+      default_namespace: "apps-staging",
       access_as: { agent: {} },
-      environments: ["production"],
     });
     const rbac = parseAllDocuments(read("agent-rbac.yaml")).map((d) => d.toJS());
     assert.ok(rbac.every((o) => o.roleRef?.name !== "cluster-admin"));
     for (const f of fs.readdirSync(out)) assert.doesNotMatch(read(f), /glagent-|glpat-|glrt-/);
+  });
+
+  it("installMethod flux (production): writes under flux/ the manifests committed for Flux and Flux's cluster objects, every one parsing, none with a secret", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
+    // The production example with `pulumi config set --path gitlab-eks:agent.installMethod flux`.
+    const file = parse(fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"));
+    file.config["gitlab-eks:agent"].installMethod = "flux";
+    const dir = projectDir({ production: stringify(file) });
+    const r = cli(["render", "--stack", "production", "--dir", dir, "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const read = (f: string) => fs.readFileSync(path.join(out, f), "utf8");
+    const config = productionWithFlux();
+    const agent = config.agent!;
+    assert.equal(agent.installMethod, "flux");
+    assert.deepEqual(fs.readdirSync(path.join(out, "flux"), { recursive: true }).map(String).sort(), [
+      "cluster",
+      path.join("cluster", "flux-values.yaml"),
+      path.join("cluster", "gitrepository.yaml"),
+      path.join("cluster", "kustomization.yaml"),
+      "gitlab-agent-helm-release.yaml",
+      "gitlab-agent-helm-repository.yaml",
+    ]);
+    assert.match(r.stdout, /flux\/gitlab-agent-helm-release\.yaml/);
+    // Exactly what pulumi up would commit to the manifest folder (here with the deploy-time placeholders).
+    const committed = renderStack(config);
+    for (const name of ["gitlab-agent-helm-repository.yaml", "gitlab-agent-helm-release.yaml"])
+      assert.equal(read(`flux/${name}`), committed[`flux/${name}`]);
+
+    const [repo] = parseAllDocuments(read("flux/gitlab-agent-helm-repository.yaml")).map((d) => d.toJS());
+    assert.deepEqual(
+      [repo.apiVersion, repo.kind, repo.spec.url],
+      ["source.toolkit.fluxcd.io/v1", "HelmRepository", "https://charts.gitlab.io"],
+    );
+    const release = parse(read("flux/gitlab-agent-helm-release.yaml"));
+    assert.deepEqual([release.apiVersion, release.kind], ["helm.toolkit.fluxcd.io/v2", "HelmRelease"]);
+    assert.deepEqual(release.spec.chart.spec, {
+      chart: "gitlab-agent",
+      version: agent.chartVersion,
+      sourceRef: { kind: "HelmRepository", name: repo.metadata.name, namespace: repo.metadata.namespace },
+    });
+    // The values are the direct install's, exactly (agent-values.yaml), token by Secret name only.
+    assert.deepEqual(release.spec.values, parse(read("agent-values.yaml")));
+    assert.equal(release.spec.values.config.secretName, "gitlab-agent-token");
+    assert.deepEqual(
+      [release.spec.targetNamespace, release.spec.releaseName],
+      [agent.namespace, agent.releaseName],
+    );
+
+    const gitRepository = parse(read("flux/cluster/gitrepository.yaml"));
+    assert.deepEqual(
+      [gitRepository.apiVersion, gitRepository.kind],
+      ["source.toolkit.fluxcd.io/v1", "GitRepository"],
+    );
+    assert.equal(gitRepository.spec.url, "https://gitlab.example.com/platform/clusters.git");
+    assert.deepEqual(gitRepository.spec.secretRef, { name: "gitlab-agent-flux-deploy-token" });
+    const kustomization = parse(read("flux/cluster/kustomization.yaml"));
+    assert.deepEqual(
+      [kustomization.apiVersion, kustomization.kind, kustomization.spec.path, kustomization.spec.sourceRef],
+      [
+        "kustomize.toolkit.fluxcd.io/v1",
+        "Kustomization",
+        "./.gitlab/flux/gitlab-eks-production",
+        { kind: "GitRepository", name: gitRepository.metadata.name },
+      ],
+    );
+    const fluxValues = parse(read("flux/cluster/flux-values.yaml"));
+    assert.equal(fluxValues.installCRDs, true);
+
+    for (const f of fs.readdirSync(path.join(out, "flux"), { recursive: true }).map(String)) {
+      if (!f.endsWith(".yaml")) continue;
+      const text = read(path.join("flux", f));
+      for (const doc of parseAllDocuments(text)) assert.deepEqual(doc.errors, [], f);
+      assert.doesNotMatch(text, /glagent-|glpat-|glrt-|gldt-|\[secret\]|password:|token:/, f);
+    }
   });
 
   it("writes nothing for an invalid stack", () => {

@@ -30,7 +30,9 @@ describe("gitlab-eks render (runner files)", () => {
         .kubernetes;
       assert.deepEqual({ ...(k.node_tolerations as object) }, { "workload=gitlab-runner": "NoSchedule" });
       const all = fs
-        .readdirSync(out)
+        .readdirSync(out, { recursive: true })
+        .map(String)
+        .filter((f) => fs.statSync(path.join(out, f)).isFile())
         .map((f) => fs.readFileSync(path.join(out, f), "utf8"))
         .join("\n");
       assert.doesNotMatch(all, /glrt-|glpat-/);

@@ -53,13 +53,19 @@ export function writeFolder(out: string, files: Record<string, string>, shown: s
   try {
     createdParent = fs.mkdirSync(parent, { recursive: true });
     temp = fs.mkdtempSync(path.join(parent, ".gitlab-eks-render-"));
-    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(temp, name), content);
+    for (const [name, content] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(temp, name)), { recursive: true });
+      fs.writeFileSync(path.join(temp, name), content);
+    }
     if (!exists) {
       fs.renameSync(temp, out);
       temp = undefined;
     } else {
       // Every file is written; moving each into place is a rename within one file system.
-      for (const name of Object.keys(files)) fs.renameSync(path.join(temp, name), path.join(out, name));
+      for (const name of Object.keys(files)) {
+        fs.mkdirSync(path.dirname(path.join(out, name)), { recursive: true });
+        fs.renameSync(path.join(temp, name), path.join(out, name));
+      }
     }
   } catch (e) {
     if (temp) fs.rmSync(temp, { recursive: true, force: true });

@@ -31,13 +31,18 @@ import {
   RepositoryFile,
 } from "./gitlab/agentResources";
 import type { GitlabTarget } from "./gitlab/dynamic";
+import { agentFluxFiles } from "../model/flux";
+import { deployFlux, type FluxDeployment } from "./flux";
 
 export interface AgentDeployment {
   /** Settles when the preflight has passed (rejects with its failures); everything else waits for it. */
   ready: Promise<AgentFacts>;
   agent: ClusterAgent;
   token: AgentToken;
-  release: k8s.helm.v3.Release;
+  /** The agent's Helm release (installMethod helm); with flux, Flux installs the agent instead. */
+  release?: k8s.helm.v3.Release;
+  /** installMethod flux: Flux in the cluster, and the files for the agent project (path -> content). */
+  flux?: FluxDeployment & { manifests: pulumi.Output<Record<string, string>> };
   resources: pulumi.Resource[];
 }
 
@@ -166,16 +171,27 @@ export function deployAgent(
     ),
   );
 
-  const values = pulumi
+  // Facts from GitLab the Helm values need (same for both install methods).
+  const helmFacts = pulumi
     .all([facts, token.tokenId, receptive ? receptive.publicKey : pulumi.output(undefined)])
-    .apply(([f, tokenId, jwtPublicKey]) =>
-      agentHelmValues(config, agent, {
-        kasAddress: f.kasAddress,
-        imageTag: f.imageTag,
-        tokenId: String(tokenId),
-        jwtPublicKey,
-      }),
-    );
+    .apply(([f, tokenId, jwtPublicKey]) => ({
+      kasAddress: f.kasAddress,
+      imageTag: f.imageTag,
+      tokenId: String(tokenId),
+      jwtPublicKey,
+    }));
+  const before = [...deps.dependsOn, secret, ...rbacResources, configFile];
+  if (agent.installMethod === "flux") {
+    const flux = deployFlux(config, agent, {
+      provider: deps.provider,
+      dependsOn: before,
+      gitlabUrl: conn.url,
+    });
+    resources.push(...flux.resources);
+    const manifests = helmFacts.apply((f) => agentFluxFiles(config, agent, f));
+    return { ready, agent: registered, token, flux: { ...flux, manifests }, resources };
+  }
+  const values = helmFacts.apply((f) => agentHelmValues(config, agent, f));
   const release = keep(
     new k8s.helm.v3.Release(
       `gitlab-agent-${agent.releaseName}`,
@@ -190,7 +206,7 @@ export function deployAgent(
         timeout: 600,
         maxHistory: 5,
       },
-      { ...k8sOpts, dependsOn: [...deps.dependsOn, secret, ...rbacResources, configFile] },
+      { ...k8sOpts, dependsOn: before },
     ),
   );
   return { ready, agent: registered, token, release, resources };

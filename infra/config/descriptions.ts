@@ -129,6 +129,18 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.environment.kubernetesNamespace": "Namespace GitLab's environment page shows.",
   "gitlab-eks:agent.tokenRotation":
     "Change it (any string, e.g. a date) to rotate the agent token: new token, Secret updated, pods rolled, old token revoked.",
+  "gitlab-eks:agent.installMethod":
+    "`helm`: the stack installs the agent chart as a Helm release; `flux`: the stack installs Flux on the system pool and points it at the agent project, and Flux reconciles the agent. Not complete yet: the manifests are not committed and Flux's deploy token is not created, so keep `helm` for a cluster that needs its agent ([gitops](gitops.md)).",
+  "gitlab-eks:agent.flux": "The GitOps install (`installMethod: flux`); ignored with `helm`.",
+  "gitlab-eks:agent.flux.manifestPath":
+    "Folder in the agent project holding the agent's Flux manifests, the same as glab's `--manifest-path`.",
+  "gitlab-eks:agent.flux.branch": "Branch of the agent project that Flux follows.",
+  "gitlab-eks:agent.flux.namespace":
+    "Namespace of Flux's controllers and of the Flux objects for the agent (an RFC 1123 DNS label).",
+  "gitlab-eks:agent.flux.chartVersion":
+    "Version of the fluxcd-community `flux2` chart (https://fluxcd-community.github.io/helm-charts), pinned.",
+  "gitlab-eks:agent.allowCiAccessInProduction":
+    "Allow `ciAccess` on a production stack or tier; refused otherwise, since GitLab's docs say not to use the CI/CD workflow for production deployments.",
   "gitlab-eks:agent.retainOnDelete":
     "Keep the agent, its config file and environment in GitLab on `pulumi destroy` (the token is revoked all the same).",
 
@@ -248,6 +260,7 @@ export const COMPUTED_DEFAULTS: Record<string, string> = {
     "from the stack name (`prod`, `production`, `staging`, `dev`, ... optionally with a `-`, `_` or `.` suffix), else `other`",
   "gitlab-eks:agent.environment.kubernetesNamespace":
     "the first `ciAccess` `defaultNamespace`, else `default`",
+  "gitlab-eks:agent.flux.manifestPath": "`.gitlab/flux/<cluster name>`",
   "gitlab-eks:runner": "absent: no runner",
   "gitlab-eks:runner.runnerType": "`group_type` when `group` is set, else `project_type`",
   "gitlab-eks:runner.description": "`<cluster name> (gitlab-eks)`",

@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { dnsLabelProblem } from "../core/kubernetes";
 import { cpuQuantityProblem, memoryQuantityProblem } from "../core/quantity";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
+import { AGENT_INSTALL_METHODS, checkFluxRules, fluxConfigOf, type FluxConfig, fluxSchema } from "./flux";
 import { show, type Problem } from "./problems";
 
 /**
@@ -189,6 +190,9 @@ export const agentSchema = section({
     "initial",
   ),
   retainOnDelete: v.optional(flag(), false),
+  installMethod: v.optional(oneOf(AGENT_INSTALL_METHODS), "helm"),
+  flux: v.optional(fluxSchema, {}),
+  allowCiAccessInProduction: v.optional(flag(), false),
   /**
    * Operational container scanning (GitLab Ultimate). Off by default: when on, the gitlab-agent chart
    * creates a ClusterRole and ClusterRoleBinding that let the scanner's service account list and get
@@ -236,6 +240,9 @@ export interface AgentConfig {
   retainOnDelete: boolean;
   /** Operational container scanning: the chart's cluster-wide scanner RBAC, and agentk's scanner pods. */
   containerScanning: boolean;
+  /** `helm`: a helm.v3.Release of the agent; `flux`: Flux reconciles the agent from the agent project. */
+  installMethod: "helm" | "flux";
+  flux: FluxConfig;
 }
 
 /** production/prod → production, staging/stage → staging, dev/development → development, test → testing. */
@@ -299,6 +306,9 @@ export function checkAgent(
         `cluster-admin is refused for a production stack (stack "${ctx.stack}", tier ${tier}): any CI job with access to the agent ` +
         `could do anything in the cluster. Fix: pulumi config set --path '${key("rbac")}' least-privilege and grant namespaces through agent.ciAccess`,
     });
+
+  const production = tier === "production" || tierOf(ctx.stack) === "production";
+  checkFluxRules(a, g.agentProject, { stack: ctx.stack, tier, production }, problems);
 
   if (a.receptiveUrl !== undefined && a.kasAddress !== undefined)
     problems.push({
@@ -393,6 +403,8 @@ export function checkAgent(
     tokenRotation: a.tokenRotation ?? "initial",
     retainOnDelete: a.retainOnDelete ?? false,
     containerScanning: a.containerScanning ?? false,
+    installMethod: a.installMethod ?? "helm",
+    flux: fluxConfigOf(a.flux, ctx.clusterName ?? name),
   };
 }
 

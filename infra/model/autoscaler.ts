@@ -21,7 +21,6 @@ export const AUTOSCALER_STATUS_CONFIGMAP = "cluster-autoscaler-status";
 export const AUTOSCALER_COMPONENT = "cluster-autoscaler";
 export const AUTOSCALER_IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler";
 
-
 const TAG_PREFIX = "k8s.io/cluster-autoscaler";
 /** The tag EKS puts on every managed node group's Auto Scaling group of cluster `name` (value `owned`). */
 export const clusterOwnershipTag = (clusterName: string) => `${TAG_PREFIX}/${clusterName}`;

@@ -5,8 +5,10 @@
  */
 import { stringify } from "yaml";
 import type { StackConfig } from "../config/types";
-import { agentConfigFile, agentHelmValues, agentRbac } from "./agent";
+import type { AgentConfig } from "../config/gitlab";
+import { agentConfigFile, agentHelmValues, agentRbac, type AgentFacts } from "./agent";
 import { renderAutoscaler } from "./autoscalerRender";
+import { agentFluxFiles, FLUX_CHART, fluxChartValues, fluxClusterObjects } from "./flux";
 import { desiredNodePools } from "./nodePools";
 import { renderRunner } from "./runnerRender";
 
@@ -23,21 +25,43 @@ export function renderStack(config: StackConfig): Record<string, string> {
     files["agent-config.yaml"] =
       `# ${agent.project}: .gitlab/agents/${agent.name}/config.yaml (committed by pulumi up)\n` +
       yaml(agentConfigFile(agent));
+    if (agent.installMethod === "flux") Object.assign(files, renderFlux(config, agent));
     files["agent-values.yaml"] =
       `# Helm values of release ${agent.releaseName} (chart gitlab-agent ${agent.chartVersion}) in namespace ${agent.namespace}.\n` +
       `# The agent token is in Secret gitlab-agent-token (key token: ${SECRET}), never a value here.\n` +
-      yaml(
-        agentHelmValues(config, agent, {
-          kasAddress: agent.kasAddress ?? "<kas.externalUrl from GET /metadata>",
-          imageTag: agent.imageTag ?? "<v + KAS version from GET /metadata>",
-          tokenId: "<agent token id>",
-          jwtPublicKey: "<public_key of the receptive URL configuration>",
-        }),
-      );
+      yaml(agentHelmValues(config, agent, placeholderFacts(agent)));
     files["agent-rbac.yaml"] = agentRbac(agent)
       .map((o) => yaml(o))
       .join("---\n");
   }
+  return files;
+}
+
+/** Facts only GitLab knows at deploy time, as placeholders. */
+function placeholderFacts(agent: AgentConfig): AgentFacts {
+  return {
+    kasAddress: agent.kasAddress ?? "<kas.externalUrl from GET /metadata>",
+    imageTag: agent.imageTag ?? "<v + KAS version from GET /metadata>",
+    tokenId: "<agent token id>",
+    jwtPublicKey: "<public_key of the receptive URL configuration>",
+  };
+}
+
+/**
+ * installMethod flux: under `flux/`, the files committed to the agent project's manifest folder (same
+ * names, same content) and, under `flux/cluster/`, Flux's chart values and its GitRepository and
+ * Kustomization.
+ */
+function renderFlux(config: StackConfig, agent: AgentConfig): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const [repoPath, content] of Object.entries(agentFluxFiles(config, agent, placeholderFacts(agent))))
+    files[`flux/${repoPath.slice(agent.flux.manifestPath.length + 1)}`] = content;
+  files["flux/cluster/flux-values.yaml"] =
+    `# Helm values of release flux (chart ${FLUX_CHART} ${agent.flux.chartVersion}) in namespace ${agent.flux.namespace}.\n` +
+    yaml(fluxChartValues(config));
+  const gitlabUrl = config.gitlab.url ?? "<CI_SERVER_URL, else https://gitlab.com>";
+  for (const o of fluxClusterObjects(agent, gitlabUrl))
+    files[`flux/cluster/${o.kind.toLowerCase()}.yaml`] = yaml(o);
   return files;
 }
 

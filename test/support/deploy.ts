@@ -11,9 +11,26 @@ export const ROOT = path.resolve(__dirname, "..", "..", "..");
 
 /** The validated config of an example stack (Pulumi.<stack>.yaml in the repository). */
 export function exampleConfig(stack: string): StackConfig {
-  const files = readStackFiles(ROOT, stack);
-  return requireValidConfig({ project: files.project, stack, values: files.values, env: {} });
+  return exampleConfigWith(stack, {});
 }
+
+/**
+ * An example stack with some `gitlab-eks:` sections changed the way `pulumi config set --path` would
+ * (each entry merged into its section), validated as a whole.
+ */
+export function exampleConfigWith(
+  stack: string,
+  sections: Record<string, Record<string, unknown>>,
+): StackConfig {
+  const files = readStackFiles(ROOT, stack);
+  const values: Record<string, unknown> = { ...files.values };
+  for (const [key, change] of Object.entries(sections))
+    values[`gitlab-eks:${key}`] = { ...(values[`gitlab-eks:${key}`] as object), ...change };
+  return requireValidConfig({ project: files.project, stack, values, env: {} });
+}
+
+/** The production example on the GitOps path (`agent.installMethod: flux`). */
+export const productionWithFlux = () => exampleConfigWith("production", { agent: { installMethod: "flux" } });
 
 export async function deployUnderMocks(
   world: GitlabWorld,

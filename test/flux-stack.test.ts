@@ -1,0 +1,219 @@
+/**
+ * `agent.installMethod: flux` in the Pulumi program, under mocks and against the fake GitLab: Flux's
+ * controllers (pinned, on the system pool), the GitRepository and Kustomization pointing Flux at the
+ * agent project's manifest folder, the manifests for that folder (the direct install's values, no token),
+ * and no direct release of the agent; `helm` registers none of it.
+ */
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import type { AgentConfig } from "../infra/config/gitlab";
+import type { StackConfig } from "../infra/config/types";
+import { isolationRule } from "../infra/model/isolation";
+import { desiredNodePools } from "../infra/model/nodePools";
+import { deployUnderMocks, exampleConfig, productionWithFlux } from "./support/deploy";
+import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+import { MOCK_AGENT_TOKEN, RecordingMocks, valueOf } from "./support/pulumi-mocks";
+import { canSchedule, SchedNode } from "./support/scheduling";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const GIT_REPOSITORY = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository";
+const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
+/** Every pod of the flux2 chart (its templates place each by these values keys). */
+const FLUX_PODS = [
+  "sourceController",
+  "kustomizeController",
+  "helmController",
+  "notificationController",
+  "sourceWatcher",
+  "imageAutomationController",
+  "imageReflectionController",
+  "cli",
+  "crds.migration",
+];
+type Deployed = Awaited<ReturnType<typeof deployUnderMocks>>["deployed"];
+
+const withAgent = (config: StackConfig, change: Partial<AgentConfig>): StackConfig => ({
+  ...config,
+  agent: { ...config.agent!, ...change },
+});
+const releases = (mocks: RecordingMocks, chart: string) =>
+  mocks.ofType(RELEASE).filter((r) => r.inputs.chart === chart);
+const nodesOf = (config: StackConfig): SchedNode[] =>
+  desiredNodePools(config).map((p) => ({ name: p.role, labels: p.labels, taints: p.taints }));
+
+describe("installMethod flux in the Pulumi program", () => {
+  let world: GitlabWorld;
+  let config: StackConfig;
+  let agent: AgentConfig;
+  let mocks: RecordingMocks;
+  let deployed: Deployed;
+  let files: Record<string, string>;
+  before(async () => {
+    world = await gitlabWorld({
+      instance: {
+        version: "18.5.1-ee",
+        kas: { version: "18.5.1", externalUrl: "wss://kas.gitlab.example.com" },
+      },
+    });
+    // A non-default isolation rule: every placement must follow it, none may be spelled out.
+    const example = productionWithFlux();
+    config = { ...example, isolation: { labelKey: "example.com/pool", labelValue: "ci-jobs" } };
+    agent = config.agent!;
+    ({ mocks, deployed } = await deployUnderMocks(world, "production", config));
+    files = await valueOf(deployed.agent!.flux!.manifests);
+  });
+  after(() => world.fake.close());
+
+  it("installs Flux's controllers from the pinned fluxcd-community flux2 chart in their namespace", () => {
+    const [flux] = releases(mocks, "flux2");
+    assert.ok(flux, "a flux2 release");
+    const i = flux.inputs;
+    assert.deepEqual(
+      [i.name, i.version, i.repositoryOpts.repo, i.namespace, i.atomic],
+      [
+        "flux",
+        agent.flux.chartVersion,
+        "https://fluxcd-community.github.io/helm-charts",
+        "flux-system",
+        true,
+      ],
+    );
+    assert.equal(agent.flux.chartVersion, "2.19.0");
+    assert.equal(i.values.installCRDs, true, "the GitRepository and Kustomization need Flux's CRDs");
+    const ns = mocks.one("kubernetes:core/v1:Namespace", "ns-flux-system").inputs;
+    assert.equal(ns.metadata.name, "flux-system");
+    // Image automation is off, as in Flux's default install.
+    assert.equal(i.values.imageAutomationController.create, false);
+    assert.equal(i.values.imageReflectionController.create, false);
+  });
+
+  it("places every pod of the flux2 chart (controllers, pre-install check, CRD migration) on the system pool, by the isolation rule", () => {
+    const values = releases(mocks, "flux2")[0].inputs.values;
+    const rule = isolationRule(config.isolation);
+    const nodes = nodesOf(config);
+    for (const c of FLUX_PODS) {
+      const pod = c.split(".").reduce((at, k) => at[k], values);
+      assert.deepEqual(pod.affinity, rule.avoidAffinity, c);
+      assert.deepEqual([pod.tolerations, pod.nodeSelector], [[], {}], c);
+      assert.deepEqual(
+        nodes.filter((n) => canSchedule(pod, n)).map((n) => n.name),
+        ["system"],
+        `${c} may run on the system pool only`,
+      );
+      // Even a runner node that lost its taint is refused by the required affinity.
+      const untainted = { ...nodes.find((n) => n.name === "runner")!, taints: [] };
+      assert.equal(canSchedule(pod, untainted), false, c);
+    }
+  });
+
+  it("points Flux at the agent project's manifest folder: a GitRepository with a deploy-token Secret by name, and a Kustomization", () => {
+    const [repo] = mocks.ofType(GIT_REPOSITORY);
+    const [kustomization] = mocks.ofType(KUSTOMIZATION);
+    assert.ok(repo && kustomization);
+    assert.deepEqual(repo.inputs.metadata, {
+      name: `gitlab-agent-${agent.name}`,
+      namespace: "flux-system",
+      labels: { "app.kubernetes.io/managed-by": "gitlab-eks", "gitlab-eks/agent": agent.name },
+    });
+    assert.deepEqual(repo.inputs.spec, {
+      interval: "1m",
+      url: `${world.fake.url}/platform/clusters.git`,
+      ref: { branch: "main" },
+      secretRef: { name: "gitlab-agent-flux-deploy-token" },
+    });
+    assert.equal(agent.flux.manifestPath, `.gitlab/flux/${config.cluster.name}`);
+    assert.deepEqual(kustomization.inputs.spec, {
+      interval: "10m",
+      path: `./.gitlab/flux/${config.cluster.name}`,
+      prune: true,
+      wait: true,
+      timeout: "10m",
+      sourceRef: { kind: "GitRepository", name: repo.inputs.metadata.name },
+    });
+    assert.equal(kustomization.inputs.metadata.namespace, "flux-system");
+  });
+
+  it("installs no direct release of the agent; its namespace, token Secret and RBAC stay the stack's", () => {
+    assert.deepEqual(releases(mocks, "gitlab-agent"), []);
+    const secret = mocks.one("kubernetes:core/v1:Secret", "gitlab-agent-token").inputs;
+    assert.equal(secret.metadata.namespace, agent.namespace);
+    assert.ok(mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").length > 0);
+    assert.ok(
+      mocks.ofType("kubernetes:core/v1:Namespace").some((n) => n.inputs.metadata.name === agent.namespace),
+    );
+    assert.equal(deployed.agent!.release, undefined);
+  });
+
+  it("computes the manifests for the folder: a HelmRepository and a pinned HelmRelease with exactly the direct install's values", async () => {
+    const dir = `.gitlab/flux/${config.cluster.name}`;
+    assert.deepEqual(Object.keys(files).sort(), [
+      `${dir}/gitlab-agent-helm-release.yaml`,
+      `${dir}/gitlab-agent-helm-repository.yaml`,
+    ]);
+    const repo = parse(files[`${dir}/gitlab-agent-helm-repository.yaml`]);
+    assert.deepEqual(
+      [repo.apiVersion, repo.kind, repo.metadata.namespace, repo.spec.url],
+      ["source.toolkit.fluxcd.io/v1", "HelmRepository", "flux-system", "https://charts.gitlab.io"],
+    );
+    const hr = parse(files[`${dir}/gitlab-agent-helm-release.yaml`]);
+    assert.deepEqual([hr.apiVersion, hr.kind], ["helm.toolkit.fluxcd.io/v2", "HelmRelease"]);
+    assert.deepEqual(
+      [
+        hr.spec.releaseName,
+        hr.spec.targetNamespace,
+        hr.spec.storageNamespace,
+        hr.spec.install.createNamespace,
+      ],
+      [agent.releaseName, agent.namespace, agent.namespace, false],
+    );
+    assert.deepEqual(hr.spec.chart.spec, {
+      chart: "gitlab-agent",
+      version: agent.chartVersion,
+      sourceRef: { kind: "HelmRepository", name: repo.metadata.name, namespace: "flux-system" },
+    });
+    // The same stack installed directly: its release's values are the HelmRelease's, to the letter.
+    const direct = await deployUnderMocks(world, "production", withAgent(config, { installMethod: "helm" }));
+    const [release] = releases(direct.mocks, "gitlab-agent");
+    assert.deepEqual(hr.spec.values, release.inputs.values);
+    assert.equal(hr.spec.values.config.secretName, "gitlab-agent-token");
+    assert.equal(hr.spec.values.config.kasAddress, "wss://kas.gitlab.example.com");
+    assert.deepEqual(hr.spec.values.affinity, isolationRule(config.isolation).avoidAffinity);
+  });
+
+  it("puts no token in any manifest or Flux object", () => {
+    const everything = [
+      ...Object.values(files),
+      ...[...mocks.ofType(GIT_REPOSITORY), ...mocks.ofType(KUSTOMIZATION), ...releases(mocks, "flux2")].map(
+        (r) => JSON.stringify(r.inputs),
+      ),
+    ];
+    for (const text of everything) {
+      assert.ok(!text.includes(MOCK_AGENT_TOKEN), "agent token");
+      assert.ok(!text.includes(world.maintainerToken), "GitLab token");
+      assert.doesNotMatch(text, /glagent-|glpat-|gldt-|password|"token"/);
+    }
+  });
+});
+
+describe("installMethod helm stays as it was", () => {
+  let world: GitlabWorld;
+  before(async () => {
+    world = await gitlabWorld({ instance: { version: "18.5.1-ee", kas: { version: "18.5.1" } } });
+  });
+  after(() => world.fake.close());
+
+  for (const stack of ["dev", "staging"]) {
+    it(`example stack "${stack}": the agent's release, and nothing of Flux`, async () => {
+      const config = exampleConfig(stack);
+      assert.equal(config.agent!.installMethod, "helm");
+      const { mocks, deployed } = await deployUnderMocks(world, stack, config);
+      assert.equal(releases(mocks, "gitlab-agent").length, 1);
+      assert.deepEqual(releases(mocks, "flux2"), []);
+      assert.deepEqual([...mocks.ofType(GIT_REPOSITORY), ...mocks.ofType(KUSTOMIZATION)], []);
+      assert.ok(
+        mocks.ofType("kubernetes:core/v1:Namespace").every((n) => n.inputs.metadata.name !== "flux-system"),
+      );
+      assert.equal(deployed.agent!.flux, undefined);
+    });
+  }
+});
