@@ -110,6 +110,7 @@ export const agentSchema = section({
     "initial",
   ),
   retainOnDelete: v.optional(flag(), false),
+  adopt: v.optional(flag(), false),
 });
 
 export interface AccessEntry {
@@ -149,6 +150,12 @@ export interface AgentConfig {
   environment: { name: string; tier: EnvironmentTier; kubernetesNamespace: string };
   tokenRotation: string;
   retainOnDelete: boolean;
+  /**
+   * Use an agent of this name that exists in GitLab and that this stack did not register (e.g. one made by
+   * `glab cluster agent bootstrap`). Adopted objects are released, never deleted, on destroy; an agent
+   * another gitlab-eks stack manages is refused all the same. Default false: an existing agent is refused.
+   */
+  adopt: boolean;
 }
 
 /** production/prod → production, staging/stage → staging, dev/development → development, test → testing. */
@@ -305,6 +312,7 @@ export function checkAgent(
     },
     tokenRotation: a.tokenRotation ?? "initial",
     retainOnDelete: a.retainOnDelete ?? false,
+    adopt: a.adopt ?? false,
   };
 }
 

@@ -25,7 +25,7 @@ export interface FaultMatch {
 }
 
 export type FaultEffect =
-  | { when: "before"; status: 429 | 500 | 502 | 503 | 504; retryAfterSeconds: number }
+  | { when: "before"; status: 429 | 500 | 502 | 503 | 504; retryAfterSeconds?: number }
   | { when: "before"; stall: true }
   | { when: "after"; drop: true }
   | { when: "after"; status: 500 | 502 | 504 }
@@ -86,17 +86,21 @@ export function clientGone(req: http.IncomingMessage, res: http.ServerResponse):
   });
 }
 
-/** What GitLab (or the proxy in front of it) sends for an injected status. */
-export function faultReply(status: number, retryAfterSeconds = 1): FaultReply {
+/**
+ * What GitLab (or the proxy in front of it) sends for an injected status. A 429 always says when to retry
+ * (default after 1 s); a 503 only when `retryAfterSeconds` is given (a maintenance page that says so).
+ */
+export function faultReply(status: number, retryAfterSeconds?: number): FaultReply {
   switch (status) {
     case 429: {
-      const reset = Math.floor(Date.now() / 1000) + retryAfterSeconds;
+      const after = retryAfterSeconds ?? 1;
+      const reset = Math.floor(Date.now() / 1000) + after;
       return {
         status: 429,
         body: "Retry later\n",
         headers: {
           "content-type": "text/plain",
-          "retry-after": String(retryAfterSeconds),
+          "retry-after": String(after),
           "ratelimit-name": "throttle_authenticated_api",
           "ratelimit-limit": "60",
           "ratelimit-observed": "61",
@@ -118,7 +122,10 @@ export function faultReply(status: number, retryAfterSeconds = 1): FaultReply {
       return {
         status: 503,
         body: "<!DOCTYPE html>\n<html><head><title>The server is temporarily unavailable (503)</title></head><body><h1>503</h1><h3>The server is temporarily unavailable.</h3></body></html>\n",
-        headers: { "content-type": "text/html; charset=utf-8" },
+        headers: {
+          "content-type": "text/html; charset=utf-8",
+          ...(retryAfterSeconds !== undefined ? { "retry-after": String(retryAfterSeconds) } : {}),
+        },
       };
     default:
       return {

@@ -247,7 +247,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
       }),
 
     failNext: (o) =>
-      faults.add(o, { when: "before", status: o.status, retryAfterSeconds: o.retryAfterSeconds ?? 1 }),
+      faults.add(o, { when: "before", status: o.status, retryAfterSeconds: o.retryAfterSeconds }),
     answerLate: (o) => faults.add(o, { when: "after", delayMs: o.delayMs }),
     loseAnswer: (o = {}) => faults.add(o, { when: "after", drop: true }),
     failAfterApplying: (o) => faults.add(o, { when: "after", status: o.status }),

@@ -334,7 +334,7 @@ export interface FailNextOptions {
   /** Substring of, or RegExp tested against, the raw path (and the percent-decoded path). */
   pathPattern?: string | RegExp;
   status: 429 | 500 | 502 | 503 | 504;
-  /** Retry-After for 429 (default 1). */
+  /** Retry-After: for 429 (default 1), and for 503 when given (none otherwise). */
   retryAfterSeconds?: number;
   /** How many matching requests fail (default 1). */
   times?: number;
