@@ -97,6 +97,7 @@ describe("GitLab dynamic providers", () => {
     retainOnDelete: false,
     owner: OWNER,
     adopt: false,
+    agentName: "prod",
     ...extra,
   });
   const envInputs = (clusterAgentId: number) => ({
@@ -246,6 +247,16 @@ describe("GitLab dynamic providers", () => {
       );
       assert.match(file.failures![0].reason, /belongs to gitlab-eks stack platform-clusters\/production/);
     }
+  });
+
+  it("without a preview (up --skip-preview), the config file written first still refuses a foreign agent", async () => {
+    w.fake.addAgent({ projectId: w.clustersId, name: "prod" });
+    await assert.rejects(
+      repositoryFileProvider.create(fileInputs()),
+      /Cannot write the agent's config file: agent "prod" already exists .*gitlab-eks:agent.adopt/,
+    );
+    assert.equal(w.fake.countMutatingRequests(), 0);
+    assert.equal(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
   });
 
   it("a config file that exists without the stack's header is refused, or adopted and released", async () => {

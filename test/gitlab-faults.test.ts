@@ -121,6 +121,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         retainOnDelete: false,
         owner: OWNER,
         adopt: false,
+        agentName: "prod",
       }),
     ],
     [

@@ -88,6 +88,7 @@ export function deployAgent(
       retainOnDelete: agent.retainOnDelete,
       owner,
       adopt: agent.adopt,
+      agentName: agent.name,
     }),
   );
   const registered = keep(

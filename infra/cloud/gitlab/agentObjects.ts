@@ -4,7 +4,7 @@
  * wrote it; adopted objects are released, never deleted, on destroy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { deleteUrlConfiguration, ensureUrlConfiguration } from "../../gitlab/agents";
+import { claimAgent, deleteUrlConfiguration, ensureUrlConfiguration } from "../../gitlab/agents";
 import { deleteEnvironment, ensureEnvironment, findEnvironment } from "../../gitlab/environments";
 import { defaultBranch, deleteFile, ensureFile, readFile } from "../../gitlab/files";
 import { ownedBy, ownersIn, ownerTag } from "../../gitlab/ownership";
@@ -25,6 +25,11 @@ export interface RepositoryFileArgs {
   owner?: pulumi.Input<string>;
   /** Take over a file without this stack's header (gitlab-eks:agent.adopt); refused otherwise. */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * The agent this file configures. Written before the agent, the file must not claim an agent that
+   * exists and is not this stack's: that agent's ownership is checked here too.
+   */
+  agentName?: pulumi.Input<string>;
 }
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -38,14 +43,18 @@ async function fileRefusal(p: Props): Promise<string | undefined> {
   const api = providerApi(p.target, PURPOSE);
   const branch = p.branch ?? (await defaultBranch(api, p.project));
   const found = await readFile(api, p.project, p.path, branch);
-  if (!found || ownedBy(found.content, p.owner)) return undefined;
-  const others = ownersIn(found.content);
+  if (found && ownedBy(found.content, p.owner)) return undefined;
+  const others = ownersIn(found?.content);
   if (others.length)
     return (
       `${p.path} in ${p.project} belongs to gitlab-eks stack ${others.join(", ")}. Two stacks cannot share an ` +
       "agent: give this stack its own gitlab-eks:agent.name."
     );
-  if (p.adopt === true) return undefined;
+  if (p.agentName) {
+    const claim = await claimAgent(api, p.project, p.agentName, { owner: p.owner, adopt: p.adopt === true });
+    if (claim.kind === "refused") return claim.reason;
+  }
+  if (!found || p.adopt === true) return undefined;
   return (
     `${p.path} already exists in ${p.project} without this stack's header: another agent's configuration. ` +
     "Set gitlab-eks:agent.adopt to true to take it over (pulumi destroy then leaves it in place), or give " +
