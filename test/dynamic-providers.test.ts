@@ -235,6 +235,26 @@ describe("GitLab dynamic providers", () => {
     );
   });
 
+  it("a stack created before tokens carried its identity: the first rotation still retires the old token", async () => {
+    const s = await firstUp();
+    const legacy = w.fake.state.agentTokens.find((t) => t.id === s.token.outs.tokenId)!;
+    legacy.description = "gitlab-eks: cluster prod, stack production"; // the old description, no identity
+    const rotated = await up(agentTokenProvider, s.token, tokenInputs(s.agentId, "gitlab-eks-production-2"));
+    assert.deepEqual(rotated.state.outs.replacedTokenIds, [legacy.id]);
+    await up(agentTokenRetirementProvider, undefined, {
+      target,
+      project: "platform/clusters",
+      agentId: s.agentId,
+      keepTokenId: rotated.state.outs.tokenId,
+      replacedTokenIds: rotated.state.outs.replacedTokenIds,
+      owner: OWNER,
+    });
+    assert.deepEqual(
+      w.fake.state.agentTokens.filter((t) => t.status === "active").map((t) => t.id),
+      [rotated.state.outs.tokenId],
+    );
+  });
+
   it("a second stack naming the same agent is refused at preview, adopt or not", async () => {
     await firstUp();
     for (const adopt of [false, true]) {

@@ -175,6 +175,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         project: PROJECT,
         agentId: s.agent.outs.agentId,
         keepTokenId: s.token.outs.tokenId,
+        replacedTokenIds: s.token.outs.replacedTokenIds,
         owner: OWNER,
       }),
     ],

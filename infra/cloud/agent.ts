@@ -215,7 +215,14 @@ export function deployAgent(
   keep(
     new AgentTokenRetirement(
       "gitlab-agent-token-retirement",
-      { target, project, agentId: registered.agentId, keepTokenId: token.tokenId, owner },
+      {
+        target,
+        project,
+        agentId: registered.agentId,
+        keepTokenId: token.tokenId,
+        replacedTokenIds: token.replacedTokenIds,
+        owner,
+      },
       { dependsOn: [release] },
     ),
   );

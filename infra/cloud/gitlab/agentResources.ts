@@ -137,7 +137,10 @@ export const agentTokenProvider: pulumi.dynamic.ResourceProvider = {
       description: inputs.description,
       owner: inputs.owner,
     });
-    return { id: String(token.id), outs: { ...inputs, tokenId: token.id, token: token.secret } };
+    return {
+      id: String(token.id),
+      outs: { ...inputs, tokenId: token.id, token: token.secret, replacedTokenIds: [] },
+    };
   },
   async read(id, props) {
     const t = await showAgentToken(
@@ -150,7 +153,16 @@ export const agentTokenProvider: pulumi.dynamic.ResourceProvider = {
   },
   async update(id, olds, news) {
     const held = Number(olds.tokenId ?? id);
-    if (olds.name === news.name) return { outs: { ...olds, ...news, tokenId: held, token: olds.token } };
+    if (olds.name === news.name)
+      return {
+        outs: {
+          ...olds,
+          ...news,
+          tokenId: held,
+          token: olds.token,
+          replacedTokenIds: olds.replacedTokenIds ?? [],
+        },
+      };
     const { token } = await createAgentToken(
       providerApi(news.target, PURPOSE),
       news.project,
@@ -158,7 +170,9 @@ export const agentTokenProvider: pulumi.dynamic.ResourceProvider = {
       news.name,
       { description: news.description, owner: news.owner, keep: [held] },
     );
-    return { outs: { ...news, tokenId: token.id, token: token.secret } };
+    // The replaced token is revoked by AgentTokenRetirement once the pods run on the new one; named here
+    // because a token created before tokens carried the stack's identity is not recognisable otherwise.
+    return { outs: { ...news, tokenId: token.id, token: token.secret, replacedTokenIds: [held] } };
   },
   async delete(id, props) {
     const api = providerApi(props.target, PURPOSE);
@@ -172,11 +186,13 @@ export class AgentToken extends pulumi.dynamic.Resource {
   declare readonly tokenId: pulumi.Output<number>;
   /** The agent token; a Pulumi secret. */
   declare readonly token: pulumi.Output<string>;
+  /** The token(s) the last rotation replaced, for AgentTokenRetirement to revoke. */
+  declare readonly replacedTokenIds: pulumi.Output<number[]>;
   constructor(name: string, args: AgentTokenArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       agentTokenProvider,
       name,
-      { ...args, tokenId: undefined, token: undefined },
+      { ...args, tokenId: undefined, token: undefined, replacedTokenIds: undefined },
       { ...opts, additionalSecretOutputs: ["token"] },
       "gitlab-eks",
       "AgentToken",
@@ -193,6 +209,8 @@ export interface AgentTokenRetirementArgs {
   /** The token the cluster now runs on. */
   keepTokenId: pulumi.Input<number>;
   owner: pulumi.Input<string>;
+  /** Tokens this stack's state held before the rotation (AgentToken.replacedTokenIds). */
+  replacedTokenIds?: pulumi.Input<pulumi.Input<number>[]>;
 }
 
 /**
@@ -202,7 +220,12 @@ export interface AgentTokenRetirementArgs {
  */
 export const agentTokenRetirementProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds, news) {
-    return diffByKeys(olds, news, [targetKey], ["project", "agentId", "keepTokenId", "owner"]);
+    return diffByKeys(
+      olds,
+      news,
+      [targetKey],
+      ["project", "agentId", "keepTokenId", "owner", "replacedTokenIds"],
+    );
   },
   async create(inputs) {
     const revoked = await retire(inputs);
@@ -216,9 +239,11 @@ export const agentTokenRetirementProvider: pulumi.dynamic.ResourceProvider = {
 
 async function retire(p: Props): Promise<number[]> {
   const api = providerApi(p.target, PURPOSE);
-  return (await revokeStackTokens(api, p.project, p.agentId, p.owner, [Number(p.keepTokenId)])).map(
-    (t) => t.id,
-  );
+  const keep = Number(p.keepTokenId);
+  const replaced = ((p.replacedTokenIds ?? []) as number[]).filter((id) => id !== keep);
+  for (const id of replaced) await revokeAgentToken(api, p.project, p.agentId, id);
+  const orphans = await revokeStackTokens(api, p.project, p.agentId, p.owner, [keep, ...replaced]);
+  return [...replaced, ...orphans.map((t) => t.id)];
 }
 
 export class AgentTokenRetirement extends pulumi.dynamic.Resource {
