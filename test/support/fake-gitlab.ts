@@ -36,13 +36,14 @@
  *  - There are no URL-configuration methods; use `requester.get/post/delete` the same way.
  *
  * Layout, one module per API resource as gitbeaker's packages/core/src/resources keeps one file per
- * resource: fake-gitlab/types.ts (state and the public interface), http.ts (errors, parameters, routing
+ * resource: fake-gitlab/types.ts (the state), api.ts (the public interface), http.ts (errors, parameters, routing
  * types), core.ts (state, lookups, permissions, route table), entities.ts (what the API answers),
  * auth.ts, faults.ts (the fault layer), server.ts (HTTP, request log, the public object), seeds.ts,
  * and agents, agentTokens, urlConfigurations, environments, files, branches, runners, mergeRequests,
  * issues, notes, instance and projects: the routes of each resource.
  *
- * Deliberate simplifications are listed in `FakeGitlab`'s doc comment (fake-gitlab/types.ts).
+ * Deliberate simplifications are listed in `FakeGitlab`'s doc comment (fake-gitlab/api.ts).
  */
 export * from "./fake-gitlab/types";
+export * from "./fake-gitlab/api";
 export { startFakeGitlab } from "./fake-gitlab/server";

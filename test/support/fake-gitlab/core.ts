@@ -11,7 +11,6 @@ import {
   FakeCommit,
   FakeInstance,
   FakeGitlabState,
-  FakeGitlabOptions,
 } from "./types";
 import {
   Params,
@@ -29,6 +28,7 @@ import {
   Route,
 } from "./http";
 import { createEntities } from "./entities";
+import type { FakeGitlabOptions } from "./api";
 
 /** The fake's state, id counters, lookups, permission checks and route table, shared by every resource. */
 const DEFAULT_INSTANCE: FakeInstance = {

@@ -17,7 +17,7 @@ import {
 } from "./types";
 import { now, sha1Hex, randomToken, gitBlobId } from "./http";
 import type { Core } from "./core";
-import type { FakeGitlab } from "./types";
+import type { FakeGitlab } from "./api";
 
 /** The seeding helpers of FakeGitlab: they write `state` directly, and nothing is logged. */
 export type SeedHelpers = Omit<

@@ -22,7 +22,7 @@ import { registerProjects } from "./projects";
 import { registerRunners } from "./runners";
 import { registerUrlConfigurations } from "./urlConfigurations";
 import { createSeeds } from "./seeds";
-import type { FakeGitlab, FakeGitlabOptions, RequestFilter, RequestLogEntry } from "./types";
+import type { FakeGitlab, FakeGitlabOptions, RequestFilter, RequestLogEntry } from "./api";
 
 export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<FakeGitlab> {
   const core = createCore(options);
