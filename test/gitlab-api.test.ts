@@ -10,7 +10,7 @@ import {
 } from "../infra/gitlab/agents";
 import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
-import { ensureEnvironment } from "../infra/gitlab/environments";
+import { deleteEnvironment, ensureEnvironment } from "../infra/gitlab/environments";
 import { ensureFile } from "../infra/gitlab/files";
 import { instanceMetadata, projectAccess, tokenSelf } from "../infra/gitlab/instance";
 import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
@@ -422,6 +422,14 @@ describe("GitLab API module", () => {
       assert.equal(again.created, false);
       assert.equal(w.fake.state.environments.length, 1);
       assert.ok(!e.message.includes(w.maintainerToken));
+    });
+
+    it("a POST that changes nothing when sent twice (stopping an environment) is retried like a GET", async () => {
+      const env = w.fake.addEnvironment({ projectId: w.clustersId, name: "review" });
+      w.fake.failNext({ method: "POST", pathPattern: /\/stop$/, status: 502 });
+      await deleteEnvironment(api(w.maintainerToken), "platform/clusters", env.id);
+      assert.equal(w.fake.countRequests({ method: "POST", pathPattern: /\/stop$/ }), 2);
+      assert.equal(w.fake.state.environments.length, 0);
     });
 
     it("a stalled create past the client's timeout is not resent: the config file is found committed", async () => {
