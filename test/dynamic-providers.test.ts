@@ -10,6 +10,7 @@ import {
   agentTokenProvider,
   agentTokenRetirementProvider,
   clusterAgentProvider,
+  receptiveUrlProvider,
   repositoryFileProvider,
 } from "../infra/cloud/gitlab/agentResources";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
@@ -429,8 +430,10 @@ describe("GitLab dynamic providers", () => {
     const providers = {
       clusterAgentProvider,
       agentTokenProvider,
+      agentTokenRetirementProvider,
       repositoryFileProvider,
       agentEnvironmentProvider,
+      receptiveUrlProvider,
     };
 
     for (const [name, provider] of Object.entries(providers)) {
@@ -473,6 +476,22 @@ describe("GitLab dynamic providers", () => {
       );
       assert.ok(rotated.outs!.token && rotated.outs!.token !== token.outs.token);
       assert.equal(w.fake.state.agentTokens.filter((t) => t.status === "active").length, 2);
+      const retirementP = await load(agentTokenRetirementProvider);
+      const retired = await retirementP.create({
+        target,
+        project: "platform/clusters",
+        agentId: agent.outs.agentId,
+        keepTokenId: rotated.outs!.tokenId,
+        replacedTokenIds: rotated.outs!.replacedTokenIds,
+        owner: OWNER,
+      });
+      assert.deepEqual(retired.outs.revoked, [token.outs.tokenId]);
+      const fileP = await load(repositoryFileProvider);
+      assert.match(
+        ((await fileP.check!({}, { ...fileInputs(), owner: "platform-clusters/other" })).failures ?? [])[0]
+          ?.reason ?? "",
+        /belongs to gitlab-eks stack platform-clusters\/production/,
+      );
       await tokenP.delete!(token.id, rotated.outs);
       assert.equal(w.fake.state.agentTokens.filter((t) => t.status === "active").length, 0);
       await agentP.delete!(agent.id, agent.outs);
