@@ -52,14 +52,24 @@ describe("GitLab agent in the Pulumi program", () => {
         assert.deepEqual(i.target, { url: world.fake.url, tokenVariable: "GITLAB_TOKEN" });
         assert.deepEqual([i.project, i.name, i.retainOnDelete], [agent.project, agent.name, false]);
 
+        const owner = `${config.project}/${stack}`;
+        assert.deepEqual([i.owner, i.adopt], [owner, false]);
         const token = mocks.ofType(`${DYN}AgentToken`)[0].inputs;
         assert.deepEqual(
-          [token.agentId, token.name, token.managedPrefix],
-          [42, `gitlab-eks-${stack}-${agent.tokenRotation}`, "gitlab-eks-"],
+          [token.agentId, token.name, token.owner],
+          [42, `gitlab-eks-${stack}-${agent.tokenRotation}`, owner],
+        );
+        assert.ok(token.description.endsWith(` [gitlab-eks:${owner}]`), token.description);
+        const retirement = mocks.ofType(`${DYN}AgentTokenRetirement`);
+        assert.equal(retirement.length, 1);
+        assert.deepEqual(
+          [retirement[0].inputs.agentId, retirement[0].inputs.owner, typeof retirement[0].inputs.keepTokenId],
+          [42, owner, "number"],
         );
 
         const file = mocks.ofType(`${DYN}RepositoryFile`)[0].inputs;
         assert.equal(file.path, `.gitlab/agents/${agent.name}/config.yaml`);
+        assert.ok(file.content.startsWith(`# Managed by gitlab-eks [gitlab-eks:${owner}]`), file.content);
         // production has no CI/CD workflow (validation refuses it there without allowCiAccessInProduction).
         if (stack === "production") assert.doesNotMatch(file.content, /ci_access:/);
         else assert.match(file.content, /ci_access:/);

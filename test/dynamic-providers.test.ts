@@ -8,7 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   agentEnvironmentProvider,
   agentTokenProvider,
+  agentTokenRetirementProvider,
   clusterAgentProvider,
+  receptiveUrlProvider,
   repositoryFileProvider,
 } from "../infra/cloud/gitlab/agentResources";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
@@ -68,11 +70,15 @@ describe("GitLab dynamic providers", () => {
     return { state: { id: state.id, outs: (u.outs ?? inputs) as Props }, replaced: undefined };
   }
 
+  const OWNER = "platform-clusters/production";
+  const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
   const agentInputs = (extra: Props = {}) => ({
     target,
     project: "platform/clusters",
     name: "prod",
     retainOnDelete: false,
+    owner: OWNER,
+    adopt: false,
     ...extra,
   });
   const tokenInputs = (agentId: number, name = "gitlab-eks-production-initial") => ({
@@ -80,16 +86,20 @@ describe("GitLab dynamic providers", () => {
     project: "platform/clusters",
     agentId,
     name,
-    description: "gitlab-eks stack production",
-    managedPrefix: "gitlab-eks-",
+    description: "gitlab-eks: cluster prod",
+    owner: OWNER,
   });
-  const fileInputs = (content = "ci_access: {}\n") => ({
+  const fileInputs = (content = "ci_access: {}\n", extra: Props = {}) => ({
     target,
     project: "platform/clusters",
     path: ".gitlab/agents/prod/config.yaml",
-    content,
+    content: HEADER + content,
     commitMessage: "gitlab-eks: agent prod config",
     retainOnDelete: false,
+    owner: OWNER,
+    adopt: false,
+    agentName: "prod",
+    ...extra,
   });
   const envInputs = (clusterAgentId: number) => ({
     target,
@@ -99,13 +109,15 @@ describe("GitLab dynamic providers", () => {
     clusterAgentId,
     kubernetesNamespace: "apps",
     retainOnDelete: false,
+    owner: OWNER,
   });
 
+  /** In the program's order: the config file (naming the stack) before the agent. */
   async function firstUp() {
+    const file = (await up(repositoryFileProvider, undefined, fileInputs())).state;
     const agent = (await up(clusterAgentProvider, undefined, agentInputs())).state;
     const agentId = agent.outs.agentId as number;
     const token = (await up(agentTokenProvider, undefined, tokenInputs(agentId))).state;
-    const file = (await up(repositoryFileProvider, undefined, fileInputs())).state;
     const env = (await up(agentEnvironmentProvider, undefined, envInputs(agentId))).state;
     return { agent, agentId, token, file, env };
   }
@@ -120,7 +132,11 @@ describe("GitLab dynamic providers", () => {
       ["prod"],
     );
     assert.match(String(s.token.outs.token), /^glagent-/);
-    assert.equal(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), "ci_access: {}\n");
+    assert.equal(
+      w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"),
+      `${HEADER}ci_access: {}\n`,
+    );
+    assert.deepEqual([s.agent.outs.adopted, s.file.outs.adopted, s.env.outs.adopted], [false, false, false]);
     const env = w.fake.state.environments.find((e) => e.name === "production")!;
     assert.deepEqual(
       [env.clusterAgentId, env.kubernetesNamespace, env.tier],
@@ -198,14 +214,99 @@ describe("GitLab dynamic providers", () => {
     assert.equal(w.fake.commitsFor(w.clustersId, "main").length, commits + 1);
   });
 
-  it("adopts an agent that exists (registered by hand, or by a run that died before saving state)", async () => {
+  it("refuses an agent that exists at preview (check), unless adopt; an adopted agent is released on destroy", async () => {
     const existing = w.fake.addAgent({ projectId: w.clustersId, name: "prod" });
-    const r = await up(clusterAgentProvider, undefined, agentInputs());
+    w.fake.addAgentToken({ agentId: existing.id, name: "glab-bootstrap-1" });
+    const checked = await clusterAgentProvider.check!({}, agentInputs());
+    assert.match(
+      checked.failures![0].reason,
+      /already exists in platform\/clusters and this stack did not register it .*"glab-bootstrap-1".*gitlab-eks:agent.adopt/,
+    );
+    assert.equal(w.fake.countMutatingRequests(), 0, "nothing created at preview");
+    const r = await up(clusterAgentProvider, undefined, agentInputs({ adopt: true }));
     assert.deepEqual([r.state.id, r.state.outs.adopted], [String(existing.id), true]);
-    assert.equal(w.fake.state.agents.filter((a) => a.name === "prod").length, 1);
+    const token = (await up(agentTokenProvider, undefined, tokenInputs(existing.id))).state;
+    await agentTokenProvider.delete!(token.id, token.outs);
+    await clusterAgentProvider.delete!(r.state.id, r.state.outs);
+    assert.equal(w.fake.state.agents.length, 1, "released, not deleted");
+    assert.deepEqual(
+      w.fake.state.agentTokens.filter((t) => t.status === "active").map((t) => t.name),
+      ["glab-bootstrap-1"],
+      "only this stack's token revoked",
+    );
   });
 
-  it("a failure half-way leaves nothing the next run cannot adopt", async () => {
+  it("a stack created before tokens carried its identity: the first rotation still retires the old token", async () => {
+    const s = await firstUp();
+    const legacy = w.fake.state.agentTokens.find((t) => t.id === s.token.outs.tokenId)!;
+    legacy.description = "gitlab-eks: cluster prod, stack production"; // the old description, no identity
+    const rotated = await up(agentTokenProvider, s.token, tokenInputs(s.agentId, "gitlab-eks-production-2"));
+    assert.deepEqual(rotated.state.outs.replacedTokenIds, [legacy.id]);
+    await up(agentTokenRetirementProvider, undefined, {
+      target,
+      project: "platform/clusters",
+      agentId: s.agentId,
+      keepTokenId: rotated.state.outs.tokenId,
+      replacedTokenIds: rotated.state.outs.replacedTokenIds,
+      owner: OWNER,
+    });
+    assert.deepEqual(
+      w.fake.state.agentTokens.filter((t) => t.status === "active").map((t) => t.id),
+      [rotated.state.outs.tokenId],
+    );
+  });
+
+  it("a second stack naming the same agent is refused at preview, adopt or not", async () => {
+    await firstUp();
+    for (const adopt of [false, true]) {
+      const other = { ...agentInputs({ adopt }), owner: "platform-clusters/staging" };
+      const checked = await clusterAgentProvider.check!({}, other);
+      assert.match(checked.failures![0].reason, /belongs to gitlab-eks stack platform-clusters\/production/);
+      const file = await repositoryFileProvider.check!(
+        {},
+        { ...fileInputs("x: 1\n", { adopt }), owner: "platform-clusters/staging" },
+      );
+      assert.match(file.failures![0].reason, /belongs to gitlab-eks stack platform-clusters\/production/);
+    }
+  });
+
+  it("without a preview (up --skip-preview), the config file written first still refuses a foreign agent", async () => {
+    w.fake.addAgent({ projectId: w.clustersId, name: "prod" });
+    await assert.rejects(
+      repositoryFileProvider.create(fileInputs()),
+      /Cannot write the agent's config file: agent "prod" already exists .*gitlab-eks:agent.adopt/,
+    );
+    assert.equal(w.fake.countMutatingRequests(), 0);
+    assert.equal(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
+  });
+
+  it("a config file that exists without the stack's header is refused, or adopted and released", async () => {
+    w.fake.putFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml", "ci_access: {}\n");
+    const checked = await repositoryFileProvider.check!({}, fileInputs());
+    assert.match(
+      checked.failures![0].reason,
+      /already exists in platform\/clusters without this stack's header/,
+    );
+    const adopted = (await up(repositoryFileProvider, undefined, fileInputs("a: 1\n", { adopt: true })))
+      .state;
+    assert.equal(adopted.outs.adopted, true);
+    await repositoryFileProvider.delete!(adopted.id, adopted.outs);
+    assert.ok(
+      w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"),
+      "released, not deleted",
+    );
+  });
+
+  it("an environment that exists (CI jobs create them) is adopted: linked, never deleted", async () => {
+    w.fake.addEnvironment({ projectId: w.clustersId, name: "production" });
+    const s = await firstUp();
+    assert.equal(s.env.outs.adopted, true);
+    await agentEnvironmentProvider.delete!(s.env.id, s.env.outs);
+    assert.equal(w.fake.state.environments.length, 1);
+  });
+
+  it("a failure half-way leaves nothing the next run cannot find again as its own", async () => {
+    const file = (await up(repositoryFileProvider, undefined, fileInputs())).state;
     const agent = (await up(clusterAgentProvider, undefined, agentInputs())).state;
     // The run dies at the token: the token's user lost Maintainer in between.
     process.env.GITLAB_TOKEN = w.developerToken;
@@ -214,9 +315,11 @@ describe("GitLab dynamic providers", () => {
       /Cannot create a token for cluster agent .*needs to be Maintainer on platform\/clusters/,
     );
     process.env.GITLAB_TOKEN = w.maintainerToken;
-    // The state was lost with the failed run: everything is found again, nothing duplicated.
+    // The state was lost with the failed run: the file's header names this stack, so all is its own.
     const again = await up(clusterAgentProvider, undefined, agentInputs());
-    assert.equal(again.state.id, agent.id);
+    assert.deepEqual([again.state.id, again.state.outs.adopted], [agent.id, false]);
+    const f = await up(repositoryFileProvider, undefined, fileInputs());
+    assert.deepEqual([f.state.id, f.state.outs.adopted], [file.id, false]);
     const token = await up(agentTokenProvider, undefined, tokenInputs(again.state.outs.agentId as number));
     assert.match(String(token.state.outs.token), /^glagent-/);
     assert.equal(w.fake.state.agents.length, 1);
@@ -228,31 +331,49 @@ describe("GitLab dynamic providers", () => {
     const s = await firstUp();
     assert.match(String(s.token.outs.token), /^glagent-/);
     assert.equal(w.fake.pendingFaults(), 0);
+    assert.equal(w.fake.state.agentTokens.filter((t) => t.status === "active").length, 1);
   });
 
-  it("rotation creates the new token before the old one is revoked, never leaving three active", async () => {
+  it("rotation: the new token is created while the one in use stays; the old is revoked only by the retirement", async () => {
     const s = await firstUp();
-    w.fake.addAgentToken({ agentId: s.agentId, name: "glab-bootstrap-1" }); // someone else's
-    const activeCount = () =>
-      w.fake.state.agentTokens.filter((t) => t.agentId === s.agentId && t.status === "active").length;
-    assert.equal(activeCount(), 2);
+    const activeIds = () =>
+      w.fake.state.agentTokens
+        .filter((t) => t.agentId === s.agentId && t.status === "active")
+        .map((t) => t.id);
+    const retirementInputs = (keepTokenId: number) => ({
+      target,
+      project: "platform/clusters",
+      agentId: s.agentId,
+      keepTokenId,
+      owner: OWNER,
+    });
+    const retirement = (
+      await up(agentTokenRetirementProvider, undefined, retirementInputs(s.token.outs.tokenId as number))
+    ).state;
     const rotated = await up(
       agentTokenProvider,
       s.token,
       tokenInputs(s.agentId, "gitlab-eks-production-2026-11"),
     );
-    assert.ok(rotated.replaced, "a new rotation trigger replaces the token");
-    assert.notEqual(rotated.state.outs.token, s.token.outs.token);
     assert.equal(
-      activeCount(),
-      2,
-      "the foreign token made room; the old one still works while the Secret rolls",
+      rotated.replaced,
+      undefined,
+      "an update: the token in use stays in state while the new one is made",
     );
-    await agentTokenProvider.delete!(rotated.replaced!.id, rotated.replaced!.outs);
-    const active = w.fake.state.agentTokens.filter((t) => t.agentId === s.agentId && t.status === "active");
-    assert.deepEqual(
-      active.map((t) => t.id),
-      [rotated.state.outs.tokenId],
+    assert.notEqual(rotated.state.outs.token, s.token.outs.token);
+    assert.deepEqual(activeIds().sort(), [s.token.outs.tokenId, rotated.state.outs.tokenId].sort());
+    // ... the Secret and the pods roll; then the retirement runs:
+    await up(
+      agentTokenRetirementProvider,
+      retirement,
+      retirementInputs(rotated.state.outs.tokenId as number),
+    );
+    assert.deepEqual(activeIds(), [rotated.state.outs.tokenId]);
+    // A foreign token is never revoked to make room: the next rotation says what to do instead.
+    w.fake.addAgentToken({ agentId: s.agentId, name: "glab-bootstrap-1" });
+    await assert.rejects(
+      up(agentTokenProvider, rotated.state, tokenInputs(s.agentId, "gitlab-eks-production-2027-05")),
+      /none is an orphan of this stack.*"glab-bootstrap-1"/,
     );
     assert.ok(
       w.fake.requestsMatching({ method: "POST", pathPattern: /\/tokens$/ }).every((r) => r.status === 201),
@@ -309,8 +430,10 @@ describe("GitLab dynamic providers", () => {
     const providers = {
       clusterAgentProvider,
       agentTokenProvider,
+      agentTokenRetirementProvider,
       repositoryFileProvider,
       agentEnvironmentProvider,
+      receptiveUrlProvider,
     };
 
     for (const [name, provider] of Object.entries(providers)) {
@@ -346,10 +469,32 @@ describe("GitLab dynamic providers", () => {
       const agent = await agentP.create(agentInputs());
       const token = await tokenP.create(tokenInputs(agent.outs.agentId));
       assert.match(token.outs.token, /^glagent-/);
-      const rotated = await tokenP.create(tokenInputs(agent.outs.agentId, "gitlab-eks-production-2"));
-      await tokenP.delete!(token.id, token.outs);
+      const rotated = await tokenP.update!(
+        token.id,
+        token.outs,
+        tokenInputs(agent.outs.agentId, "gitlab-eks-production-2"),
+      );
+      assert.ok(rotated.outs!.token && rotated.outs!.token !== token.outs.token);
+      assert.equal(w.fake.state.agentTokens.filter((t) => t.status === "active").length, 2);
+      const retirementP = await load(agentTokenRetirementProvider);
+      const retired = await retirementP.create({
+        target,
+        project: "platform/clusters",
+        agentId: agent.outs.agentId,
+        keepTokenId: rotated.outs!.tokenId,
+        replacedTokenIds: rotated.outs!.replacedTokenIds,
+        owner: OWNER,
+      });
+      assert.deepEqual(retired.outs.revoked, [token.outs.tokenId]);
+      const fileP = await load(repositoryFileProvider);
+      assert.match(
+        ((await fileP.check!({}, { ...fileInputs(), owner: "platform-clusters/other" })).failures ?? [])[0]
+          ?.reason ?? "",
+        /belongs to gitlab-eks stack platform-clusters\/production/,
+      );
+      await tokenP.delete!(token.id, rotated.outs);
+      assert.equal(w.fake.state.agentTokens.filter((t) => t.status === "active").length, 0);
       await agentP.delete!(agent.id, agent.outs);
-      assert.ok(rotated.outs.token);
       assert.equal(w.fake.state.agents.length, 0);
     });
   });

@@ -787,6 +787,64 @@ describe("fake GitLab (driven by real @gitbeaker/rest)", function () {
     });
   });
 
+  describe("faults after applying: GitLab committed, the client learns nothing or something wrong", function () {
+    const post = (name: string) =>
+      fetch(`${fake.url}/api/v4/projects/${encodeURIComponent(PATH)}/cluster_agents`, {
+        method: "POST",
+        headers: { "private-token": tokens.maintApi, "content-type": "application/json" },
+        body: JSON.stringify({ name }),
+      });
+    const agentNamed = (name: string) => fake.state.agents.filter((a) => a.name === name).length;
+
+    it("loseAnswer: the agent is registered, the connection closes without an answer", async function () {
+      fake.clearRequests();
+      fake.loseAnswer({ method: "POST", pathPattern: /cluster_agents$/ });
+      await assert.rejects(post("lost-1"), TypeError);
+      assert.equal(agentNamed("lost-1"), 1);
+      assert.deepEqual([fake.requests[0].status, fake.requests[0].applied], [0, 201]);
+      assert.equal(fake.pendingFaults(), 0);
+    });
+
+    it("failAfterApplying: a proxy's 502/504 page although the agent was registered", async function () {
+      for (const status of [502, 504] as const) {
+        fake.clearRequests();
+        fake.failAfterApplying({ method: "POST", pathPattern: /cluster_agents$/, status });
+        const r = await post(`proxied-${status}`);
+        assert.equal(r.status, status);
+        assert.match(r.headers.get("content-type") ?? "", /text\/html/);
+        assert.equal(agentNamed(`proxied-${status}`), 1);
+        assert.deepEqual([fake.requests[0].status, fake.requests[0].applied], [status, 201]);
+      }
+    });
+
+    it("stall: no answer until the client gives up; applied by default, not with apply: false", async function () {
+      for (const apply of [true, false]) {
+        fake.clearRequests();
+        fake.stall({ method: "POST", pathPattern: /cluster_agents$/, apply });
+        const controller = new AbortController();
+        const sent = fetch(`${fake.url}/api/v4/projects/${encodeURIComponent(PATH)}/cluster_agents`, {
+          method: "POST",
+          headers: { "private-token": tokens.maintApi, "content-type": "application/json" },
+          body: JSON.stringify({ name: `stalled-${apply}` }),
+          signal: controller.signal,
+        });
+        // Wait (without a timer) until the fake holds the request, then give up as a client timeout does.
+        const held = () => (apply ? agentNamed(`stalled-${apply}`) === 1 : fake.pendingFaults() === 0);
+        while (!held()) await new Promise((r) => setImmediate(r));
+        controller.abort();
+        await assert.rejects(sent, { name: "AbortError" });
+        assert.equal(agentNamed(`stalled-${apply}`), apply ? 1 : 0);
+      }
+    });
+
+    it("a 503 says Retry-After only when asked to", async function () {
+      fake.failNext({ pathPattern: "/metadata", status: 503 });
+      assert.equal((await fetch(`${fake.url}/api/v4/metadata`)).headers.get("retry-after"), null);
+      fake.failNext({ pathPattern: "/metadata", status: 503, retryAfterSeconds: 30 });
+      assert.equal((await fetch(`${fake.url}/api/v4/metadata`)).headers.get("retry-after"), "30");
+    });
+  });
+
   describe("request log", function () {
     it("records method/path/query/status, counts mutations, never records token values", async function () {
       fake.clearRequests();

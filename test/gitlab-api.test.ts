@@ -10,9 +10,10 @@ import {
 } from "../infra/gitlab/agents";
 import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
-import { ensureEnvironment } from "../infra/gitlab/environments";
+import { deleteEnvironment, ensureEnvironment } from "../infra/gitlab/environments";
 import { ensureFile } from "../infra/gitlab/files";
 import { instanceMetadata, projectAccess, tokenSelf } from "../infra/gitlab/instance";
+import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
 import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
 import { retryAfterMs } from "../infra/gitlab/requester";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
@@ -96,7 +97,7 @@ describe("GitLab API module", () => {
   });
 
   describe("retries", () => {
-    it("never resends a POST whose answer was lost: the re-run finds the note instead of adding one", async () => {
+    it("never resends a POST whose answer was lost: the same run finds the note instead of adding one", async () => {
       const quick = () =>
         gitlabClient(resolveConnection({ url: w.fake.url }, {}), {
           env: { GITLAB_TOKEN: w.maintainerToken },
@@ -113,15 +114,13 @@ describe("GitLab API module", () => {
         authorId: w.fake.state.users[0].id,
       }).iid;
       const target = { project: w.clustersId, mergeRequestIid: iid };
-      w.fake.answerLate({ method: "POST", pathPattern: /\/notes$/, delayMs: 1_000 });
-      await assert.rejects(
-        upsertMergeRequestNote(quick(), target, "<!-- m -->", "<!-- m -->\nbody"),
-        /timed out after 300 ms\. Not retried: GitLab may have carried it out/,
-      );
-      assert.equal(w.fake.countRequests({ method: "POST" }), 1);
-      assert.equal(w.fake.state.notes.length, 1, "GitLab did create it");
+      w.fake.stall({ method: "POST", pathPattern: /\/notes$/ });
+      const r = await upsertMergeRequestNote(quick(), target, "<!-- m -->", "<!-- m -->\nbody");
+      assert.equal(r.action, "created");
+      assert.equal(w.fake.countRequests({ method: "POST" }), 1, "the POST was sent once");
+      assert.equal(w.fake.state.notes.length, 1, "GitLab did create it, and only it");
       const again = await upsertMergeRequestNote(quick(), target, "<!-- m -->", "<!-- m -->\nbody");
-      assert.equal(again.action, "unchanged");
+      assert.deepEqual([again.action, again.id], ["unchanged", r.id]);
       assert.equal(w.fake.state.notes.length, 1);
     });
 
@@ -175,59 +174,97 @@ describe("GitLab API module", () => {
   });
 
   describe("agents and tokens", () => {
-    it("registers an agent once and adopts it afterwards", async () => {
-      const a = api(w.maintainerToken);
-      const first = await ensureAgent(a, "platform/clusters", "prod");
-      assert.equal(first.created, true);
-      w.fake.clearRequests();
-      const second = await ensureAgent(a, "platform/clusters", "prod");
-      assert.equal(second.created, false);
-      assert.equal(second.agent.id, first.agent.id);
-      assert.equal(w.fake.countMutatingRequests(), 0);
-    });
+    const OWNER = "platform-clusters/prod";
+    const TAG = `[gitlab-eks:${OWNER}]`;
 
-    it("adopts an agent registered by hand (glab) instead of failing on the duplicate name", async () => {
-      const existing = w.fake.addAgent({ projectId: w.clustersId, name: "staging" });
-      const r = await ensureAgent(api(w.maintainerToken), String(w.clustersId), "staging");
-      assert.deepEqual([r.created, r.agent.id], [false, existing.id]);
-    });
-
-    it("creates a token (the secret only in that response) and never exceeds two active tokens", async () => {
+    it("registers an agent once; found again, it is this stack's only when its tokens or config name the stack", async () => {
       const a = api(w.maintainerToken);
-      const { agent } = await ensureAgent(a, "platform/clusters", "prod");
-      const foreign = w.fake.addAgentToken({
-        agentId: agent.id,
-        name: "glab-bootstrap-1700000000",
-        lastUsedAt: "2026-01-01T00:00:00Z",
+      const first = await ensureAgent(a, "platform/clusters", "prod", { owner: OWNER });
+      assert.deepEqual([first.created, first.adopted], [true, false]);
+      await createAgentToken(a, "platform/clusters", first.agent.id, "gitlab-eks-prod-initial", {
+        owner: OWNER,
       });
+      w.fake.clearRequests();
+      const second = await ensureAgent(a, "platform/clusters", "prod", { owner: OWNER });
+      assert.deepEqual([second.created, second.adopted, second.agent.id], [false, false, first.agent.id]);
+      assert.equal(w.fake.countMutatingRequests(), 0);
+      await assert.rejects(
+        ensureAgent(a, "platform/clusters", "prod", { owner: "platform-clusters/staging", adopt: true }),
+        /belongs to gitlab-eks stack platform-clusters\/prod .*Give this stack its own gitlab-eks:agent.name/,
+      );
+    });
+
+    it("refuses an agent registered by hand (glab), naming what it saw, unless adopt is set", async () => {
+      const existing = w.fake.addAgent({ projectId: w.clustersId, name: "staging" });
+      w.fake.addAgentToken({ agentId: existing.id, name: "glab-bootstrap-1700000000" });
+      await assert.rejects(
+        ensureAgent(api(w.maintainerToken), String(w.clustersId), "staging", { owner: OWNER }),
+        /agent "staging" already exists .*this stack did not register it .*"glab-bootstrap-1700000000".*Set gitlab-eks:agent.adopt to true/,
+      );
+      const r = await ensureAgent(api(w.maintainerToken), String(w.clustersId), "staging", {
+        owner: OWNER,
+        adopt: true,
+      });
+      assert.deepEqual([r.created, r.adopted, r.agent.id], [false, true, existing.id]);
+    });
+
+    it("a lost registration is found by name in the same run, never registered twice", async () => {
+      w.fake.loseAnswer({ method: "POST", pathPattern: /cluster_agents$/ });
+      const r = await ensureAgent(api(w.maintainerToken), "platform/clusters", "prod", { owner: OWNER });
+      assert.deepEqual([r.created, r.adopted], [true, false]);
+      assert.equal(w.fake.countRequests({ method: "POST" }), 1);
+      assert.equal(w.fake.state.agents.length, 1);
+    });
+
+    it("creates tokens carrying the stack, revokes only this stack's orphans, never a token it holds or another's", async () => {
+      const a = api(w.maintainerToken);
+      const { agent } = await ensureAgent(a, "platform/clusters", "prod", { owner: OWNER });
+      const foreign = w.fake.addAgentToken({ agentId: agent.id, name: "glab-bootstrap-1700000000" });
       const first = await createAgentToken(a, "platform/clusters", agent.id, "gitlab-eks-prod-initial", {
-        managedPrefix: "gitlab-eks-",
+        owner: OWNER,
+        description: "gitlab-eks: cluster prod",
       });
       assert.match(first.token.secret, /^glagent-/);
-      assert.deepEqual(first.revoked, []);
-      assert.equal((await activeTokens(a, "platform/clusters", agent.id)).length, 2);
-
-      // Rotation: a new token while the old one is still in use; the foreign one makes room.
+      assert.equal(first.token.description, `gitlab-eks: cluster prod ${TAG}`);
+      // Rotation while the first is in use: the foreign token is not this stack's to revoke.
+      await assert.rejects(
+        createAgentToken(a, "platform/clusters", agent.id, "gitlab-eks-prod-2026-11", {
+          owner: OWNER,
+          keep: [first.token.id],
+        }),
+        /2 active tokens, the most GitLab allows, and none is an orphan of this stack: "glab-bootstrap-1700000000".*in use by this stack/,
+      );
+      await revokeAgentToken(a, "platform/clusters", agent.id, foreign.id); // what the message asks
+      await revokeAgentToken(a, "platform/clusters", agent.id, foreign.id); // again: already gone is fine
+      // A rotation whose answer is lost twice: the run fails, leaving an orphan of this stack.
+      w.fake.failAfterApplying({ method: "POST", pathPattern: /\/tokens$/, status: 502, times: 2 });
+      await assert.rejects(
+        createAgentToken(a, "platform/clusters", agent.id, "gitlab-eks-prod-2026-11", {
+          owner: OWNER,
+          keep: [first.token.id],
+        }),
+        /GitLab answered 502: 502 Bad Gateway after the POST was sent\. Not resent/,
+      );
+      const orphans = (await activeTokens(a, "platform/clusters", agent.id)).filter(
+        (t) => t.id !== first.token.id,
+      );
+      assert.equal(orphans.length, 1);
+      // The re-run revokes the orphan to make room and keeps the token in use.
       const second = await createAgentToken(a, "platform/clusters", agent.id, "gitlab-eks-prod-2026-11", {
-        managedPrefix: "gitlab-eks-",
+        owner: OWNER,
+        keep: [first.token.id],
       });
       assert.deepEqual(
         second.revoked.map((t) => t.id),
-        [foreign.id],
+        [orphans[0].id],
       );
       const active = (await activeTokens(a, "platform/clusters", agent.id)).map((t) => t.id).sort();
       assert.deepEqual(active, [first.token.id, second.token.id].sort());
-      const creates = w.fake.requestsMatching({ method: "POST", pathPattern: /\/tokens$/ });
       assert.ok(
-        creates.every((r) => r.status === 201),
-        "GitLab never answered 400 for a third token",
-      );
-
-      await revokeAgentToken(a, "platform/clusters", agent.id, first.token.id);
-      await revokeAgentToken(a, "platform/clusters", agent.id, first.token.id); // again: already gone is fine
-      assert.deepEqual(
-        (await activeTokens(a, "platform/clusters", agent.id)).map((t) => t.id),
-        [second.token.id],
+        w.fake
+          .requestsMatching({ method: "POST", pathPattern: /\/tokens$/ })
+          .every((r) => r.applied ?? r.status === 201),
+        "GitLab never refused a third token",
       );
     });
 
@@ -315,6 +352,226 @@ describe("GitLab API module", () => {
         [true, first.environment.id, "apps-2"],
       );
     });
+  });
+
+  describe("lost and ambiguous answers: no POST resent blindly", () => {
+    const spec = (_: number) => ({
+      name: "production",
+      tier: "production",
+      clusterAgentId:
+        w.fake.state.agents[0]?.id ?? w.fake.addAgent({ projectId: w.clustersId, name: "prod" }).id,
+      kubernetesNamespace: "apps",
+    });
+
+    for (const [what, inject] of [
+      [
+        "a 502 after applying",
+        (f: GitlabWorld["fake"]) =>
+          f.failAfterApplying({ method: "POST", pathPattern: /environments$/, status: 502 }),
+      ],
+      [
+        "a 504 after applying",
+        (f: GitlabWorld["fake"]) =>
+          f.failAfterApplying({ method: "POST", pathPattern: /environments$/, status: 504 }),
+      ],
+      [
+        "a connection closed after applying",
+        (f: GitlabWorld["fake"]) => f.loseAnswer({ method: "POST", pathPattern: /environments$/ }),
+      ],
+    ] as const)
+      it(`${what}: the same run finds the environment by name instead of creating a second`, async () => {
+        inject(w.fake);
+        const r = await ensureEnvironment(api(w.maintainerToken), "platform/clusters", spec(1));
+        assert.equal(r.created, true);
+        assert.equal(w.fake.countRequests({ method: "POST", pathPattern: /environments$/ }), 1);
+        assert.equal(w.fake.state.environments.length, 1);
+        assert.equal(sleeps.length, 0, "nothing was retried");
+      });
+
+    it("a 500 before applying: looked up, not found, created once more", async () => {
+      w.fake.failNext({ method: "POST", pathPattern: /environments$/, status: 500 });
+      await ensureEnvironment(api(w.maintainerToken), "platform/clusters", spec(1));
+      assert.equal(w.fake.countRequests({ method: "POST", pathPattern: /environments$/ }), 2);
+      assert.equal(w.fake.state.environments.length, 1);
+    });
+
+    it("resends a POST GitLab provably refused: 429 (a storm) and 503 with Retry-After", async () => {
+      w.fake.failNext({
+        method: "POST",
+        pathPattern: /environments$/,
+        status: 429,
+        retryAfterSeconds: 2,
+        times: 2,
+      });
+      w.fake.failNext({ method: "POST", pathPattern: /environments$/, status: 503, retryAfterSeconds: 3 });
+      await ensureEnvironment(api(w.maintainerToken), "platform/clusters", spec(1));
+      assert.deepEqual(sleeps, [2000, 2000, 3000]);
+      assert.equal(w.fake.countRequests({ method: "POST", pathPattern: /environments$/ }), 4);
+      assert.equal(w.fake.state.environments.length, 1);
+    });
+
+    it("a second ambiguous failure fails the run, saying the POST was not resent; the re-run finds it", async () => {
+      w.fake.failNext({ method: "POST", pathPattern: /environments$/, status: 500 });
+      w.fake.failAfterApplying({ method: "POST", pathPattern: /environments$/, status: 502 });
+      const e = await ensureEnvironment(api(w.maintainerToken), "platform/clusters", spec(1)).catch(
+        (x: Error) => x,
+      );
+      assert.ok(e instanceof Error);
+      assert.match(e.message, /502 Bad Gateway after the POST was sent\. Not resent/);
+      const again = await ensureEnvironment(api(w.maintainerToken), "platform/clusters", spec(1));
+      assert.equal(again.created, false);
+      assert.equal(w.fake.state.environments.length, 1);
+      assert.ok(!e.message.includes(w.maintainerToken));
+    });
+
+    it("a POST that changes nothing when sent twice (stopping an environment) is retried like a GET", async () => {
+      const env = w.fake.addEnvironment({ projectId: w.clustersId, name: "review" });
+      w.fake.failNext({ method: "POST", pathPattern: /\/stop$/, status: 502 });
+      await deleteEnvironment(api(w.maintainerToken), "platform/clusters", env.id);
+      assert.equal(w.fake.countRequests({ method: "POST", pathPattern: /\/stop$/ }), 2);
+      assert.equal(w.fake.state.environments.length, 0);
+    });
+
+    it("a stalled create past the client's timeout is not resent: the config file is found committed", async () => {
+      const quick = gitlabClient(resolveConnection({ url: w.fake.url }, {}), {
+        env: { GITLAB_TOKEN: w.maintainerToken },
+        retry: { ...FAST, attemptTimeoutMs: 300 },
+        sleep: async () => {},
+      });
+      w.fake.stall({ method: "POST", pathPattern: /repository\/files/ });
+      const r = await ensureFile(quick, "platform/clusters", ".gitlab/agents/prod/config.yaml", "a: 1\n", {
+        message: "m",
+      });
+      assert.equal(r.changed, true);
+      assert.equal(w.fake.countRequests({ method: "POST" }), 1);
+      assert.equal(w.fake.commitsFor(w.clustersId, "main").length, 1);
+    });
+  });
+
+  describe("merge request notes: the token user's own note", () => {
+    let iid: number;
+    let otherId: number;
+    beforeEach(() => {
+      const bot = w.fake.state.users.find((u) => u.username === "platform-bot")!;
+      otherId = w.fake.addUser({ username: "former-bot" }).id;
+      iid = w.fake.addMergeRequest({
+        projectId: w.clustersId,
+        sourceBranch: "feature",
+        targetBranch: "main",
+        title: "t",
+        authorId: bot.id,
+      }).iid;
+    });
+    const target = () => ({ project: w.clustersId, mergeRequestIid: iid });
+
+    it("prefers the marker note written by the token's user over another user's", async () => {
+      const bot = w.fake.state.users.find((u) => u.username === "platform-bot")!;
+      const theirs = w.fake.addNote({
+        projectId: w.clustersId,
+        noteableType: "MergeRequest",
+        noteableIid: iid,
+        body: "<!-- m -->\nold",
+        authorId: otherId,
+      });
+      const mine = w.fake.addNote({
+        projectId: w.clustersId,
+        noteableType: "MergeRequest",
+        noteableIid: iid,
+        body: "<!-- m -->\nold",
+        authorId: bot.id,
+      });
+      const r = await upsertMergeRequestNote(
+        api(w.maintainerToken),
+        target(),
+        "<!-- m -->",
+        "<!-- m -->\nnew",
+      );
+      assert.deepEqual([r.action, r.id], ["updated", mine.id]);
+      assert.equal(theirs.body, "<!-- m -->\nold");
+    });
+
+    it("another user's marker note it cannot edit: writes its own and says so, instead of failing on 403", async () => {
+      w.fake.addNote({
+        projectId: w.clustersId,
+        noteableType: "MergeRequest",
+        noteableIid: iid,
+        body: "<!-- m -->\nold",
+        authorId: otherId,
+      });
+      const log: string[] = [];
+      const r = await upsertMergeRequestNote(
+        api(w.maintainerToken),
+        target(),
+        "<!-- m -->",
+        "<!-- m -->\nnew",
+        {
+          log: (l) => log.push(l),
+        },
+      );
+      assert.equal(r.action, "created");
+      assert.match(
+        log.join("\n"),
+        /written by @former-bot, and GitLab does not let @platform-bot .* edit it: wrote note \d+ instead/,
+      );
+      const again = await upsertMergeRequestNote(
+        api(w.maintainerToken),
+        target(),
+        "<!-- m -->",
+        "<!-- m -->\nnew",
+      );
+      assert.deepEqual([again.action, again.id], ["unchanged", r.id]);
+      assert.equal(w.fake.state.notes.filter((n) => !n.system).length, 2);
+    });
+
+    for (const [what, inject] of [
+      [
+        "a 502 after applying",
+        (f: GitlabWorld["fake"]) =>
+          f.failAfterApplying({ method: "POST", pathPattern: /notes$/, status: 502 }),
+      ],
+      ["a lost answer", (f: GitlabWorld["fake"]) => f.loseAnswer({ method: "POST", pathPattern: /notes$/ })],
+    ] as const)
+      it(`${what}: one note, found by marker and author in the same run`, async () => {
+        inject(w.fake);
+        const r = await upsertMergeRequestNote(
+          api(w.maintainerToken),
+          target(),
+          "<!-- m -->",
+          "<!-- m -->\nb",
+        );
+        assert.equal(r.action, "created");
+        assert.equal(w.fake.state.notes.length, 1);
+        assert.equal(w.fake.countRequests({ method: "POST" }), 1);
+      });
+  });
+
+  describe("drift issues", () => {
+    const lookup = { project: "platform/clusters", marker: "<!-- drift -->", labels: ["gitlab-eks-drift"] };
+    for (const [what, inject] of [
+      [
+        "a 504 after applying",
+        (f: GitlabWorld["fake"]) =>
+          f.failAfterApplying({ method: "POST", pathPattern: /issues$/, status: 504 }),
+      ],
+      ["a lost answer", (f: GitlabWorld["fake"]) => f.loseAnswer({ method: "POST", pathPattern: /issues$/ })],
+    ] as const)
+      it(`${what}: one issue, found by label and marker in the same run; closing comments once`, async () => {
+        inject(w.fake);
+        const r = await upsertIssue(api(w.maintainerToken), {
+          ...lookup,
+          title: "Drift",
+          description: "<!-- drift -->\nd",
+        });
+        assert.equal(r.action, "created");
+        assert.equal(w.fake.state.issues.length, 1);
+        w.fake.loseAnswer({ method: "POST", pathPattern: /notes$/ });
+        await closeIssue(api(w.maintainerToken), lookup, "No drift any more.");
+        assert.equal(
+          w.fake.state.notes.filter((n) => !n.system && n.body === "No drift any more.").length,
+          1,
+        );
+        assert.equal(w.fake.state.issues[0].state, "closed");
+      });
   });
 
   describe("instance facts", () => {

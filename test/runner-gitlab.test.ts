@@ -225,6 +225,69 @@ for (const form of ["in process", "serialized, as Pulumi's dynamic-provider host
       assert.equal(fake.state.runners.length, 0);
     });
 
+    describe("ownership: the stack's marker in the description", function () {
+      const owner = "infra-live/dev";
+      afterEach(() => {
+        fake.clearFaults();
+        fake.state.runners = [];
+      });
+
+      it("finds the runner of a create whose answer was lost (by its marker), deletes it, creates one", async function () {
+        const foreign = fake.addRunner({ runnerType: "group_type", groupId, description: "someone's" });
+        fake.failAfterApplying({ method: "POST", pathPattern: /\/user\/runners$/, status: 502, times: 2 });
+        const e = await rejection(provider.create({ ...inputs, owner }));
+        assert.match(e.message, /Not resent: GitLab may have carried it out/);
+        assert.equal(
+          fake.state.runners.length,
+          2,
+          "the first orphan was deleted before the second create; the second is left, with the foreign runner",
+        );
+        const { id, outs } = await provider.create({ ...inputs, owner });
+        assert.deepEqual(
+          fake.state.runners.map((r) => r.id),
+          [foreign.id, Number(id)],
+          "the orphans are gone, the foreign runner stays",
+        );
+        const mine = fake.state.runners.find((r) => r.id === Number(id))!;
+        assert.match(
+          mine.description,
+          /^gitlab-eks-dev \(gitlab-eks\) \[gitlab-eks:infra-live\/dev\] #[0-9a-f]{8}$/,
+        );
+        assert.equal(mine.token, outs!.token);
+        // An orphan appearing later (a lost create in another run): destroy deletes every runner of the stack.
+        fake.addRunner({ runnerType: "group_type", groupId, description: mine.description });
+        await provider.delete(id, outs as GitlabRunnerOutputs);
+        assert.deepEqual(
+          fake.state.runners.map((r) => r.id),
+          [foreign.id],
+        );
+      });
+
+      it("a replacement carries another marker, so neither mistakes the other for an orphan", async function () {
+        const old = await provider.create({ ...inputs, owner });
+        const next = await provider.create({ ...inputs, owner, maximumTimeout: undefined });
+        assert.notEqual(old.outs!.marker, next.outs!.marker);
+        assert.equal(fake.state.runners.length, 2, "the old runner stays until Pulumi deletes it");
+        await provider.delete(old.id, old.outs as GitlabRunnerOutputs);
+        assert.deepEqual(
+          fake.state.runners.map((r) => String(r.id)),
+          [next.id],
+        );
+      });
+
+      it("a create_runner-only token: a lost create is not resent, and the error says what to delete", async function () {
+        process.env[TOKEN_VAR] = tokens.createOnly;
+        fake.loseAnswer({ method: "POST", pathPattern: /\/user\/runners$/ });
+        const e = await rejection(provider.create({ ...inputs, group: String(groupId), owner }));
+        assert.match(
+          e.message,
+          /cannot list the runners of group \d+ .*Delete a runner described "gitlab-eks-dev/,
+        );
+        assert.equal(fake.state.runners.length, 1);
+        assert.doesNotMatch(e.message, /glrt-/);
+      });
+    });
+
     it("is serialized without any token", async function () {
       const { text } = await pulumi.runtime.serializeFunction(() => gitlabRunnerProvider, {
         allowSecrets: false,

@@ -323,6 +323,7 @@ for (const stack of ["dev", "staging", "production"]) {
           "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
           "pulumi-nodejs:dynamic/gitlab-eks:AgentEnvironment",
           "pulumi-nodejs:dynamic/gitlab-eks:AgentToken",
+          "pulumi-nodejs:dynamic/gitlab-eks:AgentTokenRetirement",
           "pulumi-nodejs:dynamic/gitlab-eks:ClusterAgent",
           "pulumi-nodejs:dynamic/gitlab-eks:RepositoryFile",
           "pulumi:providers:kubernetes",

@@ -298,6 +298,7 @@ async function postPreviewNote(
       { project: project(io), mergeRequestIid: iid, tokenVariable: o.tokenVariable },
       marker("preview", o.stack, o.dir),
       body,
+      { log: (line) => io.out(line) },
     );
     io.out(`MR note ${r.action} on !${iid} (note ${r.id}).`);
   } catch (e) {

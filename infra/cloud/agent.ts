@@ -9,6 +9,7 @@ import { stringify } from "yaml";
 import type { AgentConfig } from "../config/gitlab";
 import type { StackConfig } from "../config/types";
 import { resolveConnection } from "../gitlab/connection";
+import { configFileHeader, ownerOf, ownerTag } from "../gitlab/ownership";
 import { agentPreflight, AgentFacts } from "../gitlab/preflight";
 import {
   AGENT_CHART,
@@ -20,12 +21,12 @@ import {
   agentHelmValues,
   agentRbac,
   agentTokenName,
-  MANAGED_TOKEN_PREFIX,
   RbacObject,
 } from "../model/agent";
 import {
   AgentEnvironment,
   AgentToken,
+  AgentTokenRetirement,
   ClusterAgent,
   ReceptiveUrl,
   RepositoryFile,
@@ -77,13 +78,37 @@ export function deployAgent(
   const resources: pulumi.Resource[] = [];
   const keep = <T extends pulumi.Resource>(r: T) => (resources.push(r), r);
 
-  const registered = keep(
-    new ClusterAgent("gitlab-agent", {
+  // This stack's identity: in the config file header and the token's description (docs/ownership.md).
+  const owner = ownerOf(config.project, config.stack);
+
+  // The config file first: its header names this stack before the agent exists, so an agent whose
+  // registration answer was lost is recognised as this stack's on the next run.
+  const configFile = keep(
+    new RepositoryFile("gitlab-agent-config", {
       target,
       project,
-      name: agent.name,
+      path: agentConfigPath(agent),
+      content: configFileHeader(owner) + stringify(agentConfigFile(agent), { lineWidth: 0 }),
+      commitMessage: `gitlab-eks: configure agent ${agent.name} (stack ${config.stack})`,
       retainOnDelete: agent.retainOnDelete,
+      owner,
+      adopt: agent.adopt,
+      agentName: agent.name,
     }),
+  );
+  const registered = keep(
+    new ClusterAgent(
+      "gitlab-agent",
+      {
+        target,
+        project,
+        name: agent.name,
+        retainOnDelete: agent.retainOnDelete,
+        owner,
+        adopt: agent.adopt,
+      },
+      { dependsOn: [configFile] },
+    ),
   );
   const token = keep(
     new AgentToken("gitlab-agent-token", {
@@ -91,20 +116,11 @@ export function deployAgent(
       project,
       agentId: registered.agentId,
       name: agentTokenName(config.stack, agent),
-      description: `gitlab-eks: cluster ${config.cluster.name}, stack ${config.stack}`,
-      managedPrefix: MANAGED_TOKEN_PREFIX,
+      description: `gitlab-eks: cluster ${config.cluster.name} ${ownerTag(owner)}`,
+      owner,
     }),
   );
-  const configFile = keep(
-    new RepositoryFile("gitlab-agent-config", {
-      target,
-      project,
-      path: agentConfigPath(agent),
-      content: stringify(agentConfigFile(agent), { lineWidth: 0 }),
-      commitMessage: `gitlab-eks: configure agent ${agent.name} (stack ${config.stack})`,
-      retainOnDelete: agent.retainOnDelete,
-    }),
-  );
+
   keep(
     new AgentEnvironment("gitlab-agent-environment", {
       target,
@@ -114,6 +130,7 @@ export function deployAgent(
       clusterAgentId: registered.agentId,
       kubernetesNamespace: agent.environment.kubernetesNamespace,
       retainOnDelete: agent.retainOnDelete,
+      owner,
     }),
   );
   const receptive = agent.receptiveUrl
@@ -123,6 +140,7 @@ export function deployAgent(
           project,
           agentId: registered.agentId,
           url: agent.receptiveUrl,
+          agentAdopted: registered.adopted,
         }),
       )
     : undefined;
@@ -207,6 +225,21 @@ export function deployAgent(
         maxHistory: 5,
       },
       { ...k8sOpts, dependsOn: before },
+    ),
+  );
+  // The token replaced by a rotation is revoked only now that the pods run on its successor.
+  keep(
+    new AgentTokenRetirement(
+      "gitlab-agent-token-retirement",
+      {
+        target,
+        project,
+        agentId: registered.agentId,
+        keepTokenId: token.tokenId,
+        replacedTokenIds: token.replacedTokenIds,
+        owner,
+      },
+      { dependsOn: [release] },
     ),
   );
   return { ready, agent: registered, token, release, resources };

@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RunnerConfig } from "../config/runnerTypes";
 import type { StackConfig } from "../config/types";
 import { resolveConnection } from "../gitlab/connection";
+import { ownerOf } from "../gitlab/ownership";
 import { runnerPreflight } from "../gitlab/runnerPreflight";
 import {
   JOB_SERVICE_ACCOUNT,
@@ -74,6 +75,7 @@ export function deployRunner(
       accessLevel: runner.accessLevel,
       ...(runner.maximumTimeout !== undefined ? { maximumTimeout: runner.maximumTimeout } : {}),
       paused: runner.paused,
+      owner: ownerOf(config.project, config.stack),
     }),
   );
 

@@ -97,6 +97,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.limits.memory": "Memory limit (a Kubernetes quantity).",
   "gitlab-eks:agent.rbac":
     "`least-privilege` (namespaced roles per `ciAccess` entry) or `cluster-admin` (refused for a production stack or tier).",
+  "gitlab-eks:agent.adopt":
+    "Use an existing agent of that name this stack did not register (e.g. from `glab`); it, its config file, environment and URL configuration are then released, never deleted. An agent another gitlab-eks stack manages is refused either way ([ownership](ownership.md)).",
   "gitlab-eks:agent.containerScanning":
     "Operational container scanning (GitLab Ultimate). Off by default: when on, the gitlab-agent chart binds a ClusterRole that reads secrets, nodes, pods, workloads and RBAC objects in every namespace.",
   "gitlab-eks:agent.ciAccess":

@@ -199,6 +199,7 @@ export const agentSchema = section({
    * secrets, nodes, pods, workloads and RBAC objects cluster-wide, whatever `rbac` says.
    */
   containerScanning: v.optional(flag(), false),
+  adopt: v.optional(flag(), false),
 });
 
 export interface AccessEntry {
@@ -243,6 +244,12 @@ export interface AgentConfig {
   /** `helm`: a helm.v3.Release of the agent; `flux`: Flux reconciles the agent from the agent project. */
   installMethod: "helm" | "flux";
   flux: FluxConfig;
+  /**
+   * Use an agent of this name that exists in GitLab and that this stack did not register (e.g. one made by
+   * `glab cluster agent bootstrap`). Adopted objects are released, never deleted, on destroy; an agent
+   * another gitlab-eks stack manages is refused all the same. Default false: an existing agent is refused.
+   */
+  adopt: boolean;
 }
 
 /** production/prod → production, staging/stage → staging, dev/development → development, test → testing. */
@@ -405,6 +412,7 @@ export function checkAgent(
     containerScanning: a.containerScanning ?? false,
     installMethod: a.installMethod ?? "helm",
     flux: fluxConfigOf(a.flux, ctx.clusterName ?? name),
+    adopt: a.adopt ?? false,
   };
 }
 

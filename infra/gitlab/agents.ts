@@ -1,33 +1,28 @@
 /**
- * Cluster agents and their tokens (`/projects/:id/cluster_agents`). Every function is idempotent: it
- * finds before it creates, and treats "already gone" as done.
+ * Cluster agents (`/projects/:id/cluster_agents`). Every function is idempotent: it finds before it
+ * creates, and treats "already gone" as done.
+ *
+ * Ownership: an agent this stack did not register is never taken over silently. An existing agent of the
+ * same name is refused with what GitLab shows about its owner (the config file header, the tokens), unless
+ * the stack adopts it (`agent.adopt`); an agent whose config file or tokens name another stack is always
+ * refused, as two stacks sharing an agent would revoke each other's tokens.
  */
 import type { GitlabApi } from "./client";
-import { call, CallContext, callOrAbsent, describeGitlabError, statusOf } from "./errors";
+import { call, callOrAbsent, createOnce, GitlabApiError } from "./errors";
+import { defaultBranch, readFile } from "./files";
+import { activeTokens, agentContext } from "./agentTokens";
+import { Owner, ownersIn } from "./ownership";
+
+export * from "./agentTokens";
+export * from "./urlConfigurations";
 
 export interface AgentInfo {
   id: number;
   name: string;
   configProject?: string;
-}
-
-export interface AgentTokenInfo {
-  id: number;
-  name: string;
-  status?: string;
-  lastUsedAt?: string | null;
   createdAt?: string;
+  createdByUserId?: number | null;
 }
-
-/** GitLab allows two active tokens per agent (ACTIVE_TOKENS_LIMIT in agent_tokens/create_service.rb). */
-export const ACTIVE_TOKEN_LIMIT = 2;
-
-const ctx = (project: string, action: string): CallContext => ({
-  action,
-  scope: "api",
-  role: `Maintainer on ${project}`,
-  target: `project ${project}`,
-});
 
 type Raw = Record<string, unknown>;
 
@@ -37,16 +32,8 @@ function toAgent(a: Raw): AgentInfo {
     id: Number(a.id),
     name: String(a.name),
     configProject: cp?.path_with_namespace as string | undefined,
-  };
-}
-
-function toToken(t: Raw): AgentTokenInfo {
-  return {
-    id: Number(t.id),
-    name: String(t.name),
-    status: t.status as string | undefined,
-    lastUsedAt: (t.last_used_at as string | null | undefined) ?? null,
-    createdAt: t.created_at as string | undefined,
+    createdAt: a.created_at as string | undefined,
+    createdByUserId: (a.created_by_user_id as number | null | undefined) ?? null,
   };
 }
 
@@ -55,25 +42,104 @@ export async function findAgent(
   project: string,
   name: string,
 ): Promise<AgentInfo | undefined> {
-  const all = await call(ctx(project, `list the cluster agents of ${project}`), () =>
+  const all = await call(agentContext(project, `list the cluster agents of ${project}`), () =>
     api.Agents.all(project),
   );
   const found = (all as unknown as Raw[]).find((a) => a.name === name);
   return found && toAgent(found);
 }
 
-/** The agent named `name` in `project`: adopted when it exists, registered otherwise. */
+/** Where GitLab reads an agent's configuration. */
+export const agentConfigFilePath = (name: string) => `.gitlab/agents/${name}/config.yaml`;
+
+export interface OwnershipOptions {
+  /** This stack's identity (ownership.ts); without it no existing agent counts as this stack's. */
+  owner?: Owner;
+  /** Use an agent this stack did not register (released, never deleted, on destroy). */
+  adopt?: boolean;
+}
+
+/**
+ * How this stack may use the agent named `name`: `new` (none exists: register it), `ours` (its config file
+ * or tokens carry this stack's identity), `adopted` (exists, no stack's identity, and adopt is set), or
+ * `refused` with the reason and the fix.
+ */
+export type AgentClaim =
+  | { kind: "new" }
+  | { kind: "ours" | "adopted"; agent: AgentInfo }
+  | { kind: "refused"; agent: AgentInfo; reason: string };
+
+export async function claimAgent(
+  api: GitlabApi,
+  project: string,
+  name: string,
+  options: OwnershipOptions = {},
+): Promise<AgentClaim> {
+  const agent = await findAgent(api, project, name);
+  if (!agent) return { kind: "new" };
+  const path = agentConfigFilePath(name);
+  const branch = await defaultBranch(api, project);
+  const file = await readFile(api, project, path, branch);
+  const tokens = await activeTokens(api, project, agent.id);
+  const fileOwners = ownersIn(file?.content.split("\n", 3).join("\n"));
+  const tokenOwners = tokens.flatMap((t) => ownersIn(t.description));
+  const owners = [...new Set([...fileOwners, ...tokenOwners])];
+  if (options.owner && owners.includes(options.owner))
+    return { kind: options.adopt ? "adopted" : "ours", agent };
+  const evidence = [
+    `registered${agent.createdAt ? ` ${agent.createdAt}` : ""}${agent.createdByUserId ? ` by user ${agent.createdByUserId}` : ""}`,
+    !file
+      ? `no ${path}`
+      : fileOwners.length
+        ? `${path} names ${fileOwners.join(", ")}`
+        : `${path} without a gitlab-eks header`,
+    tokens.length
+      ? `active tokens: ${tokens.map((t) => `"${t.name}"${ownersIn(t.description).length ? ` (${ownersIn(t.description).join(", ")})` : ""}`).join(", ")}`
+      : "no active token",
+  ].join("; ");
+  if (owners.length)
+    return {
+      kind: "refused",
+      agent,
+      reason:
+        `agent "${name}" in ${project} belongs to gitlab-eks stack ${owners.join(", ")} (${evidence}). Two stacks ` +
+        "cannot share an agent: each would revoke the other's tokens. Give this stack its own gitlab-eks:agent.name.",
+    };
+  if (options.adopt) return { kind: "adopted", agent };
+  return {
+    kind: "refused",
+    agent,
+    reason:
+      `agent "${name}" already exists in ${project} and this stack did not register it (${evidence}). ` +
+      "Set gitlab-eks:agent.adopt to true to use it (pulumi destroy then leaves it in GitLab and revokes only " +
+      "this stack's tokens), or give this stack another gitlab-eks:agent.name.",
+  };
+}
+
+/**
+ * The agent named `name` in `project`: registered when none exists, this stack's own when it carries this
+ * stack's identity, adopted when `adopt` allows it; refused otherwise (GitlabApiError with the reason).
+ * A registration whose answer was lost is found by name in the same run, never sent twice.
+ */
 export async function ensureAgent(
   api: GitlabApi,
   project: string,
   name: string,
-): Promise<{ agent: AgentInfo; created: boolean }> {
-  const existing = await findAgent(api, project, name);
-  if (existing) return { agent: existing, created: false };
-  const created = await call(ctx(project, `register cluster agent "${name}" in ${project}`), () =>
-    api.Agents.register(project, name),
+  options: OwnershipOptions = {},
+): Promise<{ agent: AgentInfo; created: boolean; adopted: boolean }> {
+  const claim = await claimAgent(api, project, name, options);
+  if (claim.kind === "refused") throw new GitlabApiError(`Cannot use cluster agent ${name}: ${claim.reason}`);
+  if (claim.kind !== "new") return { agent: claim.agent, created: false, adopted: claim.kind === "adopted" };
+  const { value } = await createOnce(
+    async () =>
+      toAgent(
+        (await call(agentContext(project, `register cluster agent "${name}" in ${project}`), () =>
+          api.Agents.register(project, name),
+        )) as unknown as Raw,
+      ),
+    () => findAgent(api, project, name),
   );
-  return { agent: toAgent(created as unknown as Raw), created: true };
+  return { agent: value, created: true, adopted: false };
 }
 
 export async function showAgent(
@@ -81,7 +147,7 @@ export async function showAgent(
   project: string,
   agentId: number,
 ): Promise<AgentInfo | undefined> {
-  const a = await callOrAbsent(ctx(project, `read cluster agent ${agentId} in ${project}`), () =>
+  const a = await callOrAbsent(agentContext(project, `read cluster agent ${agentId} in ${project}`), () =>
     api.Agents.show(project, agentId),
   );
   return a && toAgent(a as unknown as Raw);
@@ -89,143 +155,7 @@ export async function showAgent(
 
 /** Deletes the agent (and with it its tokens); an agent already gone is fine. */
 export async function deleteAgent(api: GitlabApi, project: string, agentId: number): Promise<void> {
-  await callOrAbsent(ctx(project, `delete cluster agent ${agentId} in ${project}`), () =>
+  await callOrAbsent(agentContext(project, `delete cluster agent ${agentId} in ${project}`), () =>
     api.Agents.unregister(project, agentId),
-  );
-}
-
-export async function activeTokens(
-  api: GitlabApi,
-  project: string,
-  agentId: number,
-): Promise<AgentTokenInfo[]> {
-  const all = await call(ctx(project, `list the tokens of cluster agent ${agentId}`), () =>
-    api.Agents.allTokens(project, agentId),
-  );
-  return (all as unknown as Raw[])
-    .map(toToken)
-    .filter((t) => t.status === undefined || t.status === "active");
-}
-
-/**
- * Creates a token, making room first if the agent already has two active ones: the least recently used
- * token whose name does not start with `managedPrefix` is revoked (a leftover from a manual
- * `glab cluster agent bootstrap`, say); if all are ours, the oldest. GitLab never sees a third create.
- * Returns the token secret, which GitLab shows only in this response.
- */
-export async function createAgentToken(
-  api: GitlabApi,
-  project: string,
-  agentId: number,
-  name: string,
-  options: { description?: string; managedPrefix?: string } = {},
-): Promise<{ token: AgentTokenInfo & { secret: string }; revoked: AgentTokenInfo[] }> {
-  const revoked: AgentTokenInfo[] = [];
-  const active = await activeTokens(api, project, agentId);
-  const excess = active.length - (ACTIVE_TOKEN_LIMIT - 1);
-  if (excess > 0) {
-    const byAge = (t: AgentTokenInfo) => Date.parse(t.lastUsedAt ?? t.createdAt ?? "") || 0;
-    const prefix = options.managedPrefix;
-    const candidates = [...active].sort((a, b) => {
-      const foreign = (t: AgentTokenInfo) => (prefix && !t.name.startsWith(prefix) ? 0 : 1);
-      return foreign(a) - foreign(b) || byAge(a) - byAge(b);
-    });
-    for (const t of candidates.slice(0, excess)) {
-      await revokeAgentToken(api, project, agentId, t.id);
-      revoked.push(t);
-    }
-  }
-  // gitbeaker 43.8's Agents.createToken sends a GET (it would only list tokens): post directly.
-  const response = await call(ctx(project, `create a token for cluster agent ${agentId} in ${project}`), () =>
-    api.Agents.requester.post<Raw>(
-      `projects/${encodeURIComponent(project)}/cluster_agents/${agentId}/tokens`,
-      {
-        body: { name, ...(options.description ? { description: options.description } : {}) },
-      },
-    ),
-  );
-  const body = response.body as Raw;
-  const secret = body.token;
-  if (typeof secret !== "string" || !secret)
-    throw new Error(`GitLab created agent token ${String(body.id)} but returned no token value`);
-  return { token: { ...toToken(body), secret }, revoked };
-}
-
-export async function showAgentToken(
-  api: GitlabApi,
-  project: string,
-  agentId: number,
-  tokenId: number,
-): Promise<AgentTokenInfo | undefined> {
-  const raw = await callOrAbsent(ctx(project, `read token ${tokenId} of cluster agent ${agentId}`), () =>
-    api.Agents.showToken(project, agentId, tokenId),
-  );
-  const t = raw && toToken(raw as unknown as Raw);
-  return t?.status === "revoked" ? undefined : t;
-}
-
-/** Revokes a token; one already revoked or gone is fine. */
-export async function revokeAgentToken(
-  api: GitlabApi,
-  project: string,
-  agentId: number,
-  tokenId: number,
-): Promise<void> {
-  await callOrAbsent(ctx(project, `revoke token ${tokenId} of cluster agent ${agentId}`), () =>
-    api.Agents.removeToken(project, agentId, tokenId),
-  );
-}
-
-export interface UrlConfiguration {
-  id: number;
-  url: string;
-  publicKey?: string;
-}
-
-const receptiveHint =
-  "Receptive agents need GitLab Ultimate on a self-managed instance (17.4+) with receptive agents enabled " +
-  "(GitLab answers 404 otherwise). Remove gitlab-eks:agent.receptiveUrl to use the usual outbound connection.";
-
-/** The agent's receptive URL configuration (JWT mode): adopted when one with this URL exists. */
-export async function ensureUrlConfiguration(
-  api: GitlabApi,
-  project: string,
-  agentId: number,
-  url: string,
-): Promise<{ config: UrlConfiguration; created: boolean }> {
-  const base = `projects/${encodeURIComponent(project)}/cluster_agents/${agentId}/url_configurations`;
-  const c = {
-    ...ctx(project, `configure receptive agent ${agentId} at ${url}`),
-    target: `receptive agents on this instance`,
-  };
-  const toConfig = (r: Raw): UrlConfiguration => ({
-    id: Number(r.id),
-    url: String(r.url),
-    publicKey: r.public_key as string | undefined,
-  });
-  let existing: Raw[];
-  try {
-    existing = (await api.Agents.requester.get<Raw[]>(base)).body as Raw[];
-  } catch (e) {
-    if (statusOf(e) === 404) throw new Error(`Cannot configure receptive agent ${agentId}: ${receptiveHint}`);
-    throw describeGitlabError(e, c);
-  }
-  const same = existing.find((r) => r.url === url);
-  if (same) return { config: toConfig(same), created: false };
-  for (const old of existing) await deleteUrlConfiguration(api, project, agentId, Number(old.id));
-  const created = await call(c, () => api.Agents.requester.post<Raw>(base, { body: { url } }));
-  return { config: toConfig(created.body as Raw), created: true };
-}
-
-export async function deleteUrlConfiguration(
-  api: GitlabApi,
-  project: string,
-  agentId: number,
-  id: number,
-): Promise<void> {
-  await callOrAbsent(ctx(project, `delete the receptive URL configuration of agent ${agentId}`), () =>
-    api.Agents.requester.delete(
-      `projects/${encodeURIComponent(project)}/cluster_agents/${agentId}/url_configurations/${id}`,
-    ),
   );
 }

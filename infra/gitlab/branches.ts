@@ -5,7 +5,7 @@
  * branch or the default branch (405).
  */
 import type { GitlabApi } from "./client";
-import { call, callOrAbsent, type CallContext } from "./errors";
+import { call, callOrAbsent, createOnce, type CallContext } from "./errors";
 
 export interface BranchRef {
   project: string | number;
@@ -29,9 +29,14 @@ export async function branchHead(api: GitlabApi, ref: BranchRef): Promise<string
   return b?.commit?.id as string | undefined;
 }
 
+/** Creates the branch; a create whose answer was lost is checked (the branch at `at`) in the same run. */
 export async function createBranch(api: GitlabApi, ref: BranchRef, at: string): Promise<void> {
-  await call(context(ref, `create branch ${ref.branch} at ${at}`), () =>
-    api.Branches.create(ref.project, ref.branch, at),
+  await createOnce(
+    () =>
+      call(context(ref, `create branch ${ref.branch} at ${at}`), () =>
+        api.Branches.create(ref.project, ref.branch, at),
+      ).then(() => true),
+    async () => ((await branchHead(api, ref)) === at ? true : undefined),
   );
 }
 

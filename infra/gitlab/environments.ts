@@ -1,6 +1,6 @@
 /** Environments (`/projects/:id/environments`): one per stack, linked to the cluster agent. */
 import type { GitlabApi } from "./client";
-import { call, callOrAbsent } from "./errors";
+import { call, callOrAbsent, createOnce } from "./errors";
 
 export interface EnvironmentSpec {
   name: string;
@@ -8,6 +8,8 @@ export interface EnvironmentSpec {
   clusterAgentId: number;
   kubernetesNamespace: string;
   externalUrl?: string;
+  /** Set only when the environment is created (it carries the stack's identity); never edited. */
+  description?: string;
 }
 
 export interface EnvironmentInfo {
@@ -17,6 +19,7 @@ export interface EnvironmentInfo {
   clusterAgentId?: number | null;
   kubernetesNamespace?: string | null;
   externalUrl?: string | null;
+  description?: string | null;
 }
 
 type Raw = Record<string, unknown>;
@@ -37,6 +40,7 @@ function toEnv(e: Raw): EnvironmentInfo {
     clusterAgentId: agent ? Number(agent.id) : ((e.cluster_agent_id as number | null | undefined) ?? null),
     kubernetesNamespace: (e.kubernetes_namespace as string | null | undefined) ?? null,
     externalUrl: (e.external_url as string | null | undefined) ?? null,
+    description: (e.description as string | null | undefined) ?? null,
   };
 }
 
@@ -91,12 +95,16 @@ function differs(current: EnvironmentInfo, spec: EnvironmentSpec): boolean {
   );
 }
 
-/** Creates the environment, or adopts and updates the one with this name. Writes only on difference. */
+/**
+ * Creates the environment, or takes over and updates the one with this name (`created: false`: the caller
+ * records it as adopted and never deletes it). Writes only on difference. A create whose answer was lost
+ * is found by name in the same run, never sent twice.
+ */
 export async function ensureEnvironment(
   api: GitlabApi,
   project: string,
   spec: EnvironmentSpec,
-): Promise<{ environment: EnvironmentInfo; changed: boolean }> {
+): Promise<{ environment: EnvironmentInfo; changed: boolean; created: boolean }> {
   // gitbeaker's types lack these fields, but it decamelizes the body, so they reach GitLab as documented.
   const fields = {
     tier: spec.tier,
@@ -105,15 +113,34 @@ export async function ensureEnvironment(
     ...(spec.externalUrl !== undefined ? { externalUrl: spec.externalUrl } : {}),
   } as Record<string, unknown>;
   const current = await findEnvironment(api, project, spec.name);
-  if (current && !differs(current, spec)) return { environment: current, changed: false };
-  const saved = current
-    ? await call(ctx(project, `update environment ${spec.name} in ${project}`), () =>
-        api.Environments.edit(project, current.id, fields),
-      )
-    : await call(ctx(project, `create environment ${spec.name} in ${project}`), () =>
-        api.Environments.create(project, spec.name, fields),
+  if (current && !differs(current, spec)) return { environment: current, changed: false, created: false };
+  if (current) {
+    const saved = await call(ctx(project, `update environment ${spec.name} in ${project}`), () =>
+      api.Environments.edit(project, current.id, fields),
+    );
+    return { environment: toEnv(saved as unknown as Raw), changed: true, created: false };
+  }
+  const { value } = await createOnce(
+    async () =>
+      toEnv(
+        (await call(ctx(project, `create environment ${spec.name} in ${project}`), () =>
+          api.Environments.create(project, spec.name, {
+            ...fields,
+            ...(spec.description ? { description: spec.description } : {}),
+          } as Record<string, unknown>),
+        )) as unknown as Raw,
+      ),
+    async () => {
+      const found = await findEnvironment(api, project, spec.name);
+      if (!found || !differs(found, spec)) return found;
+      return toEnv(
+        (await call(ctx(project, `update environment ${spec.name} in ${project}`), () =>
+          api.Environments.edit(project, found.id, fields),
+        )) as unknown as Raw,
       );
-  return { environment: toEnv(saved as unknown as Raw), changed: true };
+    },
+  );
+  return { environment: value, changed: true, created: true };
 }
 
 /** Stops then deletes the environment (GitLab refuses to delete an available one); gone is fine. */

@@ -23,6 +23,8 @@ export interface CallContext {
 }
 
 export class GitlabApiError extends Error {
+  /** The request may have been carried out by GitLab (a POST that failed ambiguously; see requester.ts). */
+  outcomeUnknown?: boolean;
   constructor(
     message: string,
     readonly status?: number,
@@ -38,12 +40,30 @@ export class GitlabApiError extends Error {
   }
 }
 
+/**
+ * Whether a failed POST may have been carried out all the same (500, 502, 504, a timeout, a connection
+ * closed after sending): the caller must look the object up before creating it again. A flag, not a class:
+ * classes do not survive the serialization of dynamic providers as `instanceof` targets.
+ */
+export function isOutcomeUnknown(e: unknown): boolean {
+  return (e as { outcomeUnknown?: unknown } | undefined)?.outcomeUnknown === true;
+}
+
+function carry(from: unknown, to: GitlabApiError): GitlabApiError {
+  if (isOutcomeUnknown(from)) to.outcomeUnknown = true;
+  return to;
+}
+
 export function statusOf(e: unknown): number | undefined {
   const cause = (e as { cause?: { response?: { status?: number } } })?.cause;
   return cause?.response?.status;
 }
 
 export function describeGitlabError(e: unknown, ctx: CallContext): GitlabApiError {
+  return carry(e, explain(e, ctx));
+}
+
+function explain(e: unknown, ctx: CallContext): GitlabApiError {
   const tokenVar = ctx.tokenVariable ?? "GITLAB_TOKEN";
   if (e instanceof GitlabApiError) return e;
   if (e instanceof GitlabTokenError) return new GitlabApiError(`Cannot ${ctx.action}: ${e.message}`);
@@ -176,5 +196,25 @@ export async function callOrAbsent<T>(ctx: CallContext, fn: () => Promise<T>): P
   } catch (e) {
     if (statusOf(e) === 404) return undefined;
     throw describeGitlabError(e, ctx);
+  }
+}
+
+/**
+ * A create (POST) that is never resent blindly. When its outcome is unknown, the object is looked up by
+ * its natural key in the same run: found, it is the one GitLab created; not found, it is created once more.
+ * A second unknown outcome fails the run; the next run's lookup (every create here is preceded by one)
+ * finds what either attempt created.
+ */
+export async function createOnce<T>(
+  create: () => Promise<T>,
+  lookup: () => Promise<T | undefined>,
+): Promise<{ value: T; recovered: boolean }> {
+  try {
+    return { value: await create(), recovered: false };
+  } catch (e) {
+    if (!isOutcomeUnknown(e)) throw e;
+    const found = await lookup();
+    if (found !== undefined) return { value: found, recovered: true };
+    return { value: await create(), recovered: false };
   }
 }

@@ -1,7 +1,7 @@
 /** Repository files (`/projects/:id/repository/files`): kept equal to a desired content, committing only on change. */
 import { createHash } from "node:crypto";
 import type { GitlabApi } from "./client";
-import { call, callOrAbsent } from "./errors";
+import { call, callOrAbsent, createOnce } from "./errors";
 
 export interface FileState {
   path: string;
@@ -20,7 +20,7 @@ const ctx = (project: string, action: string) => ({
 
 export const sha256 = (content: string) => createHash("sha256").update(content, "utf8").digest("hex");
 
-async function defaultBranch(api: GitlabApi, project: string): Promise<string> {
+export async function defaultBranch(api: GitlabApi, project: string): Promise<string> {
   const p = await call(ctx(project, `read project ${project}`), () => api.Projects.show(project));
   const branch = (p as unknown as { default_branch?: string }).default_branch;
   if (!branch)
@@ -53,25 +53,49 @@ export async function readFile(
   };
 }
 
-/** Makes `path` hold `content` on `branch` (default: the project's default branch). Commits only on change. */
+/**
+ * Makes `path` hold `content` on `branch` (default: the project's default branch). Commits only on change.
+ * `previous` is the content found before (undefined: there was no file), so the caller can tell a file it
+ * created from one it took over. A create whose answer was lost is checked by reading the file again in
+ * the same run: there with this content, done; there with other content, updated; missing, created once more.
+ */
 export async function ensureFile(
   api: GitlabApi,
   project: string,
   path: string,
   content: string,
   options: { branch?: string; message: string },
-): Promise<FileState & { changed: boolean }> {
+): Promise<FileState & { changed: boolean; previous?: string }> {
   const branch = options.branch ?? (await defaultBranch(api, project));
   const current = await readFile(api, project, path, branch);
-  if (current && current.sha256 === sha256(content)) return { ...current, changed: false };
-  const action = current ? "update" : "create";
-  await call(ctx(project, `${action} ${path} in ${project}`), () =>
-    current
-      ? api.RepositoryFiles.edit(project, path, branch, content, options.message)
-      : api.RepositoryFiles.create(project, path, branch, content, options.message),
-  );
+  if (current && current.sha256 === sha256(content))
+    return { ...current, changed: false, previous: current.content };
+  const update = () =>
+    call(ctx(project, `update ${path} in ${project}`), () =>
+      api.RepositoryFiles.edit(project, path, branch, content, options.message),
+    );
+  if (current) await update();
+  else
+    await createOnce(
+      () =>
+        call(ctx(project, `create ${path} in ${project}`), () =>
+          api.RepositoryFiles.create(project, path, branch, content, options.message),
+        ),
+      async () => {
+        const now = await readFile(api, project, path, branch);
+        if (now && now.sha256 !== sha256(content)) return update();
+        return now;
+      },
+    );
   const after = await readFile(api, project, path, branch);
-  return { path, branch, sha256: sha256(content), lastCommitId: after?.lastCommitId, changed: true };
+  return {
+    path,
+    branch,
+    sha256: sha256(content),
+    lastCommitId: after?.lastCommitId,
+    changed: true,
+    previous: current?.content,
+  };
 }
 
 /** Deletes the file; one already gone is fine. */

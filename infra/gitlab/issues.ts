@@ -1,11 +1,12 @@
 /**
  * Issues (GitLab API: /projects/:id/issues). One open issue per marker, found again by the marker at the
  * start of its description (and a label, to keep the search small) and edited rather than opened twice;
- * closed, with one comment, once what it reports is over.
+ * closed, with one comment, once what it reports is over. A create whose answer was lost is looked up in
+ * the same run (the issue by label and marker, the comment by its text), never sent twice.
  * Needs a token with the api scope whose user is at least Reporter on the project.
  */
 import type { GitlabApi } from "./client";
-import { call } from "./errors";
+import { call, createOnce } from "./errors";
 
 /** How an issue of ours is found again: the marker its description starts with, and its labels. */
 export interface IssueLookup {
@@ -47,10 +48,20 @@ export async function upsertIssue(api: GitlabApi, spec: IssueSpec): Promise<Issu
   const ctx = context(spec);
   const existing = await findOpenIssue(api, spec);
   if (!existing) {
-    const created = await call({ ...ctx, action: `open an issue "${title}"` }, () =>
-      api.Issues.create(project, title, { description, labels: spec.labels.join(",") }),
+    // A create whose answer was lost is found by its label and marker in the same run, never sent twice.
+    const { value } = await createOnce<IssueResult>(
+      async () => {
+        const created = await call({ ...ctx, action: `open an issue "${title}"` }, () =>
+          api.Issues.create(project, title, { description, labels: spec.labels.join(",") }),
+        );
+        return { action: "created", iid: created.iid, webUrl: created.web_url };
+      },
+      async () => {
+        const found = await findOpenIssue(api, spec);
+        return found && { action: "created", iid: found.iid, webUrl: found.web_url as string | undefined };
+      },
     );
-    return { action: "created", iid: created.iid, webUrl: created.web_url };
+    return value;
   }
   if (existing.title === title && existing.description === description)
     return { action: "unchanged", iid: existing.iid, webUrl: existing.web_url as string | undefined };
@@ -77,8 +88,15 @@ export async function closeIssue(api: GitlabApi, lookup: IssueLookup, comment: s
   await call({ ...ctx, action: `close issue #${existing.iid}` }, () =>
     api.Issues.edit(project, existing.iid, { stateEvent: "close" }),
   );
-  await call({ ...ctx, action: `comment on issue #${existing.iid} (closed already)` }, () =>
-    api.IssueNotes.create(project, existing.iid, comment),
+  const action = `comment on issue #${existing.iid} (closed already)`;
+  await createOnce(
+    () => call({ ...ctx, action }, () => api.IssueNotes.create(project, existing.iid, comment)),
+    async () => {
+      const notes = await call({ ...ctx, action }, () =>
+        api.IssueNotes.all(project, existing.iid, { sort: "desc", perPage: 100, maxPages: 1 }),
+      );
+      return notes.find((n) => !n.system && n.body === comment);
+    },
   );
   return { action: "closed", iid: existing.iid, webUrl };
 }

@@ -17,7 +17,7 @@
 import type { GitlabApi } from "./client";
 import { branchHead, createBranch, deleteBranch } from "./branches";
 import { deployedCommit } from "./environments";
-import { call, type CallContext } from "./errors";
+import { call, createOnce, type CallContext } from "./errors";
 
 export interface PromotionSpec {
   project: string | number;
@@ -103,14 +103,17 @@ export async function promoteCommit(api: GitlabApi, spec: PromotionSpec): Promis
   }
 
   if (!existing) {
-    const created = await call(
-      { ...ctx, action: `open a merge request ${promotionBranch} -> ${targetBranch}` },
+    // A create whose answer was lost is found by its source branch in the same run, never sent twice.
+    const { value: created } = await createOnce<{ iid: number; web_url?: string }>(
       () =>
-        api.MergeRequests.create(project, promotionBranch, targetBranch, title, {
-          description,
-          // The branch exists only for this merge request.
-          removeSourceBranch: true,
-        }),
+        call({ ...ctx, action: `open a merge request ${promotionBranch} -> ${targetBranch}` }, () =>
+          api.MergeRequests.create(project, promotionBranch, targetBranch, title, {
+            description,
+            // The branch exists only for this merge request.
+            removeSourceBranch: true,
+          }),
+        ),
+      findOpen,
     );
     return { action: "created", iid: created.iid, webUrl: created.web_url, moved, unknownEnvironment };
   }

@@ -3,12 +3,15 @@
  * 429 and 502 ten times within about a quarter of a second (2**i * 0.25 ms) and ignores Retry-After, so a
  * rate-limited run fails at once. This one:
  *   - honours Retry-After (seconds or an HTTP date) on 429 and 503, else backs off exponentially;
- *   - retries 500, 502, 503, 504 and network errors/timeouts with exponential backoff and jitter;
- *   - but never resends a POST whose outcome is unknown (its attempt timed out, or the connection broke
- *     after it was sent): GitLab may have created the note, merge request, issue, branch or token, and a
- *     second POST would create another. The caller fails instead; a re-run finds what was created (every
- *     create here is preceded by a lookup). A POST is retried when GitLab answered with an error status
- *     (it rolled back) or the connection was never made;
+ *   - retries GET, PUT and DELETE (idempotent: a second one changes nothing) on 500, 502, 503, 504 and
+ *     network errors/timeouts, with exponential backoff and jitter;
+ *   - resends a POST only when the request provably never reached GitLab or was refused before being
+ *     carried out: the connection was never made (refused, unknown host), 429, or 503 with Retry-After.
+ *     Any other failure of a POST (500, 502, 504, 503 without Retry-After, a timeout, a connection closed
+ *     after sending) leaves its outcome unknown: behind a proxy GitLab may well have committed it, and a
+ *     second POST would create a duplicate token, runner, note or merge request. The error is marked
+ *     `outcomeUnknown` (see isOutcomeUnknown in errors.ts) and the caller looks the object up by its
+ *     natural key before it creates anything again;
  *   - gives each attempt its own timeout; and stops after `maxAttempts` or `maxWaitMs` of waiting in all,
  *     or at the policy's `deadline` (interactive commands such as `doctor`: a whole run fits a budget).
  * Errors keep gitbeaker's shape (GitbeakerRequestError with cause {description, request, response}); a
@@ -61,6 +64,15 @@ const RETRY_STATUSES = [429, 500, 502, 503, 504];
 
 /** Errors of a connection that was never made: the request cannot have reached GitLab. An array, as above. */
 const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"];
+
+/** POSTs that change nothing when sent twice (stopping a stopped environment): retried like a GET. */
+const IDEMPOTENT_POSTS = [/\/environments\/\d+\/stop$/];
+
+/** Marks an error whose request may have been carried out by GitLab (see isOutcomeUnknown in errors.ts). */
+function outcomeUnknown<E extends Error>(e: E): E {
+  (e as E & { outcomeUnknown: boolean }).outcomeUnknown = true;
+  return e;
+}
 
 function errorCode(e: unknown): string | undefined {
   const cause = (e as { cause?: { code?: unknown } })?.cause;
@@ -144,6 +156,7 @@ export function createRequestHandler(
     url.search = typeof searchParams === "string" ? searchParams : "";
     const path = `${url.pathname}${url.search}`;
     const rateLimit = getMatchingRateLimiter(endpoint, rateLimiters, method);
+    const once = method === "POST" && !IDEMPOTENT_POSTS.some((re) => re.test(url.pathname));
     let waited = 0;
     let last = "";
 
@@ -185,11 +198,13 @@ export function createRequestHandler(
             ? `timed out after ${timeoutMs} ms`
             : `${(e as Error).message}${typeof reason === "string" ? ` (${reason})` : ""}`;
       }
-      if (!response && method === "POST" && !notSent) {
+      if (!response && once && !notSent) {
         onEvent({ method, path, attempt, error: failure });
-        throw new GitbeakerTimeoutError(
-          `${method} ${url.pathname}: ${failure}. Not retried: GitLab may have carried it out, and a second ` +
-            "POST could create a duplicate. Run the job (or pulumi up) again: it finds what was created.",
+        throw outcomeUnknown(
+          new GitbeakerTimeoutError(
+            `${method} ${url.pathname}: ${failure}. Not resent: GitLab may have carried it out, and a second ` +
+              "POST could create a duplicate.",
+          ),
         );
       }
       if (response?.ok) {
@@ -199,6 +214,13 @@ export function createRequestHandler(
       if (response && !RETRY_STATUSES.includes(response.status)) {
         onEvent({ method, path, status: response.status, attempt });
         await throwRequestError(request, response);
+      }
+      if (response && once && response.status >= 500) {
+        const refused = response.status === 503 && response.headers.get("retry-after") !== null;
+        if (!refused) {
+          onEvent({ method, path, status: response.status, attempt });
+          await throwRequestError(request, response, true);
+        }
       }
       const backoff = Math.min(
         policy.maxDelayMs,
@@ -253,7 +275,7 @@ async function parseResponse(response: Response, asStream: boolean): Promise<For
   return { body, headers, status: response.status };
 }
 
-async function throwRequestError(request: Request, response: Response): Promise<never> {
+async function throwRequestError(request: Request, response: Response, unknown = false): Promise<never> {
   const content = await response.text();
   let description = content;
   if (response.headers.get("content-type")?.includes("application/json")) {
@@ -265,7 +287,13 @@ async function throwRequestError(request: Request, response: Response): Promise<
       description = content;
     }
   }
-  throw new GitbeakerRequestError(description, { cause: { description, request, response } });
+  if (unknown)
+    description =
+      `${response.status} ${response.statusText}`.trim() +
+      ` after the ${request.method} was sent. Not resent: GitLab may have carried it out, and a second ` +
+      "POST could create a duplicate.";
+  const error = new GitbeakerRequestError(description, { cause: { description, request, response } });
+  throw unknown ? outcomeUnknown(error) : error;
 }
 
 /** A gitbeaker requesterFn using our handler. */

@@ -1,22 +1,26 @@
 /**
  * The GitLab side of the agent as Pulumi resources (dynamic providers; see dynamic.ts for the rules):
- * the agent, its token, its config file, its environment, and (receptive mode) its URL configuration.
+ * the agent, its token and the token's retirement here; its config file, environment and (receptive
+ * mode) URL configuration in agentObjects.ts.
+ *
+ * Ownership (docs/ownership.md): each object records whether this stack created it (`adopted` false) or
+ * took it over (`adopted` true). Adopted objects are released, never deleted, on destroy or replace.
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
+  claimAgent,
   createAgentToken,
   deleteAgent,
-  deleteUrlConfiguration,
   ensureAgent,
-  ensureUrlConfiguration,
   revokeAgentToken,
+  revokeStackTokens,
   showAgent,
   showAgentToken,
 } from "../../gitlab/agents";
-import { deleteEnvironment, ensureEnvironment, findEnvironment } from "../../gitlab/environments";
-import { deleteFile, ensureFile, readFile } from "../../gitlab/files";
 import { dnsLabelProblem } from "../../core/kubernetes";
 import { diffByKeys, GitlabTarget, providerApi, targetKey } from "./dynamic";
+
+export * from "./agentObjects";
 
 const PURPOSE = "Managing the GitLab agent";
 
@@ -28,41 +32,68 @@ export interface ClusterAgentArgs {
   name: pulumi.Input<string>;
   /** Keep the agent in GitLab on `pulumi destroy` (its tokens are revoked all the same). */
   retainOnDelete: pulumi.Input<boolean>;
+  /** This stack's identity, `PROJECT/STACK` (infra/gitlab/ownership.ts). */
+  owner?: pulumi.Input<string>;
+  /** Use an existing agent this stack did not register (gitlab-eks:agent.adopt). */
+  adopt?: pulumi.Input<boolean>;
 }
 
+type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Whether `news` names another agent than the one this resource already holds (or none yet). */
+const newAgent = (olds: Props, news: Props) =>
+  olds.name !== news.name || olds.project !== news.project || olds.target?.url !== news.target?.url;
+
 export const clusterAgentProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news) {
+  /**
+   * Runs at preview too: an agent this stack does not hold yet is looked up, and one that another stack
+   * owns, or that exists without `adopt`, fails the preview before anything is created.
+   */
+  async check(olds, news) {
     const problem = typeof news.name === "string" ? dnsLabelProblem(news.name) : undefined;
-    return problem
-      ? {
-          inputs: news,
-          failures: [{ property: "name", reason: `agent name ${problem} (RFC 1123 DNS label)` }],
-        }
+    if (problem)
+      return {
+        inputs: news,
+        failures: [{ property: "name", reason: `agent name ${problem} (RFC 1123 DNS label)` }],
+      };
+    const known = [news.project, news.name, news.target?.url].every((v) => typeof v === "string");
+    if (!known || !newAgent(olds, news)) return { inputs: news };
+    const claim = await claimAgent(providerApi(news.target, PURPOSE), news.project, news.name, {
+      owner: news.owner,
+      adopt: news.adopt === true,
+    });
+    return claim.kind === "refused"
+      ? { inputs: news, failures: [{ property: "name", reason: claim.reason }] }
       : { inputs: news };
   },
   async diff(_id, olds, news) {
-    return diffByKeys(olds, news, [targetKey, "project", "name"], ["retainOnDelete"]);
+    return diffByKeys(olds, news, [targetKey, "project", "name"], ["retainOnDelete", "adopt", "owner"]);
   },
   async create(inputs) {
     const api = providerApi(inputs.target, PURPOSE);
-    const { agent, created } = await ensureAgent(api, inputs.project, inputs.name);
-    return { id: String(agent.id), outs: { ...inputs, agentId: agent.id, adopted: !created } };
+    const { agent, adopted } = await ensureAgent(api, inputs.project, inputs.name, {
+      owner: inputs.owner,
+      adopt: inputs.adopt === true,
+    });
+    return { id: String(agent.id), outs: { ...inputs, agentId: agent.id, adopted } };
   },
   async read(id, props) {
     const agent = await showAgent(providerApi(props.target, PURPOSE), props.project, Number(id));
     return agent ? { id, props: { ...props, name: agent.name } } : { id: "", props: {} };
   },
   async update(_id, olds, news) {
-    return { outs: { ...olds, ...news } };
+    return { outs: { ...olds, ...news, agentId: olds.agentId, adopted: olds.adopted } };
   },
   async delete(id, props) {
-    if (props.retainOnDelete) return;
+    // An adopted agent is released: it stays in GitLab, only this stack's tokens are revoked.
+    if (props.retainOnDelete || props.adopted) return;
     await deleteAgent(providerApi(props.target, PURPOSE), props.project, Number(id));
   },
 };
 
 export class ClusterAgent extends pulumi.dynamic.Resource {
   declare readonly agentId: pulumi.Output<number>;
+  /** True when the agent existed and was adopted: destroy leaves it in GitLab. */
   declare readonly adopted: pulumi.Output<boolean>;
   constructor(name: string, args: ClusterAgentArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -85,46 +116,69 @@ export interface AgentTokenArgs {
   /** Token name; it carries the rotation trigger, so a new trigger means a new token. */
   name: pulumi.Input<string>;
   description: pulumi.Input<string>;
-  /** Names starting with this are ours; others may be revoked to stay within GitLab's two-token limit. */
-  managedPrefix: pulumi.Input<string>;
+  /** This stack's identity; it goes into the token's description, and only such tokens are revoked. */
+  owner?: pulumi.Input<string>;
 }
 
 /**
- * Rotation is a replacement, and Pulumi replaces create-before-delete: the new token is created, the
- * resources that use it (the Kubernetes Secret, the agent pods) are updated, and only then is the old
- * token revoked. At most two tokens are ever active.
+ * Rotation (a new name) is an update of this resource: the new token is created while the one in use
+ * stays (its id is in state: `keep`), room being made only by revoking this stack's orphans; the Secret
+ * and the agent pods then roll to the new token, and only after that AgentTokenRetirement revokes the old
+ * one. A rotation whose answer was lost leaves an orphan of this stack, revoked by the next run. The
+ * resource's id is the first token's id; `tokenId` is the current one.
  */
 export const agentTokenProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds, news) {
-    return diffByKeys(
-      olds,
-      news,
-      [targetKey, "project", "agentId", "name"],
-      ["description", "managedPrefix"],
-    );
+    return diffByKeys(olds, news, [targetKey, "project", "agentId"], ["name", "description", "owner"]);
   },
   async create(inputs) {
     const api = providerApi(inputs.target, PURPOSE);
     const { token } = await createAgentToken(api, inputs.project, inputs.agentId, inputs.name, {
       description: inputs.description,
-      managedPrefix: inputs.managedPrefix,
+      owner: inputs.owner,
     });
-    return { id: String(token.id), outs: { ...inputs, tokenId: token.id, token: token.secret } };
+    return {
+      id: String(token.id),
+      outs: { ...inputs, tokenId: token.id, token: token.secret, replacedTokenIds: [] },
+    };
   },
   async read(id, props) {
     const t = await showAgentToken(
       providerApi(props.target, PURPOSE),
       props.project,
       props.agentId,
-      Number(id),
+      Number(props.tokenId ?? id),
     );
     return t ? { id, props } : { id: "", props: {} };
   },
-  async update(_id, olds, news) {
-    return { outs: { ...olds, ...news, tokenId: olds.tokenId, token: olds.token } };
+  async update(id, olds, news) {
+    const held = Number(olds.tokenId ?? id);
+    if (olds.name === news.name)
+      return {
+        outs: {
+          ...olds,
+          ...news,
+          tokenId: held,
+          token: olds.token,
+          replacedTokenIds: olds.replacedTokenIds ?? [],
+        },
+      };
+    const { token } = await createAgentToken(
+      providerApi(news.target, PURPOSE),
+      news.project,
+      news.agentId,
+      news.name,
+      { description: news.description, owner: news.owner, keep: [held] },
+    );
+    // The replaced token is revoked by AgentTokenRetirement once the pods run on the new one; named here
+    // because a token created before tokens carried the stack's identity is not recognisable otherwise.
+    return { outs: { ...news, tokenId: token.id, token: token.secret, replacedTokenIds: [held] } };
   },
   async delete(id, props) {
-    await revokeAgentToken(providerApi(props.target, PURPOSE), props.project, props.agentId, Number(id));
+    const api = providerApi(props.target, PURPOSE);
+    await revokeAgentToken(api, props.project, props.agentId, Number(props.tokenId ?? id));
+    // Destroy also revokes this stack's orphans: tokens of a create whose answer was lost.
+    if (props.owner) await revokeStackTokens(api, props.project, props.agentId, props.owner);
   },
 };
 
@@ -132,11 +186,13 @@ export class AgentToken extends pulumi.dynamic.Resource {
   declare readonly tokenId: pulumi.Output<number>;
   /** The agent token; a Pulumi secret. */
   declare readonly token: pulumi.Output<string>;
+  /** The token(s) the last rotation replaced, for AgentTokenRetirement to revoke. */
+  declare readonly replacedTokenIds: pulumi.Output<number[]>;
   constructor(name: string, args: AgentTokenArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       agentTokenProvider,
       name,
-      { ...args, tokenId: undefined, token: undefined },
+      { ...args, tokenId: undefined, token: undefined, replacedTokenIds: undefined },
       { ...opts, additionalSecretOutputs: ["token"] },
       "gitlab-eks",
       "AgentToken",
@@ -144,186 +200,63 @@ export class AgentToken extends pulumi.dynamic.Resource {
   }
 }
 
-// ---- config file -----------------------------------------------------------------------------------
+// ---- token retirement ------------------------------------------------------------------------------
 
-export interface RepositoryFileArgs {
+export interface AgentTokenRetirementArgs {
   target: pulumi.Input<GitlabTarget>;
   project: pulumi.Input<string>;
-  path: pulumi.Input<string>;
-  content: pulumi.Input<string>;
-  commitMessage: pulumi.Input<string>;
-  retainOnDelete: pulumi.Input<boolean>;
+  agentId: pulumi.Input<number>;
+  /** The token the cluster now runs on. */
+  keepTokenId: pulumi.Input<number>;
+  owner: pulumi.Input<string>;
+  /** Tokens this stack's state held before the rotation (AgentToken.replacedTokenIds). */
+  replacedTokenIds?: pulumi.Input<pulumi.Input<number>[]>;
 }
 
-export const repositoryFileProvider: pulumi.dynamic.ResourceProvider = {
-  async diff(_id, olds, news) {
-    return diffByKeys(olds, news, [targetKey, "project", "path"], ["content", "retainOnDelete"]);
-  },
-  async create(inputs) {
-    const f = await ensureFile(
-      providerApi(inputs.target, PURPOSE),
-      inputs.project,
-      inputs.path,
-      inputs.content,
-      {
-        message: inputs.commitMessage,
-      },
-    );
-    return {
-      id: `${inputs.project}:${inputs.path}`,
-      outs: { ...inputs, branch: f.branch, sha256: f.sha256, lastCommitId: f.lastCommitId },
-    };
-  },
-  async read(id, props) {
-    const f = await readFile(providerApi(props.target, PURPOSE), props.project, props.path, props.branch);
-    // Edited by hand? Report the content GitLab has, so the next `pulumi up` puts ours back.
-    return f ? { id, props: { ...props, content: f.content, sha256: f.sha256 } } : { id: "", props: {} };
-  },
-  async update(_id, olds, news) {
-    const f = await ensureFile(providerApi(news.target, PURPOSE), news.project, news.path, news.content, {
-      branch: olds.branch,
-      message: news.commitMessage,
-    });
-    return { outs: { ...news, branch: f.branch, sha256: f.sha256, lastCommitId: f.lastCommitId } };
-  },
-  async delete(_id, props) {
-    if (props.retainOnDelete) return;
-    await deleteFile(
-      providerApi(props.target, PURPOSE),
-      props.project,
-      props.path,
-      props.branch,
-      `Remove ${props.path} (pulumi destroy)`,
-    );
-  },
-};
-
-export class RepositoryFile extends pulumi.dynamic.Resource {
-  declare readonly branch: pulumi.Output<string>;
-  declare readonly sha256: pulumi.Output<string>;
-  constructor(name: string, args: RepositoryFileArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      repositoryFileProvider,
-      name,
-      { ...args, branch: undefined, sha256: undefined, lastCommitId: undefined },
-      opts,
-      "gitlab-eks",
-      "RepositoryFile",
-    );
-  }
-}
-
-// ---- environment -----------------------------------------------------------------------------------
-
-export interface AgentEnvironmentArgs {
-  target: pulumi.Input<GitlabTarget>;
-  project: pulumi.Input<string>;
-  name: pulumi.Input<string>;
-  tier: pulumi.Input<string>;
-  clusterAgentId: pulumi.Input<number>;
-  kubernetesNamespace: pulumi.Input<string>;
-  retainOnDelete: pulumi.Input<boolean>;
-}
-
-export const agentEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
+/**
+ * Revokes this stack's tokens other than the one in use, once the agent runs on it: created with a
+ * dependency on the Helm release, so it runs after the Secret changed and the pods rolled. Tokens of other
+ * stacks and of people are never touched. Deleting it revokes nothing (AgentToken's delete does).
+ */
+export const agentTokenRetirementProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds, news) {
     return diffByKeys(
       olds,
       news,
-      [targetKey, "project", "name"],
-      ["tier", "clusterAgentId", "kubernetesNamespace", "retainOnDelete"],
+      [targetKey],
+      ["project", "agentId", "keepTokenId", "owner", "replacedTokenIds"],
     );
   },
   async create(inputs) {
-    const { environment } = await ensureEnvironment(providerApi(inputs.target, PURPOSE), inputs.project, {
-      name: inputs.name,
-      tier: inputs.tier,
-      clusterAgentId: inputs.clusterAgentId,
-      kubernetesNamespace: inputs.kubernetesNamespace,
-    });
-    return { id: String(environment.id), outs: { ...inputs, environmentId: environment.id } };
-  },
-  async read(id, props) {
-    const e = await findEnvironment(providerApi(props.target, PURPOSE), props.project, props.name);
-    if (!e || String(e.id) !== id) return { id: "", props: {} };
-    return {
-      id,
-      props: {
-        ...props,
-        tier: e.tier,
-        clusterAgentId: e.clusterAgentId,
-        kubernetesNamespace: e.kubernetesNamespace,
-      },
-    };
+    const revoked = await retire(inputs);
+    return { id: `${inputs.agentId}`, outs: { ...inputs, revoked } };
   },
   async update(_id, _olds, news) {
-    const { environment } = await ensureEnvironment(providerApi(news.target, PURPOSE), news.project, {
-      name: news.name,
-      tier: news.tier,
-      clusterAgentId: news.clusterAgentId,
-      kubernetesNamespace: news.kubernetesNamespace,
-    });
-    return { outs: { ...news, environmentId: environment.id } };
+    return { outs: { ...news, revoked: await retire(news) } };
   },
-  async delete(id, props) {
-    if (props.retainOnDelete) return;
-    await deleteEnvironment(providerApi(props.target, PURPOSE), props.project, Number(id));
-  },
+  async delete() {},
 };
 
-export class AgentEnvironment extends pulumi.dynamic.Resource {
-  declare readonly environmentId: pulumi.Output<number>;
-  constructor(name: string, args: AgentEnvironmentArgs, opts?: pulumi.CustomResourceOptions) {
+async function retire(p: Props): Promise<number[]> {
+  const api = providerApi(p.target, PURPOSE);
+  const keep = Number(p.keepTokenId);
+  const replaced = ((p.replacedTokenIds ?? []) as number[]).filter((id) => id !== keep);
+  for (const id of replaced) await revokeAgentToken(api, p.project, p.agentId, id);
+  const orphans = await revokeStackTokens(api, p.project, p.agentId, p.owner, [keep, ...replaced]);
+  return [...replaced, ...orphans.map((t) => t.id)];
+}
+
+export class AgentTokenRetirement extends pulumi.dynamic.Resource {
+  /** Ids of the tokens revoked by the last run. */
+  declare readonly revoked: pulumi.Output<number[]>;
+  constructor(name: string, args: AgentTokenRetirementArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      agentEnvironmentProvider,
+      agentTokenRetirementProvider,
       name,
-      { ...args, environmentId: undefined },
+      { ...args, revoked: undefined },
       opts,
       "gitlab-eks",
-      "AgentEnvironment",
+      "AgentTokenRetirement",
     );
-  }
-}
-
-// ---- receptive URL configuration ----------------------------------------------------------------------
-
-export interface ReceptiveUrlArgs {
-  target: pulumi.Input<GitlabTarget>;
-  project: pulumi.Input<string>;
-  agentId: pulumi.Input<number>;
-  url: pulumi.Input<string>;
-}
-
-export const receptiveUrlProvider: pulumi.dynamic.ResourceProvider = {
-  async diff(_id, olds, news) {
-    return diffByKeys(olds, news, [targetKey, "project", "agentId", "url"], []);
-  },
-  async create(inputs) {
-    const { config } = await ensureUrlConfiguration(
-      providerApi(inputs.target, PURPOSE),
-      inputs.project,
-      inputs.agentId,
-      inputs.url,
-    );
-    return { id: String(config.id), outs: { ...inputs, publicKey: config.publicKey } };
-  },
-  async update(_id, olds, news) {
-    return { outs: { ...olds, ...news } };
-  },
-  async delete(id, props) {
-    await deleteUrlConfiguration(
-      providerApi(props.target, PURPOSE),
-      props.project,
-      props.agentId,
-      Number(id),
-    );
-  },
-};
-
-export class ReceptiveUrl extends pulumi.dynamic.Resource {
-  /** Public key of GitLab's JWT keypair for this agent (not secret); goes to config.api.jwtPublicKey. */
-  declare readonly publicKey: pulumi.Output<string>;
-  constructor(name: string, args: ReceptiveUrlArgs, opts?: pulumi.CustomResourceOptions) {
-    super(receptiveUrlProvider, name, { ...args, publicKey: undefined }, opts, "gitlab-eks", "ReceptiveUrl");
   }
 }

@@ -7,10 +7,19 @@
  * goes); deleted on destroy. Its `token` output (glrt-...) is a Pulumi secret.
  *
  * Unlike an agent, an existing runner cannot be adopted: GitLab shows a runner's token only in the create
- * response, so a runner found by its description would be useless without it.
+ * response, so a runner found by its description would be useless without it. The description ends with
+ * this stack's marker (infra/gitlab/runners.ts): before creating, runners of this stack and generation no
+ * state holds (a create whose answer was lost) are deleted, and destroy deletes every runner carrying it.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { createRunner, deleteRunner, runnerExists, RunnerType, updateRunner } from "../../gitlab/runners";
+import {
+  createRunner,
+  deleteStackRunners,
+  runnerExists,
+  runnerMarker,
+  RunnerType,
+  updateRunner,
+} from "../../gitlab/runners";
 import { diffByKeys, GitlabTarget, providerApi, targetKey } from "./dynamic";
 
 /** Inputs whose change means another runner (of the target, only the URL: another GitLab). */
@@ -24,9 +33,23 @@ export const RUNNER_UPDATE_KEYS = [
   "accessLevel",
   "maximumTimeout",
   "paused",
+  "owner",
 ];
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const targetOf = (p: Props) => ({ runnerType: p.runnerType, project: p.project, group: p.group });
+
+/** The marker of this stack's runner with these inputs; none for a state written before owners existed. */
+const markerOf = (p: Props): string | undefined =>
+  p.owner
+    ? runnerMarker({
+        owner: p.owner,
+        url: p.target.url,
+        target: targetOf(p),
+        hasMaximumTimeout: p.maximumTimeout !== undefined,
+      })
+    : undefined;
 
 const settingsOf = (p: Props) => ({
   description: p.description,
@@ -48,15 +71,20 @@ export const gitlabRunnerProvider: pulumi.dynamic.ResourceProvider = {
   },
   async create(inputs: Props) {
     const api = providerApi(inputs.target, "Creating the GitLab runner");
-    const created = await createRunner(
-      api,
-      { runnerType: inputs.runnerType, project: inputs.project, group: inputs.group },
-      settingsOf(inputs),
-      { tokenVariable: inputs.target.tokenVariable },
-    );
+    const marker = markerOf(inputs);
+    const created = await createRunner(api, targetOf(inputs), settingsOf(inputs), {
+      tokenVariable: inputs.target.tokenVariable,
+      marker,
+    });
     return {
       id: String(created.id),
-      outs: { ...inputs, runnerId: created.id, token: created.token, tokenExpiresAt: created.tokenExpiresAt },
+      outs: {
+        ...inputs,
+        runnerId: created.id,
+        token: created.token,
+        tokenExpiresAt: created.tokenExpiresAt,
+        marker,
+      },
     };
   },
   async read(id, props: Props) {
@@ -65,26 +93,36 @@ export const gitlabRunnerProvider: pulumi.dynamic.ResourceProvider = {
     return exists ? { id, props } : { id: "", props: {} };
   },
   async update(id, olds: Props, news: Props) {
-    const changed = RUNNER_UPDATE_KEYS.some(
-      (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
-    );
+    const marker = markerOf(news);
+    const changed =
+      marker !== olds.marker ||
+      RUNNER_UPDATE_KEYS.some((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
     if (changed)
       await updateRunner(
         providerApi(news.target, "Updating the GitLab runner"),
         Number(id),
         settingsOf(news),
-        {
-          tokenVariable: news.target.tokenVariable,
-        },
+        { tokenVariable: news.target.tokenVariable, marker },
       );
     return {
-      outs: { ...news, runnerId: olds.runnerId, token: olds.token, tokenExpiresAt: olds.tokenExpiresAt },
+      outs: {
+        ...news,
+        runnerId: olds.runnerId,
+        token: olds.token,
+        tokenExpiresAt: olds.tokenExpiresAt,
+        marker,
+      },
     };
   },
   async delete(id, props: Props) {
-    await deleteRunner(providerApi(props.target, "Deleting the GitLab runner"), Number(id), {
-      tokenVariable: props.target.tokenVariable,
-    });
+    // This runner, and every other runner of this stack and generation (orphans of lost creates).
+    await deleteStackRunners(
+      providerApi(props.target, "Deleting the GitLab runner"),
+      Number(id),
+      targetOf(props),
+      props.marker,
+      { tokenVariable: props.target.tokenVariable },
+    );
   },
 };
 
@@ -100,6 +138,8 @@ export interface GitlabRunnerArgs {
   accessLevel: pulumi.Input<"not_protected" | "ref_protected">;
   maximumTimeout?: pulumi.Input<number>;
   paused: pulumi.Input<boolean>;
+  /** This stack's identity, `PROJECT/STACK`: it goes into the runner's description marker. */
+  owner?: pulumi.Input<string>;
 }
 
 export class GitlabRunner extends pulumi.dynamic.Resource {
@@ -112,7 +152,7 @@ export class GitlabRunner extends pulumi.dynamic.Resource {
     super(
       gitlabRunnerProvider,
       name,
-      { ...args, runnerId: undefined, token: undefined, tokenExpiresAt: undefined },
+      { ...args, runnerId: undefined, token: undefined, tokenExpiresAt: undefined, marker: undefined },
       { ...opts, additionalSecretOutputs: ["token"] },
       "gitlab-eks",
       "GitlabRunner",
