@@ -97,6 +97,8 @@ export async function realStack(opts: {
   projectFile: string;
   program: string;
   stack: string;
+  /** A Pulumi.<stack>.yaml to start from (copied in before the stack is created). */
+  stackFile?: string;
   config?: Record<string, string>;
   secretConfig?: Record<string, string>;
   env?: NodeJS.ProcessEnv;
@@ -111,6 +113,7 @@ export async function realStack(opts: {
   const mainRel = path.relative(dir, opts.program);
   const project = fs.readFileSync(opts.projectFile, "utf8").replace(/^main: .*$/m, `main: ${mainRel}`);
   fs.writeFileSync(path.join(dir, "Pulumi.yaml"), project);
+  if (opts.stackFile) fs.copyFileSync(opts.stackFile, path.join(dir, `Pulumi.${opts.stack}.yaml`));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: `${cliDir}${path.delimiter}${process.env.PATH ?? ""}`,
