@@ -133,7 +133,7 @@ export async function capturePulumiFixtures(outDir: string): Promise<Capture[]> 
   ok(await stack.cli(["config", "rm", "fail", "--stack", "dev"]), "config rm fail");
   ok(await capture("destroy.json", ["destroy", "--yes", "--json"]), "destroy");
   fs.writeFileSync(path.join(outDir, "index.json"), `${JSON.stringify(index, null, 2)}\n`);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  stack.dispose();
   return index;
 }
 

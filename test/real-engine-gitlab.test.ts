@@ -41,6 +41,7 @@ describe("real engine: the GitLab objects through pulumi up, preview, rotation, 
     await setConfig("gitlab-eks:gitlab.url", w.fake.url);
   });
   after(async () => {
+    stack?.dispose();
     await w?.fake.close();
   });
 

@@ -43,6 +43,7 @@ describe("real engine: the main program's start for each example stack", functio
       before(async () => {
         stack = await exampleStack(name);
       });
+      after(() => stack?.dispose());
 
       it("the offline reader sees the configuration `pulumi config --json` shows", async () => {
         const shown = JSON.parse(
@@ -72,6 +73,7 @@ describe("real engine: the main program's start for each example stack", functio
           expectOk(await broken.cli(["config", "set", "--path", "--stack", name, key, value]), `set ${key}`);
         }
         const r = await broken.run(["preview"]);
+        broken.dispose();
         const out = r.stdout + r.stderr;
         assert.notEqual(r.code, 0);
         assert.match(out, new RegExp(`error: Stack "${name}": 2 configuration problems:`));

@@ -75,6 +75,8 @@ export interface RealStack {
   /** The stack's checkpoint as the backend stores it (a file:// backend's JSON). */
   stateFile(): string;
   state(): StackState;
+  /** Removes the temp folder (project, state, PULUMI_HOME). */
+  dispose(): void;
 }
 
 export interface StateResource {
@@ -162,6 +164,7 @@ export async function realStack(opts: {
     cli: (args, o) => exec(binary, args, o?.env),
     stateFile: () => path.join(stateDir, ".pulumi", "stacks", readProjectName(project), `${opts.stack}.json`),
     state: () => JSON.parse(fs.readFileSync(stack.stateFile(), "utf8")) as StackState,
+    dispose: () => fs.rmSync(base, { recursive: true, force: true }),
   };
   await must(stack.cli(["stack", "init", opts.stack]), `stack init ${opts.stack}`);
   for (const [k, v] of Object.entries(opts.config ?? {})) {
