@@ -1,0 +1,54 @@
+/**
+ * scripts/pulumi-cli: a `pulumi` on PATH is used as it is (nothing built); otherwise the pinned CLI is
+ * built once into the cache and reused after.
+ */
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { pinnedPulumiVersion, pulumiCli, repoRoot } from "./support/real-pulumi";
+
+const script = path.join(repoRoot, "scripts", "pulumi-cli");
+
+function run(env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(script, { env }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+describe("real engine: scripts/pulumi-cli", function () {
+  this.timeout(0); // may build the CLI (minutes) on a fresh machine
+
+  it("uses a pulumi found on PATH and builds nothing", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-path-pulumi-"));
+    try {
+      fs.writeFileSync(path.join(dir, "pulumi"), "#!/bin/sh\necho v3.1.0\n", { mode: 0o755 });
+      const cache = path.join(dir, "cache");
+      const r = await run({ ...process.env, PATH: `${dir}:${process.env.PATH}`, GITLAB_EKS_CACHE: cache });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), fs.realpathSync(dir));
+      assert.equal(r.stderr, "");
+      assert.ok(!fs.existsSync(cache), "nothing was built");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("otherwise gives the pinned CLI and the dynamic-provider plugin, reused on the next call", async () => {
+    const cli = await pulumiCli(); // builds when the cache is cold
+    if (process.env.PATH?.split(path.delimiter).some((d) => fs.existsSync(path.join(d, "pulumi")))) {
+      // A user's own CLI is on PATH: the first test covers that case.
+      assert.equal(cli.dir, path.dirname(fs.realpathSync(cli.binary)));
+      return;
+    }
+    assert.equal(cli.version, pinnedPulumiVersion);
+    assert.ok(fs.existsSync(path.join(cli.dir, "pulumi-resource-pulumi-nodejs")));
+    const again = await run(process.env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout.trim(), cli.dir);
+    assert.equal(again.stderr, "", "reused: nothing built");
+  });
+});
