@@ -86,7 +86,7 @@ describe("real engine: the GitLab objects through pulumi up, preview, rotation, 
     );
     assert.deepEqual(
       fake.agentTokens.filter((t) => t.status === "active").map((t) => String(t.id)),
-      [token.id],
+      [String(token.outputs?.tokenId)],
       "active agent tokens in GitLab",
     );
     assert.deepEqual(
@@ -101,13 +101,22 @@ describe("real engine: the GitLab objects through pulumi up, preview, rotation, 
       file.outputs?.content,
       "the agent's config file in GitLab",
     );
-    const runners = fake.runners.map((r) => ({ id: String(r.id), description: r.description }));
-    assert.deepEqual(runners, [{ id: runner.id, description: runner.outputs?.description }], "runners");
+    // GitLab holds the description with this stack's marker after it (docs/ownership.md#runners).
+    const runners = fake.runners.map((r) => ({
+      id: String(r.id),
+      description: r.description.replace(/ \[gitlab-eks:gitlab-eks\/dev\] #[0-9a-f]+$/, ""),
+      marked: / \[gitlab-eks:gitlab-eks\/dev\] #[0-9a-f]+$/.test(r.description),
+    }));
+    assert.deepEqual(
+      runners,
+      [{ id: runner.id, description: runner.outputs?.description, marked: true }],
+      "runners",
+    );
   }
 
   it("pulumi up creates the agent, token, config file, environment and runner", async () => {
     const r = expectOk(await stack.run(["up", "--yes"]), "pulumi up");
-    assert.match(r.stdout, /\+ 6 created/); // the five objects and the stack
+    assert.match(r.stdout, /\+ 7 created/); // the five objects, the token retirement and the stack
     checkState();
   });
 
@@ -117,10 +126,11 @@ describe("real engine: the GitLab objects through pulumi up, preview, rotation, 
   });
 
   it("a token rotation creates a new agent token and revokes the old one", async () => {
-    const before = one("AgentToken").id;
+    // A rotation updates the token resource in place: its tokenId output is the token in use.
+    const before = String(one("AgentToken").outputs?.tokenId);
     await setConfig("gitlab-eks:agent.tokenRotation", "2026-12");
     expectOk(await stack.run(["up", "--yes"]), "pulumi up (rotation)");
-    const after = one("AgentToken").id;
+    const after = String(one("AgentToken").outputs?.tokenId);
     assert.notEqual(after, before);
     assert.equal(w.fake.state.agentTokens.find((t) => String(t.id) === before)?.status, "revoked");
     checkState();

@@ -78,72 +78,13 @@ export function deployAgent(
   const resources: pulumi.Resource[] = [];
   const keep = <T extends pulumi.Resource>(r: T) => (resources.push(r), r);
 
-  // This stack's identity: in the config file header and the token's description (docs/ownership.md).
-  const owner = ownerOf(config.project, config.stack);
-
-  // The config file first: its header names this stack before the agent exists, so an agent whose
-  // registration answer was lost is recognised as this stack's on the next run.
-  const configFile = keep(
-    new RepositoryFile("gitlab-agent-config", {
-      target,
-      project,
-      path: agentConfigPath(agent),
-      content: configFileHeader(owner) + stringify(agentConfigFile(agent), { lineWidth: 0 }),
-      commitMessage: `gitlab-eks: configure agent ${agent.name} (stack ${config.stack})`,
-      retainOnDelete: agent.retainOnDelete,
-      owner,
-      adopt: agent.adopt,
-      agentName: agent.name,
-    }),
+  const { configFile, registered, token, environment, receptive, owner } = registerAgent(
+    config,
+    agent,
+    target,
+    project,
   );
-  const registered = keep(
-    new ClusterAgent(
-      "gitlab-agent",
-      {
-        target,
-        project,
-        name: agent.name,
-        retainOnDelete: agent.retainOnDelete,
-        owner,
-        adopt: agent.adopt,
-      },
-      { dependsOn: [configFile] },
-    ),
-  );
-  const token = keep(
-    new AgentToken("gitlab-agent-token", {
-      target,
-      project,
-      agentId: registered.agentId,
-      name: agentTokenName(config.stack, agent),
-      description: `gitlab-eks: cluster ${config.cluster.name} ${ownerTag(owner)}`,
-      owner,
-    }),
-  );
-
-  keep(
-    new AgentEnvironment("gitlab-agent-environment", {
-      target,
-      project,
-      name: agent.environment.name,
-      tier: agent.environment.tier,
-      clusterAgentId: registered.agentId,
-      kubernetesNamespace: agent.environment.kubernetesNamespace,
-      retainOnDelete: agent.retainOnDelete,
-      owner,
-    }),
-  );
-  const receptive = agent.receptiveUrl
-    ? keep(
-        new ReceptiveUrl("gitlab-agent-receptive", {
-          target,
-          project,
-          agentId: registered.agentId,
-          url: agent.receptiveUrl,
-          agentAdopted: registered.adopted,
-        }),
-      )
-    : undefined;
+  resources.push(configFile, registered, token, environment, ...(receptive ? [receptive] : []));
 
   const k8sOpts = { provider: deps.provider, dependsOn: deps.dependsOn };
   const labels = { "app.kubernetes.io/managed-by": "gitlab-eks", "gitlab-eks/agent": agent.name };
@@ -228,21 +169,102 @@ export function deployAgent(
     ),
   );
   // The token replaced by a rotation is revoked only now that the pods run on its successor.
-  keep(
-    new AgentTokenRetirement(
-      "gitlab-agent-token-retirement",
-      {
+  keep(retireReplacedToken(target, project, registered, token, owner, [release]));
+  return { ready, agent: registered, token, release, resources };
+}
+
+/**
+ * The agent's objects in GitLab (config file, agent, token, environment, receptive URL configuration),
+ * owned by this stack. `project` may be an output that resolves only after the preflight.
+ * Used by deployAgent and by the real-engine test program (test/fixtures/real-gitlab).
+ */
+export function registerAgent(
+  config: StackConfig,
+  agent: AgentConfig,
+  target: GitlabTarget,
+  project: pulumi.Input<string>,
+) {
+  // This stack's identity: in the config file header and the token's description (docs/ownership.md).
+  const owner = ownerOf(config.project, config.stack);
+
+  // The config file first: its header names this stack before the agent exists, so an agent whose
+  // registration answer was lost is recognised as this stack's on the next run.
+  const configFile = new RepositoryFile("gitlab-agent-config", {
+    target,
+    project,
+    path: agentConfigPath(agent),
+    content: configFileHeader(owner) + stringify(agentConfigFile(agent), { lineWidth: 0 }),
+    commitMessage: `gitlab-eks: configure agent ${agent.name} (stack ${config.stack})`,
+    retainOnDelete: agent.retainOnDelete,
+    owner,
+    adopt: agent.adopt,
+    agentName: agent.name,
+  });
+  const registered = new ClusterAgent(
+    "gitlab-agent",
+    {
+      target,
+      project,
+      name: agent.name,
+      retainOnDelete: agent.retainOnDelete,
+      owner,
+      adopt: agent.adopt,
+    },
+    { dependsOn: [configFile] },
+  );
+  const token = new AgentToken("gitlab-agent-token", {
+    target,
+    project,
+    agentId: registered.agentId,
+    name: agentTokenName(config.stack, agent),
+    description: `gitlab-eks: cluster ${config.cluster.name} ${ownerTag(owner)}`,
+    owner,
+  });
+
+  const environment = new AgentEnvironment("gitlab-agent-environment", {
+    target,
+    project,
+    name: agent.environment.name,
+    tier: agent.environment.tier,
+    clusterAgentId: registered.agentId,
+    kubernetesNamespace: agent.environment.kubernetesNamespace,
+    retainOnDelete: agent.retainOnDelete,
+    owner,
+  });
+  const receptive = agent.receptiveUrl
+    ? new ReceptiveUrl("gitlab-agent-receptive", {
         target,
         project,
         agentId: registered.agentId,
-        keepTokenId: token.tokenId,
-        replacedTokenIds: token.replacedTokenIds,
-        owner,
-      },
-      { dependsOn: [release] },
-    ),
+        url: agent.receptiveUrl,
+        agentAdopted: registered.adopted,
+      })
+    : undefined;
+
+  return { configFile, registered, token, environment, receptive, owner };
+}
+
+/** Revokes the token a rotation replaced, once `after` (the pods that use its successor) is done. */
+export function retireReplacedToken(
+  target: GitlabTarget,
+  project: pulumi.Input<string>,
+  registered: ClusterAgent,
+  token: AgentToken,
+  owner: string,
+  after: pulumi.Resource[],
+): AgentTokenRetirement {
+  return new AgentTokenRetirement(
+    "gitlab-agent-token-retirement",
+    {
+      target,
+      project,
+      agentId: registered.agentId,
+      keepTokenId: token.tokenId,
+      replacedTokenIds: token.replacedTokenIds,
+      owner,
+    },
+    { dependsOn: after },
   );
-  return { ready, agent: registered, token, release, resources };
 }
 
 /** One RBAC object as a resource; ci_job subjects get GitLab's numeric ids from the preflight. */

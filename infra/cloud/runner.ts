@@ -24,6 +24,7 @@ import {
   runnerTokenSecret,
 } from "../model/runner";
 import { irsaTrustPolicy } from "../model/autoscaler";
+import type { GitlabTarget } from "./gitlab/dynamic";
 import { GitlabRunner } from "./gitlab/runnerResource";
 
 export interface RunnerDeployment {
@@ -49,6 +50,33 @@ export interface RunnerContext {
   env?: Record<string, string | undefined>;
 }
 
+/**
+ * The runner in GitLab, owned by this stack. `runnerType` may be an output that resolves only after the
+ * preflight. Used by deployRunner and by the real-engine test program (test/fixtures/real-gitlab).
+ */
+export function registerRunner(
+  config: StackConfig,
+  runner: RunnerConfig,
+  target: GitlabTarget,
+  runnerType: pulumi.Input<RunnerConfig["scope"]["runnerType"]> = runner.scope.runnerType,
+): GitlabRunner {
+  const scope = runner.scope;
+  return new GitlabRunner("runner", {
+    target,
+    runnerType,
+    ...(scope.runnerType === "project_type" ? { project: scope.project } : {}),
+    ...(scope.runnerType === "group_type" ? { group: scope.group } : {}),
+    description: runner.description,
+    tags: runner.tags,
+    runUntagged: runner.runUntagged,
+    locked: runner.locked,
+    accessLevel: runner.accessLevel,
+    ...(runner.maximumTimeout !== undefined ? { maximumTimeout: runner.maximumTimeout } : {}),
+    paused: runner.paused,
+    owner: ownerOf(config.project, config.stack),
+  });
+}
+
 export function deployRunner(
   config: StackConfig,
   runner: RunnerConfig,
@@ -63,20 +91,7 @@ export function deployRunner(
   const runnerType = pulumi.output(ready.then(() => scope.runnerType));
 
   const gitlabRunner = keep(
-    new GitlabRunner("runner", {
-      target: { url: conn.url, tokenVariable: conn.tokenVariable },
-      runnerType,
-      ...(scope.runnerType === "project_type" ? { project: scope.project } : {}),
-      ...(scope.runnerType === "group_type" ? { group: scope.group } : {}),
-      description: runner.description,
-      tags: runner.tags,
-      runUntagged: runner.runUntagged,
-      locked: runner.locked,
-      accessLevel: runner.accessLevel,
-      ...(runner.maximumTimeout !== undefined ? { maximumTimeout: runner.maximumTimeout } : {}),
-      paused: runner.paused,
-      owner: ownerOf(config.project, config.stack),
-    }),
+    registerRunner(config, runner, { url: conn.url, tokenVariable: conn.tokenVariable }, runnerType),
   );
 
   const k8sOpts = { provider: ctx.k8sProvider };
