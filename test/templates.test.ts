@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { ROOT } from "./support/cli";
-import { consumerRepo, gcl } from "./support/gcl";
+import { consumerRepo, expandedConfig, gcl, gclTimeout, jobContracts } from "./support/gcl";
 
 interface InputSpec {
   description?: string;
@@ -227,6 +227,26 @@ describe("gitlab-ci-local on bad input and on this repository's own pipeline", f
         jobs,
         child === "preview" ? ["it:preview", "it:verify-preview"] : ["it:up", "it:verify-up"],
       );
+    });
+});
+
+describe("templates: what consumers get stays as it was (gitlab-ci-local expansion)", function () {
+  // The expected jobs were captured from the templates before their scripts moved into `gitlab-eks ci
+  // job` (test/fixtures/consumer-expanded-jobs.json): inputs, variables, rules, needs, environments,
+  // resource groups, caches and artifacts must not change for a consumer whose .gitlab-ci.yml does not.
+  this.timeout(gclTimeout(1));
+  const expected = JSON.parse(
+    fs.readFileSync(path.join(ROOT, "test", "fixtures", "consumer-expanded-jobs.json"), "utf8"),
+  ) as Record<string, Record<string, Record<string, unknown>>>;
+
+  for (const fixture of ["consumer", "consumer-templates"])
+    it(`${fixture}: every expanded job but its script is what it was`, async () => {
+      const repo = consumerRepo(fixture);
+      const r = await gcl(repo, ["--list-json"], { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main" });
+      assert.equal(r.code, 0, r.stderr);
+      const jobs = jobContracts(expandedConfig(repo));
+      assert.deepEqual(Object.keys(jobs).sort(), Object.keys(expected[fixture]).sort());
+      for (const [name, job] of Object.entries(expected[fixture])) assert.deepEqual(jobs[name], job, name);
     });
 });
 

@@ -17,7 +17,15 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { ROOT } from "./cli";
+
+/**
+ * A test's timeout sized from its work: this many gitlab-ci-local runs (jobs or listings), each allowed a
+ * minute (about 40 times what one takes on an idle 2-core machine), so a busy machine slows a test
+ * down without failing it, while a hung run still ends.
+ */
+export const gclTimeout = (runs: number): number => runs * 60_000;
 
 export const GCL = path.join(ROOT, "node_modules", "gitlab-ci-local", "src", "index.js");
 export const REMOTE_HOST = "gitlab.example.com";
@@ -178,4 +186,21 @@ export function jobLogs(repo: ConsumerRepo): string {
 /** A file the jobs wrote in the project folder (the shell executor runs jobs in place). */
 export function projectFile(repo: ConsumerRepo, file: string): string {
   return fs.readFileSync(path.join(repo.dir, file), "utf8");
+}
+
+const SCRIPT_KEYS = new Set(["script", "before_script", "after_script"]);
+
+/**
+ * What a consumer's pipeline gets from each job of an expanded configuration, apart from the commands it
+ * runs: variables, rules, needs, environment, resource group, stage, image, ID tokens, cache, artifacts.
+ * The templates' scripts may change freely; this must not, or consumers' pipelines change.
+ */
+export function jobContracts(expanded: string): Record<string, Record<string, unknown>> {
+  const doc = parse(expanded) as Record<string, unknown>;
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, job] of Object.entries(doc)) {
+    if (!job || typeof job !== "object" || Array.isArray(job) || !("script" in job)) continue;
+    out[name] = Object.fromEntries(Object.entries(job).filter(([k]) => !SCRIPT_KEYS.has(k)));
+  }
+  return out;
 }
