@@ -146,7 +146,7 @@ describe("templates: CI/CD Catalog rules and GitLab's CI schema", () => {
 });
 
 describe("gitlab-ci-local on bad input and on this repository's own pipeline", function () {
-  this.timeout(120_000);
+  this.timeout(gclTimeout(1));
 
   it("an input outside its options stops the pipeline with the input's name", async () => {
     const text = fs
@@ -264,15 +264,29 @@ describe("README: the CI/CD component section documents every input", () => {
   });
 });
 
-describe("templates: the shared job set-up", () => {
-  it("is the same in every job template (OIDC, backend, install, helper, check, stack select)", () => {
-    const setups = TEMPLATES.filter((n) => n !== "pipeline.yml").map((name) => {
+describe("templates: the shared bootstrap", () => {
+  const JOB_TEMPLATES = TEMPLATES.filter((n) => n !== "pipeline.yml");
+  const scripts = () =>
+    JOB_TEMPLATES.map((name) => {
       const [job] = Object.values(load(name).body) as { script: string[] }[];
-      const end = job.script.findIndex((l) => l.includes("stack select"));
-      assert.ok(end > 0, `${name}: no stack select`);
-      return job.script.slice(0, end + 1);
+      return { name, script: job.script };
     });
-    for (const s of setups.slice(1)) assert.deepEqual(s, setups[0]);
-    assert.match(setups[0].join("\n"), /packages\/generic\/gitlab-eks\/\$\{GITLAB_EKS_HELPER_VERSION\}/);
+
+  it("every job template's script is the same bootstrap, then one `gitlab-eks ci job <name>` call", () => {
+    const all = scripts();
+    for (const { name, script } of all) {
+      assert.equal(script.length, 2, `${name}: the bootstrap and one call, nothing else`);
+      assert.equal(script[0], all[0].script[0], `${name}: its bootstrap differs from ${all[0].name}'s`);
+      assert.equal(script[1], `gitlab-eks ci job ${name.replace(/\.yml$/, "")}`, name);
+    }
+  });
+
+  it("the bootstrap only installs the pinned helper and puts it on PATH: no pulumi, no job logic", () => {
+    const [{ script }] = scripts();
+    const boot = script[0];
+    assert.match(boot, /packages\/generic\/gitlab-eks\/\$\{GITLAB_EKS_HELPER_VERSION\}/);
+    assert.match(boot, /command -v gitlab-eks/);
+    assert.ok(!/\bpulumi\b/.test(boot.replace(/^#.*$/gm, "")), "pulumi is the helper's business");
+    assert.ok(boot.split("\n").length <= 15, "the smallest bootstrap that installs the helper");
   });
 });
