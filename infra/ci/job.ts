@@ -107,6 +107,12 @@ async function pulumi(
   return r.status;
 }
 
+/** `up`, `stack select`: how a message names a pulumi call. */
+const commandWords = (args: string[]) => {
+  const end = args.findIndex((a) => a.startsWith("-"));
+  return (end < 0 ? args : args.slice(0, end)).slice(0, 2).join(" ");
+};
+
 /** A pulumi call whose failure ends the job with its status. */
 async function pulumiOrFail(
   io: StepIo,
@@ -120,7 +126,7 @@ async function pulumiOrFail(
     failed(
       io,
       status,
-      `stack ${s.stack}: \`pulumi ${args.slice(0, 2).join(" ")}\` failed with status ${status} (its output is above).`,
+      `stack ${s.stack}: \`pulumi ${commandWords(args)}\` failed with status ${status} (its output is above).`,
     );
 }
 
