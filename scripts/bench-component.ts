@@ -4,9 +4,13 @@
  * each job first). Measured on this machine in this run; prints a breakdown per job:
  *   gitlab-ci-local  process start-up, YAML parsing with the component includes, GitLab CI schema validation
  *   job              the job as gitlab-ci-local times it, split into:
- *   helper           the `gitlab-eks ci ...` calls (check, preview/outputs/promote/drift), node start-up included
+ *   helper           the `gitlab-eks` calls (`ci job <name>`), node start-up included, minus the pulumi
+ *                    calls made inside them
  *   pulumi           the stand-in (so: process start only; real Pulumi time is not the component's)
- *   shell            the rest of the job: the script lines, artifacts and cache handling
+ *   shell            the rest of the job: the bootstrap, artifacts and cache handling
+ *   in job           job - pulumi: the component's own time inside the job
+ * Works on older layouts too (templates calling pulumi between several `gitlab-eks ci` steps): a pulumi
+ * call counts inside the helper only when it ran within a helper call, so runs of two versions compare.
  *   npm run build && node dist/scripts/bench-component.js [RUNS]
  */
 import * as fs from "node:fs";
@@ -17,14 +21,31 @@ import { consumerRepo, gcl } from "../test/support/gcl";
 const root = path.resolve(__dirname, "..", "..");
 const runs = Number(process.argv[2] ?? 5);
 
-/** A wrapper that appends "<name> <subcommand> <ms>" to $BENCH_LOG around the real program. */
+/** A wrapper that appends "<name> <start ns> <end ns>" to $BENCH_LOG around the real program. */
 function timingWrapper(dir: string, name: string, real: string): void {
   fs.writeFileSync(
     path.join(dir, name),
     `#!/usr/bin/env bash\nstart=$(date +%s%N)\nstatus=0\n${real} "$@" || status=$?\n` +
-      `echo "${name} $(( ($(date +%s%N) - start) / 1000000 ))" >> "$BENCH_LOG"\nexit $status\n`,
+      `echo "${name} $start $(date +%s%N)" >> "$BENCH_LOG"\nexit $status\n`,
     { mode: 0o755 },
   );
+}
+
+interface Call {
+  name: string;
+  start: number;
+  end: number;
+}
+
+/** ms of the helper's own calls (pulumi calls made inside them left out), and of pulumi's. */
+function split(calls: Call[]): { helper: number; pulumi: number } {
+  const ms = (c: Call) => (c.end - c.start) / 1e6;
+  const helpers = calls.filter((c) => c.name === "gitlab-eks");
+  const pulumis = calls.filter((c) => c.name === "pulumi");
+  const inside = (p: Call) => helpers.some((h) => h.start <= p.start && p.end <= h.end);
+  const pulumi = pulumis.reduce((a, c) => a + ms(c), 0);
+  const nested = pulumis.filter(inside).reduce((a, c) => a + ms(c), 0);
+  return { helper: helpers.reduce((a, c) => a + ms(c), 0) - nested, pulumi };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -71,7 +92,19 @@ async function main() {
     `${runs} runs per job (medians), node ${process.version}, gitlab-ci-local 4.65.0, stand-in pulumi, fake GitLab`,
   );
   console.log(
-    ["job", "total", "gcl start", "gcl parse", "gcl schema", "job", "helper", "pulumi", "shell", "overhead"]
+    [
+      "job",
+      "total",
+      "gcl start",
+      "gcl parse",
+      "gcl schema",
+      "job",
+      "helper",
+      "pulumi",
+      "shell",
+      "in job",
+      "overhead",
+    ]
       .map((h, i) => (i ? h.padStart(12) : h.padEnd(12)))
       .join(""),
   );
@@ -96,22 +129,33 @@ async function main() {
         .trim()
         .split("\n")
         .filter(Boolean)
-        .map((l) => l.split(" "));
-      const sum = (name: string) => calls.filter(([n]) => n === name).reduce((a, [, v]) => a + Number(v), 0);
+        .map((l) => l.split(" "))
+        .map(([name, start, end]) => ({ name, start: Number(start), end: Number(end) }));
+      const { helper, pulumi } = split(calls);
       const jobMs = ms(new RegExp(`^${job} finished in ([\\d.]+) (ms|s)`, "m"), r.stdout + r.stderr);
       add("total", total);
       add("parse", ms(/parsing and downloads finished in ([\d.]+) (ms|s)/, r.stderr));
       add("schema", ms(/json schema validated in ([\d.]+) (ms|s)/, r.stderr));
       add("job", jobMs);
-      add("helper", sum("gitlab-eks"));
-      add("pulumi", sum("pulumi"));
-      add("shell", jobMs - sum("gitlab-eks") - sum("pulumi"));
+      add("helper", helper);
+      add("pulumi", pulumi);
+      add("shell", jobMs - helper - pulumi);
+      add("in job", jobMs - pulumi);
       add("start", total - jobMs - samples.parse.at(-1)! - samples.schema.at(-1)!);
-      add("overhead", total - sum("pulumi"));
+      add("overhead", total - pulumi);
     }
-    const row = ["total", "start", "parse", "schema", "job", "helper", "pulumi", "shell", "overhead"].map(
-      (k) => `${median(samples[k]).toFixed(0)} ms`.padStart(12),
-    );
+    const row = [
+      "total",
+      "start",
+      "parse",
+      "schema",
+      "job",
+      "helper",
+      "pulumi",
+      "shell",
+      "in job",
+      "overhead",
+    ].map((k) => `${median(samples[k]).toFixed(0)} ms`.padStart(12));
     console.log(job.padEnd(12) + row.join(""));
   }
   console.log(
