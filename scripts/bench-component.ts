@@ -48,6 +48,20 @@ function split(calls: Call[]): { helper: number; pulumi: number } {
   return { helper: helpers.reduce((a, c) => a + ms(c), 0) - nested, pulumi };
 }
 
+/** The printed columns: heading, and the sample each shows. */
+const COLUMNS = [
+  ["total", "total"],
+  ["gcl start", "start"],
+  ["gcl parse", "parse"],
+  ["gcl schema", "schema"],
+  ["job", "job"],
+  ["helper", "helper"],
+  ["pulumi", "pulumi"],
+  ["shell", "shell"],
+  ["in job", "in job"],
+  ["overhead", "overhead"],
+] as const;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function main() {
@@ -92,19 +106,7 @@ async function main() {
     `${runs} runs per job (medians), node ${process.version}, gitlab-ci-local 4.65.0, stand-in pulumi, fake GitLab`,
   );
   console.log(
-    [
-      "job",
-      "total",
-      "gcl start",
-      "gcl parse",
-      "gcl schema",
-      "job",
-      "helper",
-      "pulumi",
-      "shell",
-      "in job",
-      "overhead",
-    ]
+    ["job", ...COLUMNS.map(([heading]) => heading)]
       .map((h, i) => (i ? h.padStart(12) : h.padEnd(12)))
       .join(""),
   );
@@ -144,18 +146,7 @@ async function main() {
       add("start", total - jobMs - samples.parse.at(-1)! - samples.schema.at(-1)!);
       add("overhead", total - pulumi);
     }
-    const row = [
-      "total",
-      "start",
-      "parse",
-      "schema",
-      "job",
-      "helper",
-      "pulumi",
-      "shell",
-      "in job",
-      "overhead",
-    ].map((k) => `${median(samples[k]).toFixed(0)} ms`.padStart(12));
+    const row = COLUMNS.map(([, k]) => `${median(samples[k]).toFixed(0)} ms`.padStart(12));
     console.log(job.padEnd(12) + row.join(""));
   }
   console.log(

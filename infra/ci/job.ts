@@ -68,7 +68,10 @@ function childEnv(io: StepIo, s: JobSettings): Record<string, string | undefined
   if (s.awsRoleArn) {
     // The ID token is written to a file only the job's user can read, and never printed.
     const file = path.join(io.cwd, FILES.webIdentity);
+    // A file left by an earlier job (a cache, a retry) is removed first: its mode might let others read
+    // the new token for a moment before it is tightened.
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.rmSync(file, { force: true });
     fs.writeFileSync(file, io.env.GITLAB_EKS_ID_TOKEN ?? "", { mode: 0o600 });
     fs.chmodSync(file, 0o600);
     env.AWS_ROLE_ARN = s.awsRoleArn;
