@@ -6,6 +6,7 @@
  * command, stack select, the pulumi call and its flags, streaming, masking, and the exit statuses.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,7 +16,7 @@ import { pulumiArgs, readJobSettings, stackSelectArgs, type JobName } from "../i
 import { run } from "../infra/cli/main";
 import { renderPreviewNote } from "../infra/ci/render";
 import type { PreviewDigest } from "../infra/ci/preview";
-import { ROOT } from "./support/cli";
+import { CLI, ROOT } from "./support/cli";
 
 /** Token-shaped values, built at run time (a committed one would be flagged as a leaked token). */
 const shaped = (prefix: string) => [prefix, "Zq8xYw7vUt6sRr5pQo4n"].join("-");
@@ -317,6 +318,31 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
       "stack output --stack dev --json",
     ]);
     assert.match(fs.readFileSync(path.join(r.dir, "pulumi.env"), "utf8"), /^ENVIRONMENT_URL=https:\/\//m);
+  });
+
+  it("a cancelled job (SIGTERM to the helper) is passed on to pulumi, and ends with pulumi's status", async () => {
+    const dir = consumerDir();
+    const env = {
+      PATH: [path.join(ROOT, "test", "fixtures", "bin"), process.env.PATH].join(path.delimiter),
+      PULUMI_STANDIN_LOG: path.join(dir, "pulumi-calls.log"),
+      // Never created: pulumi would wait for it a minute, unless the signal reaches it.
+      PULUMI_STANDIN_WAIT_FOR: path.join(dir, "never"),
+      GITLAB_EKS_STACK: "dev",
+      GITLAB_EKS_BACKEND_URL: "s3://state/dev",
+      ...TEMPLATE_VARS.up,
+    };
+    const helper = spawn(process.execPath, [CLI, "ci", "job", "up"], { cwd: dir, env });
+    let out = "";
+    helper.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("step 1 of 2")) helper.kill("SIGTERM");
+    });
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      helper.on("close", (c, s) => resolve([c, s])),
+    );
+    assert.equal(signal, null, "the helper waits for pulumi instead of dying with the signal");
+    assert.equal(code, 143, "128 + SIGTERM, pulumi's status");
+    assert.ok(!out.includes("step 2 of 2"));
   });
 
   it("a failed up ends the job with pulumi's status and exports nothing", async () => {

@@ -2,7 +2,9 @@
  * Runs a program for a job (pulumi, the install command) with an argument array, never a shell string
  * built from inputs, and streams its output to the job log as it comes, one line at a time through the
  * job's mask: a long `pulumi up` shows its progress while it runs, and a token it prints is "[secret]".
- * A line is written when it ends; a partial line is written when the stream ends.
+ * A line is written when it ends; a partial line is written when the stream ends. SIGINT and SIGTERM
+ * sent to the helper while the program runs (a cancelled job) are passed on to it, so pulumi can stop
+ * gracefully and release the stack's lock; the helper then ends with the program's status.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -29,6 +31,7 @@ export interface SpawnResult {
   startError?: string;
 }
 
+const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
 /** Splits a byte stream into lines and hands each, masked, to `write`. */
@@ -66,11 +69,14 @@ export function runStreaming(
     if (file) child.stdout.pipe(file, { end: false });
     else child.stdout.on("data", (d: Buffer) => out.data(d));
     child.stderr.on("data", (d: Buffer) => err.data(d));
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    for (const signal of FORWARDED) process.on(signal, forward);
     let startError: string | undefined;
     child.on("error", (e: NodeJS.ErrnoException) => {
       startError = e.code === "ENOENT" ? `${command}: not found on PATH` : `${command}: ${e.message}`;
     });
     child.on("close", (code, signal) => {
+      for (const s of FORWARDED) process.off(s, forward);
       out.end();
       err.end();
       const status = code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 1);
