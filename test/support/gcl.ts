@@ -43,7 +43,13 @@ export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** With `cpu`: user + system CPU seconds of the run and every process it waited for (GNU time). */
+  cpuSeconds?: number;
 }
+
+/** GNU time, which reports the CPU time of a process tree: far steadier than wall time on a busy machine. */
+const GNU_TIME = "/usr/bin/time";
+const CPU_LINE = /^gitlab-eks-cpu ([\d.]+) ([\d.]+)\n?/m;
 
 function git(dir: string, ...args: string[]): string {
   const r = spawnSync("git", args, { cwd: dir, encoding: "utf8" });
@@ -139,6 +145,7 @@ export function gcl(
   args: string[],
   variables: Record<string, string> = {},
   env: Record<string, string> = {},
+  options: { cpu?: boolean } = {},
 ): Promise<RunResult> {
   const varArgs = Object.entries(variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
   const ignore = Object.keys(variables).filter((k) => k.startsWith("CI_"));
@@ -156,7 +163,13 @@ export function gcl(
   };
   for (const k of Object.keys(childEnv)) if (k.startsWith("GITLAB_EKS_") || k === "CI") delete childEnv[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, all, { cwd: repo.dir, env: childEnv });
+    const cpu = options.cpu && fs.existsSync(GNU_TIME);
+    const child = cpu
+      ? spawn(GNU_TIME, ["-f", "gitlab-eks-cpu %U %S", process.execPath, ...all], {
+          cwd: repo.dir,
+          env: childEnv,
+        })
+      : spawn(process.execPath, all, { cwd: repo.dir, env: childEnv });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -164,7 +177,11 @@ export function gcl(
     child.on("error", reject);
     // gitlab-ci-local 4.65 does not check `regex` (test/templates.test.ts does) and says so once per input.
     const quiet = (text: string) => text.replace(/^.*spec:inputs:regex is currently not supported.*\n/gm, "");
-    child.on("close", (code) => resolve({ code, stdout: quiet(stdout), stderr: quiet(stderr) }));
+    child.on("close", (code) => {
+      const m = CPU_LINE.exec(stderr);
+      const cpuSeconds = m ? Number(m[1]) + Number(m[2]) : undefined;
+      resolve({ code, stdout: quiet(stdout), stderr: quiet(stderr.replace(CPU_LINE, "")), cpuSeconds });
+    });
   });
 }
 
