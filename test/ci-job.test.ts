@@ -17,6 +17,7 @@ import { run } from "../infra/cli/main";
 import { renderPreviewNote } from "../infra/ci/render";
 import type { PreviewDigest } from "../infra/ci/preview";
 import { CLI, ROOT } from "./support/cli";
+import { processTimeout } from "./support/gcl";
 
 /** Token-shaped values, built at run time (a committed one would be flagged as a leaked token). */
 const shaped = (prefix: string) => [prefix, "Zq8xYw7vUt6sRr5pQo4n"].join("-");
@@ -182,8 +183,9 @@ describe("gitlab-eks ci job: settings from the job's variables", () => {
 });
 
 describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function () {
-  // Each test spawns the stand-in pulumi a few times; a busy machine slows it down, no test is timed.
-  this.timeout(0);
+  // Each test runs the helper up to four times, each spawning up to four programs (the stand-in pulumi,
+  // the install command): a busy machine slows them down without failing a test.
+  this.timeout(processTimeout(16));
 
   it("AWS: the ID token becomes a web identity file of mode 600 that pulumi gets, and is never printed", async () => {
     const role = "arn:aws:iam::111122223333:role/pulumi-preview";

@@ -27,6 +27,9 @@ import { ROOT } from "./cli";
  */
 export const gclTimeout = (runs: number): number => runs * 60_000;
 
+/** The same for runs of the CLI or the stand-in pulumi (a Node or bash start-up, about 0.1 s idle): 30 s each. */
+export const processTimeout = (runs: number): number => runs * 30_000;
+
 export const GCL = path.join(ROOT, "node_modules", "gitlab-ci-local", "src", "index.js");
 export const REMOTE_HOST = "gitlab.example.com";
 
