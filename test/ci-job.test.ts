@@ -391,17 +391,23 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
     assert.deepEqual(args(drift).slice(-1), [
       "preview --non-interactive --refresh --expect-no-changes --stack dev --json",
     ]);
-    const last = await job("promote", { GITLAB_EKS_PROMOTE_TO_BRANCH: "" });
+    const last = await job("promote", { GITLAB_EKS_PROMOTE_TO_BRANCH: "", GITLAB_EKS_PROMOTE_TO_STACK: "" });
     assert.equal(last.code, 0);
     assert.match(text(last), /nothing to promote/);
     assert.deepEqual(last.calls, []);
   });
 
-  it("promote previews the next stack and checks it first: an unknown one is named as promote_to_stack", async () => {
+  it("promote previews the next stack and checks it first: an unknown or missing one is named as promote_to_stack", async () => {
     const r = await job("promote", { GITLAB_EKS_PROMOTE_TO_STACK: "qa" });
     assert.equal(r.code, 1);
     assert.match(text(r), /^inputs\.promote_to_stack: unknown stack "qa"/m);
     assert.deepEqual(r.calls, []);
+    const empty = await job("promote", { GITLAB_EKS_PROMOTE_TO_STACK: "" });
+    assert.equal(empty.code, 1);
+    assert.match(
+      text(empty),
+      /^inputs\.promote_to_stack: is empty, but promote_to_branch is "staging"\. Fix: /m,
+    );
   });
 });
 

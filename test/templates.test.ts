@@ -138,6 +138,27 @@ describe("templates: CI/CD Catalog rules and GitLab's CI schema", () => {
     for (const [k, v] of bad) assert.ok(!matches(inputs[k], v), `${k}=${JSON.stringify(v)} should fail`);
   });
 
+  it("pipeline.yml: every default it passes on to a job template passes that template's regex (GitLab checks it)", () => {
+    const pipeline = load("pipeline.yml");
+    const outer = pipeline.header.spec.inputs;
+    const includes = (pipeline.body as { include: { local: string; inputs: Record<string, unknown> }[] })
+      .include;
+    const refused: string[] = [];
+    for (const { local, inputs } of includes) {
+      const inner = load(path.basename(local)).header.spec.inputs;
+      for (const [key, value] of Object.entries(inputs)) {
+        const from = /^\$\[\[ inputs\.(\w+) \]\]$/.exec(String(value))?.[1];
+        const spec = inner[key];
+        if (!from || !spec?.regex || outer[from].default === undefined) continue;
+        if (!matches(spec, String(outer[from].default)))
+          refused.push(
+            `${local}: ${key} = pipeline's ${from} default ${JSON.stringify(outer[from].default)}`,
+          );
+      }
+    }
+    assert.deepEqual(refused, []);
+  });
+
   it("helper_version defaults to package.json's version in every template (the release pins the helper)", () => {
     const version = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
     for (const name of TEMPLATES)

@@ -143,7 +143,7 @@ export async function runJob(job: JobName, rawIo: CiIo): Promise<void> {
 
 async function runSteps(io: StepIo, s: JobSettings, problems: Problem[], dir: string): Promise<void> {
   const job = s.job;
-  if (job === "promote" && !s.promoteToBranch && problems.length === 0) {
+  if (job === "promote" && !s.promoteToBranch) {
     io.out("inputs.promote_to_branch is empty (the last environment): nothing to promote.");
     return;
   }

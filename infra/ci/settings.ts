@@ -42,7 +42,7 @@ type Env = Record<string, string | undefined>;
 const REQUIRED: Record<JobName, string[]> = {
   preview: ["GITLAB_EKS_TOKEN_VARIABLE", "GITLAB_EKS_EXPECT_NO_CHANGES", "GITLAB_EKS_REFRESH"],
   up: ["GITLAB_EKS_DEPLOY_BRANCH"],
-  promote: ["GITLAB_EKS_PROMOTE_TO_STACK", "GITLAB_EKS_PREVIEW_TARGET", "GITLAB_EKS_TOKEN_VARIABLE"],
+  promote: ["GITLAB_EKS_PREVIEW_TARGET", "GITLAB_EKS_TOKEN_VARIABLE"],
   drift: ["GITLAB_EKS_ISSUE_LABEL", "GITLAB_EKS_TOKEN_VARIABLE"],
   destroy: ["GITLAB_EKS_DEPLOY_BRANCH"],
 };
@@ -99,6 +99,11 @@ export function readJobSettings(job: JobName, env: Env): { settings: JobSettings
     previewTarget: flag("GITLAB_EKS_PREVIEW_TARGET"),
     issueLabel: get("GITLAB_EKS_ISSUE_LABEL") || "pulumi-drift",
   };
+  if (job === "promote" && settings.promoteToBranch && !settings.promoteToStack)
+    problems.push({
+      key: "inputs.promote_to_stack",
+      message: `is empty, but promote_to_branch is ${JSON.stringify(settings.promoteToBranch)}. Fix: set it to the stack that branch deploys, or leave promote_to_branch empty for the last environment.`,
+    });
   if (settings.awsRoleArn && !get("GITLAB_EKS_ID_TOKEN"))
     problems.push({
       key: "inputs.aws_role_arn",
