@@ -64,23 +64,37 @@ const push = (branch: string) => ({
 
 describe("CI/CD component: pipelines a consumer gets (gitlab-ci-local --list-json)", function () {
   this.timeout(gclTimeout(11));
-  let repo: ConsumerRepo;
   const lists: Record<string, ListedJob[]> = {};
   let expanded: Record<string, Record<string, unknown>>;
 
   before(async () => {
-    repo = consumerRepo("consumer");
-    for (const b of ["main", "staging", "production"]) lists[`mr:${b}`] = await listJobs(repo, mr(b));
-    for (const b of ["main", "staging", "production"]) lists[`push:${b}`] = await listJobs(repo, push(b));
-    lists.schedule = await listJobs(repo, { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main" });
-    // A merged-results pipeline: still a merge_request_event, on the merge commit of source and target.
-    for (const b of ["main", "production"])
-      lists[`merged:${b}`] = await listJobs(repo, {
-        ...mr(b),
-        CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
-        CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SOURCE_SHA,
-      });
-    expanded = parse(expandedConfig(repo));
+    const pipelines: [string, Record<string, string>][] = [
+      ...["main", "staging", "production"].map((b): [string, Record<string, string>] => [`mr:${b}`, mr(b)]),
+      ...["main", "staging", "production"].map((b): [string, Record<string, string>] => [
+        `push:${b}`,
+        push(b),
+      ]),
+      ["schedule", { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main" }],
+      // A merged-results pipeline: still a merge_request_event, on the merge commit of source and target.
+      ...["main", "production"].map((b): [string, Record<string, string>] => [
+        `merged:${b}`,
+        {
+          ...mr(b),
+          CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
+          CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SOURCE_SHA,
+        },
+      ]),
+    ];
+    // Listings are independent: three at a time, each in its own copy of the repository (gitlab-ci-local
+    // writes its state into the folder it runs in).
+    const repos = [0, 1, 2].map(() => consumerRepo("consumer"));
+    await Promise.all(
+      repos.map(async (repo, r) => {
+        for (const [key, vars] of pipelines.filter((_, i) => i % repos.length === r))
+          lists[key] = await listJobs(repo, vars);
+      }),
+    );
+    expanded = parse(expandedConfig(repos[0]));
   });
 
   it("a merge request into each deploy branch previews exactly that branch's stack", () => {
