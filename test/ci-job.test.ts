@@ -11,7 +11,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { jobSecrets, maskText } from "../infra/ci/mask";
-import { configuredTokenVariables } from "../infra/ci/io";
+import { configuredTokenVariables, maskingProblems } from "../infra/ci/io";
+import { ConfigError } from "../infra/config/problems";
 import { pulumiArgs, readJobSettings, stackSelectArgs, type JobName } from "../infra/ci/settings";
 import { run } from "../infra/cli/main";
 import { renderPreviewNote } from "../infra/ci/render";
@@ -434,6 +435,22 @@ describe("gitlab-eks ci: ONE masking function for everything that leaves the hel
       ["INFRA_GITLAB"],
     );
     assert.deepEqual(secrets.sort(), [BOT_TOKEN, "correct-horse-battery", GITLAB_TOKEN].sort());
+  });
+
+  it("problems and unexpected errors a step throws come out masked too", async () => {
+    const mask = (t: string) => maskText(t, [GITLAB_TOKEN]);
+    await assert.rejects(
+      maskingProblems(mask, () => {
+        throw new ConfigError([{ key: "GitLab API", message: `refused ${GITLAB_TOKEN}` }]);
+      }),
+      (e: ConfigError) => e.problems[0].message === "refused [secret]",
+    );
+    await assert.rejects(
+      maskingProblems(mask, async () => {
+        throw new Error(`GET https://gitlab.example.com/api/v4/user?private_token=${PAT}`);
+      }),
+      (e: Error) => e.message.endsWith("private_token=[secret]") && !(e.stack ?? "").includes(PAT),
+    );
   });
 
   it("reads the token variable a stack's configuration names", () => {

@@ -67,7 +67,10 @@ export function stepIo(io: CiIo, tokenVariables: readonly string[]): StepIo {
   };
 }
 
-/** Runs `body`; problems it throws come out with their text through `mask`. */
+/**
+ * Runs `body`; what it throws comes out with its text through `mask`: problems, and any other error,
+ * whose message (and stack, printed with GITLAB_EKS_DEBUG) the CLI prints as an unexpected error.
+ */
 export async function maskingProblems<T>(mask: Mask, body: () => T | Promise<T>): Promise<T> {
   try {
     return await body();
@@ -77,6 +80,10 @@ export async function maskingProblems<T>(mask: Mask, body: () => T | Promise<T>)
         e.problems.map((p) => ({ key: mask(p.key), message: mask(p.message) })),
         e.stack,
       );
+    if (e instanceof Error) {
+      e.message = mask(e.message);
+      if (e.stack) e.stack = mask(e.stack);
+    }
     throw e;
   }
 }
