@@ -271,20 +271,6 @@ describe("templates: what consumers get stays as it was (gitlab-ci-local expansi
     });
 });
 
-describe("README: the CI/CD component section documents every input", () => {
-  it("lists each template's inputs in its inputs tables", () => {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("## CI/CD component"), readme.indexOf("## Architecture"));
-    for (const name of TEMPLATES)
-      for (const input of Object.keys(load(name).header.spec.inputs))
-        assert.match(
-          section,
-          new RegExp(`^\\| \`${input}\` +\\|`, "m"),
-          `${name}: ${input} is not in the README`,
-        );
-  });
-});
-
 describe("templates: the shared bootstrap", () => {
   const JOB_TEMPLATES = TEMPLATES.filter((n) => n !== "pipeline.yml");
   const scripts = () =>
