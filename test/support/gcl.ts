@@ -72,6 +72,7 @@ export function consumerRepo(
   fixture: string,
   options: {
     projectPath?: string;
+    /** false: no `gitlab-eks` of this checkout on PATH; the job must install the helper itself. */
     helperOnPath?: boolean;
     /** Replaces the fixture's .gitlab-ci.yml. */
     gitlabCi?: string;
@@ -106,7 +107,7 @@ export function consumerRepo(
   const env: Record<string, string> = {
     PATH: [
       path.join(ROOT, "test", "fixtures", "bin"),
-      bin,
+      ...(options.helperOnPath === false ? [] : [bin]),
       path.dirname(process.execPath),
       process.env.PATH,
     ].join(path.delimiter),
