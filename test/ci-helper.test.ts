@@ -19,6 +19,7 @@ import {
 import { diagnosticLines, marker, MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
 import { cli, cliAsync, ROOT } from "./support/cli";
 import { type FakeGitlab } from "./support/fake-gitlab";
+import { processTimeout } from "./support/gcl";
 import { consumerWorld } from "./support/gitlab-world";
 
 const FIXTURES = path.join(ROOT, "test", "fixtures", "pulumi");
@@ -459,7 +460,7 @@ describe("gitlab-eks ci: bad input in the job log", () => {
 });
 
 describe("gitlab-eks ci drift: when the drift is gone", function () {
-  this.timeout(60_000);
+  this.timeout(processTimeout(4));
   const NO_CHANGES = fs.readFileSync(path.join(FIXTURES, "preview-no-changes.json"), "utf8");
   let fake: FakeGitlab;
   let projectId: number;
@@ -551,7 +552,7 @@ describe("gitlab-eks ci drift: when the drift is gone", function () {
 });
 
 describe("gitlab-eks ci: a failed preview in the job log, the widget report and the MR note", function () {
-  this.timeout(60_000);
+  this.timeout(processTimeout(6));
   const withFixtures = (extra: Record<string, string> = {}) => {
     const files: Record<string, string> = { ...PROJECT, ...extra };
     for (const name of PREVIEWS) files[name] = fixtureText(name);

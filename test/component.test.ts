@@ -2,8 +2,10 @@
  * The CI/CD component as a consumer project uses it: the fixture includes `pipeline` three times (dev,
  * staging, production), gitlab-ci-local evaluates the pipelines GitLab would create and runs the jobs with
  * the shell executor, a stand-in `pulumi` (test/fixtures/bin/pulumi, replaying Pulumi's JSON) and the fake
- * GitLab API. gitlab-ci-local is slow (about 1.5 s a run), so each scenario runs once in a `before` and
- * its assertions share the result.
+ * GitLab API. gitlab-ci-local is slow (about 1.5 s a run on an idle machine, many times that on a busy
+ * one), so each scenario runs once in a `before` and its assertions share the result; independent jobs
+ * run at the same time, and each suite's timeout is sized from the runs it makes (gclTimeout), never a
+ * fixed figure a loaded machine can miss.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -15,6 +17,7 @@ import {
   consumerRepo,
   expandedConfig,
   gcl,
+  gclTimeout,
   jobLogs,
   projectFile,
   type ConsumerRepo,
@@ -60,24 +63,38 @@ const push = (branch: string) => ({
 });
 
 describe("CI/CD component: pipelines a consumer gets (gitlab-ci-local --list-json)", function () {
-  this.timeout(120_000);
-  let repo: ConsumerRepo;
+  this.timeout(gclTimeout(11));
   const lists: Record<string, ListedJob[]> = {};
   let expanded: Record<string, Record<string, unknown>>;
 
   before(async () => {
-    repo = consumerRepo("consumer");
-    for (const b of ["main", "staging", "production"]) lists[`mr:${b}`] = await listJobs(repo, mr(b));
-    for (const b of ["main", "staging", "production"]) lists[`push:${b}`] = await listJobs(repo, push(b));
-    lists.schedule = await listJobs(repo, { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main" });
-    // A merged-results pipeline: still a merge_request_event, on the merge commit of source and target.
-    for (const b of ["main", "production"])
-      lists[`merged:${b}`] = await listJobs(repo, {
-        ...mr(b),
-        CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
-        CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SOURCE_SHA,
-      });
-    expanded = parse(expandedConfig(repo));
+    const pipelines: [string, Record<string, string>][] = [
+      ...["main", "staging", "production"].map((b): [string, Record<string, string>] => [`mr:${b}`, mr(b)]),
+      ...["main", "staging", "production"].map((b): [string, Record<string, string>] => [
+        `push:${b}`,
+        push(b),
+      ]),
+      ["schedule", { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main" }],
+      // A merged-results pipeline: still a merge_request_event, on the merge commit of source and target.
+      ...["main", "production"].map((b): [string, Record<string, string>] => [
+        `merged:${b}`,
+        {
+          ...mr(b),
+          CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
+          CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SOURCE_SHA,
+        },
+      ]),
+    ];
+    // Listings are independent: three at a time, each in its own copy of the repository (gitlab-ci-local
+    // writes its state into the folder it runs in).
+    const repos = [0, 1, 2].map(() => consumerRepo("consumer"));
+    await Promise.all(
+      repos.map(async (repo, r) => {
+        for (const [key, vars] of pipelines.filter((_, i) => i % repos.length === r))
+          lists[key] = await listJobs(repo, vars);
+      }),
+    );
+    expanded = parse(expandedConfig(repos[0]));
   });
 
   it("a merge request into each deploy branch previews exactly that branch's stack", () => {
@@ -161,9 +178,8 @@ describe("CI/CD component: pipelines a consumer gets (gitlab-ci-local --list-jso
 });
 
 describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, stand-in pulumi, fake GitLab)", function () {
-  this.timeout(180_000);
+  this.timeout(gclTimeout(17));
   let fake: FakeGitlab;
-  let repo: ConsumerRepo;
   let projectId: number;
   let token: string;
   let jobToken: string;
@@ -172,6 +188,16 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   const noteRequests: string[] = [];
   const mergedNoteRequests: string[] = [];
   let firstNote = "";
+  /** One consumer repository per chain of jobs (see the before hook). */
+  const repos: Record<"previews" | "promote" | "drift", ConsumerRepo | undefined> = {
+    previews: undefined,
+    promote: undefined,
+    drift: undefined,
+  };
+  /** Merge request notes only: the drift issue's comment is a note too, posted at the same time. */
+  const MR_NOTES = /\/merge_requests\/\d+\/notes/;
+  /** The commit the drift jobs ran on. */
+  let driftSha = "";
   /** Mutating requests of each promote run, as "METHOD route status". */
   const promoteMutations: Record<string, string[]> = {};
   /** The fixture's first commit: previews and up run on it; promote adds one (commitAgain) before drift. */
@@ -193,8 +219,12 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     GITLAB_EKS_ID_TOKEN: ID_TOKEN,
     PULUMI_BACKEND_URL: BACKEND,
   });
-  const run = (job: string, vars: Record<string, string>, env: Record<string, string> = {}) =>
-    gcl(repo, ["--force-shell-executor", job], { ...base(), ...vars }, env);
+  const runIn = (
+    repo: ConsumerRepo,
+    job: string,
+    vars: Record<string, string>,
+    env: Record<string, string> = {},
+  ) => gcl(repo, ["--force-shell-executor", job], { ...base(), ...vars }, env);
   /** The comments on the merge request (the drift issue's notes have an iid too). */
   const mrNotes = () =>
     fake.state.notes.filter((n) => n.noteableType === "MergeRequest" && n.noteableIid === mrIid && !n.system);
@@ -221,39 +251,53 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
       title: "Upgrade the cluster",
       authorId: dev.id,
     }).iid;
-    repo = consumerRepo("consumer");
-    firstSha = repo.sha;
+    // Three independent chains of jobs, each in its own copy of the consumer repository (the shell
+    // executor runs jobs in place, so two jobs in one folder would share their output files), run at
+    // the same time against the one fake GitLab: MR previews (notes), up then promotion (branches,
+    // merge requests), drift (issues). Within a chain the jobs run in order, as each depends on the
+    // state the one before left.
+    await Promise.all([previews(), deployAndPromote(), drift()]);
+  });
 
+  /** Previews on the merge request: ONE note, created, then edited. */
+  async function previews(): Promise<void> {
+    const repo = (repos.previews = consumerRepo("consumer"));
+    firstSha = repo.sha;
+    const run = (vars: Record<string, string>, env: Record<string, string> = {}) =>
+      runIn(repo, "dev:preview", vars, env);
     const inMr = { ...mr("main"), CI_MERGE_REQUEST_IID: String(mrIid), GITLAB_EKS_TOKEN: token };
-    runs.preview1 = await run("dev:preview", { ...inMr, CI_JOB_ID: "101" });
+    runs.preview1 = await run({ ...inMr, CI_JOB_ID: "101" });
     firstNote = mrNotes()[0]?.body ?? "";
     runs.report = { code: 0, stdout: projectFile(repo, "pulumi-report.json"), stderr: "" };
     runs.preview2 = await run(
-      "dev:preview",
       { ...inMr, CI_JOB_ID: "102" },
       { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
     );
-    noteRequests.push(...mutations(/\/notes/));
+    noteRequests.push(...mutations(MR_NOTES));
     secondNote = mrNotes()[0]?.body ?? "";
-    runs.previewNoToken = await run("dev:preview", {
-      ...mr("main"),
-      CI_MERGE_REQUEST_IID: String(mrIid),
-      CI_JOB_ID: "103",
-    });
+    runs.previewNoToken = await run({ ...mr("main"), CI_MERGE_REQUEST_IID: String(mrIid), CI_JOB_ID: "103" });
     // A merged-results pipeline of the same merge request: CI_COMMIT_SHA is GitLab's temporary merge
     // commit (here the fixture's HEAD, which the component include needs), the merged heads are named.
-    runs.previewMerged = await run("dev:preview", {
+    runs.previewMerged = await run({
       ...inMr,
       CI_MERGE_REQUEST_EVENT_TYPE: "merged_result",
       CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SOURCE_SHA,
       CI_MERGE_REQUEST_TARGET_BRANCH_SHA: TARGET_SHA,
       CI_JOB_ID: "104",
     });
-    mergedNoteRequests.push(...mutations(/\/notes/).slice(noteRequests.length));
+    mergedNoteRequests.push(...mutations(MR_NOTES).slice(noteRequests.length));
     mergedNote = mrNotes()[0]?.body ?? "";
     runs.mergedReport = { code: 0, stdout: projectFile(repo, "pulumi-report.json"), stderr: "" };
+  }
 
-    runs.up = await run("dev:up", { ...push("main"), CI_COMMIT_REF_PROTECTED: "true", CI_JOB_ID: "201" });
+  /** up on main, then the promotion merge request through newer deployments, a failure, and its merge. */
+  async function deployAndPromote(): Promise<void> {
+    const repo = (repos.promote = consumerRepo("consumer"));
+    runs.up = await runIn(repo, "dev:up", {
+      ...push("main"),
+      CI_COMMIT_REF_PROTECTED: "true",
+      CI_JOB_ID: "201",
+    });
     runs.dotenv = { code: 0, stdout: projectFile(repo, "pulumi.env"), stderr: "" };
     // GitLab knows the commit the pipeline runs on (it was pushed to main).
     promotedSha1 = repo.sha;
@@ -263,10 +307,17 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     deployed(promotedSha1);
     const promote = async (name: string, vars: Record<string, string>, env: Record<string, string> = {}) => {
       const from = fake.requests.length;
-      runs[name] = await run("dev:promote", { ...push("main"), GITLAB_EKS_TOKEN: token, ...vars }, env);
+      runs[name] = await runIn(
+        repo,
+        "dev:promote",
+        { ...push("main"), GITLAB_EKS_TOKEN: token, ...vars },
+        env,
+      );
+      // Only what promotion changes (branches, merge requests): the other chains' notes and issues run
+      // at the same time.
       promoteMutations[name] = fake.requests
         .slice(from)
-        .filter((r) => r.method !== "GET")
+        .filter((r) => r.method !== "GET" && !/\/(notes|issues)\b/.test(r.route ?? ""))
         .map((r) => `${r.route} ${r.status}`);
     };
     await promote("promote1", { CI_JOB_ID: "202" });
@@ -294,34 +345,31 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     fake.mergeMergeRequest(projectId, promotionIid);
     // The promote job retried after its merge request was merged: nothing left to promote.
     await promote("promote5", { CI_JOB_ID: "206" });
-    runs.drift1 = await run("dev:drift", {
-      CI_PIPELINE_SOURCE: "schedule",
-      GITLAB_EKS_TOKEN: token,
-      CI_JOB_ID: "301",
-    });
-    runs.drift2 = await run("dev:drift", {
-      CI_PIPELINE_SOURCE: "schedule",
-      GITLAB_EKS_TOKEN: token,
-      CI_JOB_ID: "302",
-    });
+  }
+
+  /** Scheduled drift: ONE issue opened, updated, closed once the drift is gone. */
+  async function drift(): Promise<void> {
+    const repo = (repos.drift = consumerRepo("consumer"));
+    driftSha = repo.sha;
+    const run = (jobId: string, env: Record<string, string> = {}) =>
+      runIn(
+        repo,
+        "dev:drift",
+        { CI_PIPELINE_SOURCE: "schedule", GITLAB_EKS_TOKEN: token, CI_JOB_ID: jobId },
+        env,
+      );
+    runs.drift1 = await run("301");
+    runs.drift2 = await run("302");
     openIssuesAfterDrift = fake.state.issues.filter((i) => i.state === "opened").map((i) => ({ ...i }));
     const issuePaths = /\/issues/;
     const before = mutations(issuePaths).length;
     // The drift is gone (someone ran up, or changed the code): the next run closes the issue, and the
     // one after it finds no open issue and changes nothing.
-    runs.drift3 = await run(
-      "dev:drift",
-      { CI_PIPELINE_SOURCE: "schedule", GITLAB_EKS_TOKEN: token, CI_JOB_ID: "303" },
-      { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
-    );
+    runs.drift3 = await run("303", { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" });
     driftIssueRequests = mutations(issuePaths).slice(before);
-    runs.drift4 = await run(
-      "dev:drift",
-      { CI_PIPELINE_SOURCE: "schedule", GITLAB_EKS_TOKEN: token, CI_JOB_ID: "304" },
-      { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" },
-    );
+    runs.drift4 = await run("304", { PULUMI_STANDIN_PREVIEW: "preview-no-changes.json" });
     driftRerunRequests = mutations(issuePaths).slice(before + driftIssueRequests.length);
-  });
+  }
 
   after(async () => {
     await fake?.close();
@@ -400,7 +448,9 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
         "",
       ].join("\n"),
     );
-    const calls = fs.readFileSync(repo.pulumiLog, "utf8");
+    const calls = Object.values(repos)
+      .map((r) => fs.readFileSync(r!.pulumiLog, "utf8"))
+      .join("");
     assert.match(
       calls,
       /^up --yes --non-interactive --skip-preview --stack dev\t.*web_identity=arn:aws:iam::111122223333:role\/pulumi-deploy-dev$/m,
@@ -522,7 +572,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     assert.match(
       comments[0].body,
       new RegExp(
-        `<sub>commit \`${promotedSha2.slice(0, 8)}\` · \\[job log\\]\\(.+\\) · \\[pipeline\\]\\(.+\\) · posted by gitlab-eks</sub>`,
+        `<sub>commit \`${driftSha.slice(0, 8)}\` · \\[job log\\]\\(.+\\) · \\[pipeline\\]\\(.+\\) · posted by gitlab-eks</sub>`,
       ),
     );
 
@@ -532,9 +582,10 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   });
 
   it("no token (GitLab token, job token, OIDC ID token) appears in any job log or output", () => {
-    const everything = [...Object.values(runs).flatMap((r) => [r.stdout, r.stderr]), jobLogs(repo)].join(
-      "\n",
-    );
+    const everything = [
+      ...Object.values(runs).flatMap((r) => [r.stdout, r.stderr]),
+      ...Object.values(repos).map((r) => jobLogs(r!)),
+    ].join("\n");
     assert.ok(everything.length > 1000, "the logs were captured");
     for (const secret of [token, jobToken, ID_TOKEN])
       assert.ok(!everything.includes(secret), "a token leaked into a job log");
@@ -546,7 +597,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
 });
 
 describe("CI/CD component: preview options (expect_no_changes, refresh, policy_packs)", function () {
-  this.timeout(120_000);
+  this.timeout(gclTimeout(1));
   let fake: FakeGitlab;
   let repo: ConsumerRepo;
   let result: RunResult;
@@ -600,7 +651,7 @@ describe("CI/CD component: preview options (expect_no_changes, refresh, policy_p
 });
 
 describe("CI/CD component: a failed preview (stand-in pulumi exits 255)", function () {
-  this.timeout(180_000);
+  this.timeout(gclTimeout(3));
   let fake: FakeGitlab;
   let repo: ConsumerRepo;
   let iid: number;

@@ -13,13 +13,13 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT } from "./support/cli";
-import { consumerRepo, gcl, type RunResult } from "./support/gcl";
+import { consumerRepo, gcl, gclTimeout, type RunResult } from "./support/gcl";
 
 const VERSION = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version as string;
 const JOB_TOKEN = "glcbt-64_registry-job-token-for-tests";
 
 describe("helper from the component project's package registry (gitlab-ci-local)", function () {
-  this.timeout(120_000);
+  this.timeout(gclTimeout(2));
   let server: http.Server;
   const seen: { url: string; jobToken: boolean }[] = [];
   let result: RunResult;

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { ROOT } from "./support/cli";
-import { consumerRepo, gcl } from "./support/gcl";
+import { consumerRepo, expandedConfig, gcl, gclTimeout, jobContracts } from "./support/gcl";
 
 interface InputSpec {
   description?: string;
@@ -138,6 +138,27 @@ describe("templates: CI/CD Catalog rules and GitLab's CI schema", () => {
     for (const [k, v] of bad) assert.ok(!matches(inputs[k], v), `${k}=${JSON.stringify(v)} should fail`);
   });
 
+  it("pipeline.yml: every default it passes on to a job template passes that template's regex (GitLab checks it)", () => {
+    const pipeline = load("pipeline.yml");
+    const outer = pipeline.header.spec.inputs;
+    const includes = (pipeline.body as { include: { local: string; inputs: Record<string, unknown> }[] })
+      .include;
+    const refused: string[] = [];
+    for (const { local, inputs } of includes) {
+      const inner = load(path.basename(local)).header.spec.inputs;
+      for (const [key, value] of Object.entries(inputs)) {
+        const from = /^\$\[\[ inputs\.(\w+) \]\]$/.exec(String(value))?.[1];
+        const spec = inner[key];
+        if (!from || !spec?.regex || outer[from].default === undefined) continue;
+        if (!matches(spec, String(outer[from].default)))
+          refused.push(
+            `${local}: ${key} = pipeline's ${from} default ${JSON.stringify(outer[from].default)}`,
+          );
+      }
+    }
+    assert.deepEqual(refused, []);
+  });
+
   it("helper_version defaults to package.json's version in every template (the release pins the helper)", () => {
     const version = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
     for (const name of TEMPLATES)
@@ -146,7 +167,7 @@ describe("templates: CI/CD Catalog rules and GitLab's CI schema", () => {
 });
 
 describe("gitlab-ci-local on bad input and on this repository's own pipeline", function () {
-  this.timeout(120_000);
+  this.timeout(gclTimeout(1));
 
   it("an input outside its options stops the pipeline with the input's name", async () => {
     const text = fs
@@ -230,15 +251,49 @@ describe("gitlab-ci-local on bad input and on this repository's own pipeline", f
     });
 });
 
-describe("templates: the shared job set-up", () => {
-  it("is the same in every job template (OIDC, backend, install, helper, check, stack select)", () => {
-    const setups = TEMPLATES.filter((n) => n !== "pipeline.yml").map((name) => {
-      const [job] = Object.values(load(name).body) as { script: string[] }[];
-      const end = job.script.findIndex((l) => l.includes("stack select"));
-      assert.ok(end > 0, `${name}: no stack select`);
-      return job.script.slice(0, end + 1);
+describe("templates: what consumers get stays as it was (gitlab-ci-local expansion)", function () {
+  // The expected jobs were captured from the templates before their scripts moved into `gitlab-eks ci
+  // job` (test/fixtures/consumer-expanded-jobs.json): inputs, variables, rules, needs, environments,
+  // resource groups, caches and artifacts must not change for a consumer whose .gitlab-ci.yml does not.
+  this.timeout(gclTimeout(1));
+  const expected = JSON.parse(
+    fs.readFileSync(path.join(ROOT, "test", "fixtures", "consumer-expanded-jobs.json"), "utf8"),
+  ) as Record<string, Record<string, Record<string, unknown>>>;
+
+  for (const fixture of ["consumer", "consumer-templates"])
+    it(`${fixture}: every expanded job but its script is what it was`, async () => {
+      const repo = consumerRepo(fixture);
+      const r = await gcl(repo, ["--list-json"], { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main" });
+      assert.equal(r.code, 0, r.stderr);
+      const jobs = jobContracts(expandedConfig(repo));
+      assert.deepEqual(Object.keys(jobs).sort(), Object.keys(expected[fixture]).sort());
+      for (const [name, job] of Object.entries(expected[fixture])) assert.deepEqual(jobs[name], job, name);
     });
-    for (const s of setups.slice(1)) assert.deepEqual(s, setups[0]);
-    assert.match(setups[0].join("\n"), /packages\/generic\/gitlab-eks\/\$\{GITLAB_EKS_HELPER_VERSION\}/);
+});
+
+describe("templates: the shared bootstrap", () => {
+  const JOB_TEMPLATES = TEMPLATES.filter((n) => n !== "pipeline.yml");
+  const scripts = () =>
+    JOB_TEMPLATES.map((name) => {
+      const [job] = Object.values(load(name).body) as { script: string[] }[];
+      return { name, script: job.script };
+    });
+
+  it("every job template's script is the same bootstrap, then one `gitlab-eks ci job <name>` call", () => {
+    const all = scripts();
+    for (const { name, script } of all) {
+      assert.equal(script.length, 2, `${name}: the bootstrap and one call, nothing else`);
+      assert.equal(script[0], all[0].script[0], `${name}: its bootstrap differs from ${all[0].name}'s`);
+      assert.equal(script[1], `gitlab-eks ci job ${name.replace(/\.yml$/, "")}`, name);
+    }
+  });
+
+  it("the bootstrap only installs the pinned helper and puts it on PATH: no pulumi, no job logic", () => {
+    const [{ script }] = scripts();
+    const boot = script[0];
+    assert.match(boot, /packages\/generic\/gitlab-eks\/\$\{GITLAB_EKS_HELPER_VERSION\}/);
+    assert.match(boot, /command -v gitlab-eks/);
+    assert.ok(!/\bpulumi\b/.test(boot.replace(/^#.*$/gm, "")), "pulumi is the helper's business");
+    assert.ok(boot.split("\n").length <= 15, "the smallest bootstrap that installs the helper");
   });
 });

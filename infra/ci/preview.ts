@@ -13,6 +13,8 @@
  * `{}`. `previewFailure` tells those apart from a plan.
  */
 
+import { maskText } from "./mask";
+
 export type StepOp =
   | "same"
   | "create"
@@ -265,25 +267,12 @@ const ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 /**
- * Token shapes that must never reach a note or a log, whatever printed them: GitLab tokens by their
- * documented prefixes, JSON web tokens (the job's OIDC ID token), AWS access key ids.
- */
-const TOKEN_SHAPES = [
-  /\bgl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-[0-9A-Za-z_.-]{8,}/g,
-  /\beyJ[0-9A-Za-z_-]{4,}\.[0-9A-Za-z_-]{4,}\.[0-9A-Za-z_-]{4,}/g,
-  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g,
-];
-
-/**
  * A diagnostic message as plain text for a note or a log: ANSI escapes and other control characters
  * removed (pulumi keeps the program's colours in the digest even with --color never), and secrets
- * masked: the values the job holds (`knownSecrets`) and anything shaped like a token.
+ * masked by `maskText` (mask.ts): the values the job holds (`knownSecrets`) and anything shaped like a token.
  */
 export function plainMessage(message: string, knownSecrets: readonly string[] = []): string {
-  let text = message.replace(ANSI, "").replace(/\r\n?/g, "\n").replace(CONTROL, "");
-  for (const secret of knownSecrets) if (secret.length >= 8) text = text.split(secret).join("[secret]");
-  for (const shape of TOKEN_SHAPES) text = text.replace(shape, "[secret]");
-  return text;
+  return maskText(message.replace(ANSI, "").replace(/\r\n?/g, "\n").replace(CONTROL, ""), knownSecrets);
 }
 
 /** `urn:pulumi:dev::proj::aws:s3/bucket:Bucket::logs` → type and name. */

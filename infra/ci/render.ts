@@ -19,6 +19,7 @@ import {
   type PreviewFailure,
   type PreviewStep,
 } from "./preview";
+import { maskText } from "./mask";
 
 /** GitLab rejects notes over 1,000,000 characters; stay far below and point at the artifact. */
 export const MAX_DIFF_CHARS = 60_000;
@@ -48,10 +49,16 @@ const SIGN: Record<string, string> = { create: "+", update: "~", replace: "+-", 
 /** Shown where Pulumi does not know a value yet (it prints `output<string>`; Terraform `(known after apply)`). */
 const UNKNOWN_SHOWN = "(known after up)";
 
-function show(value: unknown): string {
-  const text = (JSON.stringify(maskSecrets(value)) ?? "undefined")
-    .split(`"${UNKNOWN_VALUE}"`)
-    .join(UNKNOWN_SHOWN);
+/**
+ * One input value in the diff block: serialized secrets masked structurally, then the text through the
+ * one masking function (a token in a plain input, `{"GITLAB_TOKEN":"glpat-…"}`, is still a token), and
+ * only then cut, so a cut can never leave part of a token behind.
+ */
+function show(value: unknown, secrets: readonly string[]): string {
+  const text = maskText(
+    (JSON.stringify(maskSecrets(value)) ?? "undefined").split(`"${UNKNOWN_VALUE}"`).join(UNKNOWN_SHOWN),
+    secrets,
+  );
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
@@ -62,7 +69,7 @@ const shownKeys = (inputs: Record<string, unknown>) =>
     .sort();
 
 /** The lines of one resource in the diff block. */
-export function stepLines(step: PreviewStep): string[] {
+export function stepLines(step: PreviewStep, secrets: readonly string[] = []): string[] {
   const change = changeOf(step.op) ?? step.op;
   const sign = SIGN[change] ?? " ";
   const { type, name } = describeUrn(step.urn);
@@ -71,16 +78,16 @@ export function stepLines(step: PreviewStep): string[] {
   const oldIn = step.oldState?.inputs ?? {};
   const newIn = step.newState?.inputs ?? {};
   if (change === "create") {
-    for (const key of shownKeys(newIn)) lines.push(`${pad}${key}: ${show(newIn[key])}`);
+    for (const key of shownKeys(newIn)) lines.push(`${pad}${key}: ${show(newIn[key], secrets)}`);
   } else if (change === "delete") {
-    for (const key of shownKeys(oldIn)) lines.push(`${pad}${key}: ${show(oldIn[key])}`);
+    for (const key of shownKeys(oldIn)) lines.push(`${pad}${key}: ${show(oldIn[key], secrets)}`);
   } else {
     const keys = new Set<string>([...(step.diffReasons ?? []), ...(step.replaceReasons ?? [])]);
     for (const k of Object.keys(step.detailedDiff ?? {})) keys.add(k.split(/[.[]/)[0]);
     const replaceKeys = new Set(step.replaceReasons ?? []);
     for (const key of [...keys].sort()) {
       const forces = replaceKeys.has(key) ? " (forces replacement)" : "";
-      lines.push(`${pad}${key}: ${show(oldIn[key])} => ${show(newIn[key])}${forces}`);
+      lines.push(`${pad}${key}: ${show(oldIn[key], secrets)} => ${show(newIn[key], secrets)}${forces}`);
     }
   }
   return lines;
@@ -91,14 +98,14 @@ function fenceSafe(line: string): string {
   return line.replace(/`{3,}/g, (m) => m.split("").join("\u200b"));
 }
 
-function diffSection(digest: PreviewDigest, artifactHint: string): string[] {
+function diffSection(digest: PreviewDigest, artifactHint: string, secrets: readonly string[] = []): string[] {
   const steps = changedSteps(digest);
   if (steps.length === 0) return [];
   const body: string[] = [];
   let size = 0;
   let shown = 0;
   for (const step of steps) {
-    const lines = stepLines(step).map(fenceSafe);
+    const lines = stepLines(step, secrets).map(fenceSafe);
     const chunk = lines.join("\n").length + 1;
     if (size + chunk > MAX_DIFF_CHARS) break;
     body.push(...lines);
@@ -286,7 +293,7 @@ export function renderPreviewNote(digest: PreviewDigest, ctx: NoteContext): stri
     ...(ctx.warning ? ["", `> **Warning:** ${ctx.warning}`] : []),
     ...(digest.maybeCorrupt ? ["", "**Pulumi reports that one or more resources may be corrupt.**"] : []),
     ...diagnosticsSection(digest, ctx.secrets),
-    ...diffSection(digest, ARTIFACT_HINT),
+    ...diffSection(digest, ARTIFACT_HINT, ctx.secrets),
     ...footer(ctx),
     "",
   ].join("\n");
@@ -307,7 +314,7 @@ export function renderDriftIssue(
       "",
       ...summaryTable(counts),
       ...diagnosticsSection(digest, ctx.secrets),
-      ...diffSection(digest, ARTIFACT_HINT),
+      ...diffSection(digest, ARTIFACT_HINT, ctx.secrets),
       ...footer(ctx),
       "",
     ].join("\n"),
@@ -347,7 +354,7 @@ export function renderPromotionMr(
       `#### Preview of stack \`${ctx.stack}\`: ${summaryLine(counts)}`,
       "",
       ...summaryTable(counts),
-      ...diffSection(targetPreview, "see the promote job's artifact"),
+      ...diffSection(targetPreview, "see the promote job's artifact", ctx.secrets),
     );
   } else {
     lines.push(

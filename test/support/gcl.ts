@@ -17,7 +17,18 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { ROOT } from "./cli";
+
+/**
+ * A test's timeout sized from its work: this many gitlab-ci-local runs (jobs or listings), each allowed a
+ * minute (about 40 times what one takes on an idle 2-core machine), so a busy machine slows a test
+ * down without failing it, while a hung run still ends.
+ */
+export const gclTimeout = (runs: number): number => runs * 60_000;
+
+/** The same for runs of the CLI or the stand-in pulumi (a Node or bash start-up, about 0.1 s idle): 30 s each. */
+export const processTimeout = (runs: number): number => runs * 30_000;
 
 export const GCL = path.join(ROOT, "node_modules", "gitlab-ci-local", "src", "index.js");
 export const REMOTE_HOST = "gitlab.example.com";
@@ -35,7 +46,13 @@ export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** With `cpu`: user + system CPU seconds of the run and every process it waited for (GNU time). */
+  cpuSeconds?: number;
 }
+
+/** GNU time, which reports the CPU time of a process tree: far steadier than wall time on a busy machine. */
+const GNU_TIME = "/usr/bin/time";
+const CPU_LINE = /^gitlab-eks-cpu ([\d.]+) ([\d.]+)\n?/m;
 
 function git(dir: string, ...args: string[]): string {
   const r = spawnSync("git", args, { cwd: dir, encoding: "utf8" });
@@ -55,6 +72,7 @@ export function consumerRepo(
   fixture: string,
   options: {
     projectPath?: string;
+    /** false: no `gitlab-eks` of this checkout on PATH; the job must install the helper itself. */
     helperOnPath?: boolean;
     /** Replaces the fixture's .gitlab-ci.yml. */
     gitlabCi?: string;
@@ -89,7 +107,7 @@ export function consumerRepo(
   const env: Record<string, string> = {
     PATH: [
       path.join(ROOT, "test", "fixtures", "bin"),
-      bin,
+      ...(options.helperOnPath === false ? [] : [bin]),
       path.dirname(process.execPath),
       process.env.PATH,
     ].join(path.delimiter),
@@ -131,6 +149,7 @@ export function gcl(
   args: string[],
   variables: Record<string, string> = {},
   env: Record<string, string> = {},
+  options: { cpu?: boolean } = {},
 ): Promise<RunResult> {
   const varArgs = Object.entries(variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]);
   const ignore = Object.keys(variables).filter((k) => k.startsWith("CI_"));
@@ -148,7 +167,13 @@ export function gcl(
   };
   for (const k of Object.keys(childEnv)) if (k.startsWith("GITLAB_EKS_") || k === "CI") delete childEnv[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, all, { cwd: repo.dir, env: childEnv });
+    const cpu = options.cpu && fs.existsSync(GNU_TIME);
+    const child = cpu
+      ? spawn(GNU_TIME, ["-f", "gitlab-eks-cpu %U %S", process.execPath, ...all], {
+          cwd: repo.dir,
+          env: childEnv,
+        })
+      : spawn(process.execPath, all, { cwd: repo.dir, env: childEnv });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -156,7 +181,11 @@ export function gcl(
     child.on("error", reject);
     // gitlab-ci-local 4.65 does not check `regex` (test/templates.test.ts does) and says so once per input.
     const quiet = (text: string) => text.replace(/^.*spec:inputs:regex is currently not supported.*\n/gm, "");
-    child.on("close", (code) => resolve({ code, stdout: quiet(stdout), stderr: quiet(stderr) }));
+    child.on("close", (code) => {
+      const m = CPU_LINE.exec(stderr);
+      const cpuSeconds = m ? Number(m[1]) + Number(m[2]) : undefined;
+      resolve({ code, stdout: quiet(stdout), stderr: quiet(stderr.replace(CPU_LINE, "")), cpuSeconds });
+    });
   });
 }
 
@@ -178,4 +207,21 @@ export function jobLogs(repo: ConsumerRepo): string {
 /** A file the jobs wrote in the project folder (the shell executor runs jobs in place). */
 export function projectFile(repo: ConsumerRepo, file: string): string {
   return fs.readFileSync(path.join(repo.dir, file), "utf8");
+}
+
+const SCRIPT_KEYS = new Set(["script", "before_script", "after_script"]);
+
+/**
+ * What a consumer's pipeline gets from each job of an expanded configuration, apart from the commands it
+ * runs: variables, rules, needs, environment, resource group, stage, image, ID tokens, cache, artifacts.
+ * The templates' scripts may change freely; this must not, or consumers' pipelines change.
+ */
+export function jobContracts(expanded: string): Record<string, Record<string, unknown>> {
+  const doc = parse(expanded) as Record<string, unknown>;
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, job] of Object.entries(doc)) {
+    if (!job || typeof job !== "object" || Array.isArray(job) || !("script" in job)) continue;
+    out[name] = Object.fromEntries(Object.entries(job).filter(([k]) => !SCRIPT_KEYS.has(k)));
+  }
+  return out;
 }
