@@ -18,7 +18,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, type Problem } from "../config/problems";
-import { CliFailure } from "../cli/failure";
+import { CliFailure } from "../core/failure";
 import { checkInputs } from "./check";
 import { configuredTokenVariables, maskingProblems, stepIo, type CiIo, type StepIo } from "./io";
 import { pulumiArgs, readJobSettings, stackSelectArgs, type JobName, type JobSettings } from "./settings";

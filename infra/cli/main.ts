@@ -12,7 +12,7 @@ import { readStackFiles, STACK_NAME } from "../config/stackFiles";
 import { validateStackConfig, type Validation } from "../config/validate";
 import type { StackConfig } from "../config/types";
 import { renderStack } from "../model/render";
-import { CliFailure } from "./failure";
+import { CliFailure } from "../core/failure";
 import { writeFolder } from "./writeFolder";
 import { registerVerify } from "./verifyCommand";
 import { registerCiCommands } from "../ci/command";

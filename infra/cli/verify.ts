@@ -14,7 +14,7 @@ import { AUTOSCALER_NAMESPACE, AUTOSCALER_STATUS_CONFIGMAP } from "../model/auto
 import { checkAutoscalerStatus, StatusConfigMap } from "../model/autoscalerCheck";
 import { isolationRule } from "../model/isolation";
 import { checkPlacement, NodeInfo, PodInfo } from "../model/placementCheck";
-import { CliFailure } from "./failure";
+import { CliFailure } from "../core/failure";
 
 /** Exit code when offenders are found. */
 export const EXIT_OFFENDERS = 1;

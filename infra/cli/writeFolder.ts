@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { escapeText } from "../core/text";
-import { CliFailure } from "./failure";
+import { CliFailure } from "../core/failure";
 
 const usage = (line: string) => new CliFailure([`gitlab-eks: ${line}`], 2);
 const failure = (line: string) => new CliFailure([`gitlab-eks: ${line} Nothing was written.`], 1);
