@@ -266,7 +266,11 @@ describe("GitLab agent in the Pulumi program", () => {
     });
 
     it("receptive mode: a URL configuration, the JWT public key, and no KAS address", async () => {
-      const config = withAgent(exampleConfig("dev"), { receptiveUrl: "grpcs://agent.dev.example.com:443" });
+      const url = "grpcs://agent.dev.example.com:443";
+      const config = withAgent(exampleConfig("dev"), {
+        receptiveUrl: url,
+        receptive: { url, expose: "none" },
+      });
       const { mocks } = await deployUnderMocks(world, "dev", config);
       assert.equal(mocks.ofType(`${DYN}ReceptiveUrl`)[0].inputs.url, "grpcs://agent.dev.example.com:443");
       const v = agentRelease(mocks).inputs.values;
@@ -355,7 +359,10 @@ describe("GitLab agent in the Pulumi program", () => {
           deployUnderMocks(
             ce,
             "dev",
-            withAgent(exampleConfig("dev"), { receptiveUrl: "grpcs://agent.example.com" }),
+            withAgent(exampleConfig("dev"), {
+              receptiveUrl: "grpcs://agent.example.com",
+              receptive: { url: "grpcs://agent.example.com", expose: "none" },
+            }),
             {
               GITLAB_TOKEN: ce.maintainerToken,
             },
