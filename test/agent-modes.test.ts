@@ -10,6 +10,7 @@ import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { agentAccessNamespaces, agentHelmValues, agentRbac } from "../infra/model/agent";
 import { receptiveService } from "../infra/model/agentReceptive";
+import { renderStack } from "../infra/model/render";
 import { configOf, minimal, problemsOf } from "./support/config";
 import { deployUnderMocks, exampleConfigWith } from "./support/deploy";
 import { TLS_CERT } from "./support/fake-kube";
@@ -207,6 +208,25 @@ describe("agent modes: model", () => {
   });
 });
 
+describe("agent modes: render", () => {
+  it("writes the exposing Service, and says when the stack adds no RBAC", () => {
+    const exposed = renderStack(configOf(withAgent({ receptive: { expose: "internal" } })));
+    assert.match(exposed["agent-receptive-service.yaml"], /grpc:\/\/<this load balancer's address>:8082/);
+    assert.match(exposed["agent-receptive-service.yaml"], /aws-load-balancer-internal: "true"/);
+    assert.equal(renderStack(configOf(withAgent({})))["agent-receptive-service.yaml"], undefined);
+    const role = renderStack(configOf(withAgent({ rbac: "existing-role", existingRole: "agent-deployer" })));
+    assert.match(
+      role["agent-rbac.yaml"],
+      /creates no RBAC objects; the chart binds .* ClusterRole agent-deployer/,
+    );
+    assert.match(role["agent-values.yaml"], /useExistingRole: agent-deployer/);
+    const sa = renderStack(
+      configOf(withAgent({ rbac: "existing-service-account", existingServiceAccount: "deployer" })),
+    );
+    assert.match(sa["agent-rbac.yaml"], /runs as service account deployer/);
+  });
+});
+
 describe("agent modes: the Pulumi program", () => {
   let world: GitlabWorld;
   before(async () => {
@@ -245,6 +265,12 @@ describe("agent modes: the Pulumi program", () => {
     assert.equal(configs[0].inputs.caCert, undefined);
     const got = await new Promise((resolve) => deployed.agent!.receptiveUrl!.apply(resolve));
     assert.equal(got, url);
+    const output = await new Promise((resolve) =>
+      (deployed.outputs.agentReceptiveUrl as unknown as { apply: (f: (v: unknown) => void) => void }).apply(
+        resolve,
+      ),
+    );
+    assert.equal(output, url, "the stack output");
     const v = release(mocks).inputs.values;
     assert.equal(v.config.api.jwtPublicKey, "MCowBQYDK2VwAyEAmockpublickey");
     assert.equal(v.config.kasAddress, undefined);
