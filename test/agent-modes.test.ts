@@ -14,7 +14,7 @@ import { renderStack } from "../infra/model/render";
 import { configOf, minimal, problemsOf } from "./support/config";
 import { deployUnderMocks, exampleConfigWith } from "./support/deploy";
 import { TLS_CERT } from "./support/fake-kube";
-import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+import { gitlabWorld, GitlabWorld, selfManagedEeWorld } from "./support/gitlab-world";
 import type { RecordingMocks } from "./support/pulumi-mocks";
 
 const CA = TLS_CERT.toString("utf8");
@@ -230,12 +230,7 @@ describe("agent modes: render", () => {
 describe("agent modes: the Pulumi program", () => {
   let world: GitlabWorld;
   before(async () => {
-    world = await gitlabWorld({
-      instance: {
-        version: "18.5.1-ee",
-        kas: { version: "18.5.1", externalUrl: "wss://kas.gitlab.example.com" },
-      },
-    });
+    world = await selfManagedEeWorld();
   });
   after(() => world.fake.close());
 

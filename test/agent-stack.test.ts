@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { AgentConfig } from "../infra/config/gitlab";
 import type { StackConfig } from "../infra/config/types";
 import { deployUnderMocks, exampleConfig } from "./support/deploy";
-import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+import { gitlabWorld, GitlabWorld, selfManagedEeWorld } from "./support/gitlab-world";
 import { MOCK_AGENT_TOKEN, RecordingMocks, secretValue } from "./support/pulumi-mocks";
 
 const DYN = "pulumi-nodejs:dynamic/gitlab-eks:";
@@ -25,12 +25,7 @@ function withAgent(config: StackConfig, change: Partial<AgentConfig>): StackConf
 describe("GitLab agent in the Pulumi program", () => {
   let world: GitlabWorld;
   before(async () => {
-    world = await gitlabWorld({
-      instance: {
-        version: "18.5.1-ee",
-        kas: { version: "18.5.1", externalUrl: "wss://kas.gitlab.example.com" },
-      },
-    });
+    world = await selfManagedEeWorld();
   });
   after(() => world.fake.close());
 
