@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { AgentConfig } from "../infra/config/gitlab";
 import type { StackConfig } from "../infra/config/types";
 import { deployUnderMocks, exampleConfig } from "./support/deploy";
-import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+import { gitlabWorld, GitlabWorld, selfManagedEeWorld } from "./support/gitlab-world";
 import { MOCK_AGENT_TOKEN, RecordingMocks, secretValue } from "./support/pulumi-mocks";
 
 const DYN = "pulumi-nodejs:dynamic/gitlab-eks:";
@@ -25,12 +25,7 @@ function withAgent(config: StackConfig, change: Partial<AgentConfig>): StackConf
 describe("GitLab agent in the Pulumi program", () => {
   let world: GitlabWorld;
   before(async () => {
-    world = await gitlabWorld({
-      instance: {
-        version: "18.5.1-ee",
-        kas: { version: "18.5.1", externalUrl: "wss://kas.gitlab.example.com" },
-      },
-    });
+    world = await selfManagedEeWorld();
   });
   after(() => world.fake.close());
 
@@ -266,7 +261,11 @@ describe("GitLab agent in the Pulumi program", () => {
     });
 
     it("receptive mode: a URL configuration, the JWT public key, and no KAS address", async () => {
-      const config = withAgent(exampleConfig("dev"), { receptiveUrl: "grpcs://agent.dev.example.com:443" });
+      const url = "grpcs://agent.dev.example.com:443";
+      const config = withAgent(exampleConfig("dev"), {
+        receptiveUrl: url,
+        receptive: { url, expose: "none" },
+      });
       const { mocks } = await deployUnderMocks(world, "dev", config);
       assert.equal(mocks.ofType(`${DYN}ReceptiveUrl`)[0].inputs.url, "grpcs://agent.dev.example.com:443");
       const v = agentRelease(mocks).inputs.values;
@@ -355,7 +354,10 @@ describe("GitLab agent in the Pulumi program", () => {
           deployUnderMocks(
             ce,
             "dev",
-            withAgent(exampleConfig("dev"), { receptiveUrl: "grpcs://agent.example.com" }),
+            withAgent(exampleConfig("dev"), {
+              receptiveUrl: "grpcs://agent.example.com",
+              receptive: { url: "grpcs://agent.example.com", expose: "none" },
+            }),
             {
               GITLAB_TOKEN: ce.maintainerToken,
             },

@@ -24,8 +24,11 @@ import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
 import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
 import { promoteCommit } from "../infra/gitlab/promotion";
 import type { FakeGitlab } from "./support/fake-gitlab";
+import { TLS_CERT } from "./support/fake-kube";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
+/** A real certificate (GitLab validates ca_cert), standing in for the CA of the agent's endpoint. */
+const AGENT_CA = TLS_CERT.toString("utf8");
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type State = { id: string; outs: Props };
 type Match = { method: string; pathPattern: RegExp };
@@ -163,6 +166,9 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         project: PROJECT,
         agentId: s.agent.outs.agentId,
         url: "grpcs://agent.example.com:443",
+        // TLS settings too: a create whose answer was lost is found by URL and TLS settings.
+        caCert: AGENT_CA,
+        tlsHost: "agentk.internal.example.com",
         agentAdopted: s.agent.outs.adopted,
       }),
     ],
@@ -228,6 +234,11 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     );
     assert.equal(w.fake.state.environments.length, 1, "one environment");
     assert.equal(w.fake.state.urlConfigurations.length, 1, "one URL configuration");
+    assert.deepEqual(
+      [w.fake.state.urlConfigurations[0].caCert, w.fake.state.urlConfigurations[0].tlsHost],
+      [AGENT_CA, "agentk.internal.example.com"],
+      "with its TLS settings",
+    );
     assert.deepEqual(
       stackRunners().map((r) => r.id),
       [s.runner.outs.runnerId],

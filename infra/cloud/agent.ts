@@ -33,6 +33,7 @@ import {
 } from "./gitlab/agentResources";
 import type { GitlabTarget } from "./gitlab/dynamic";
 import { agentFluxFiles } from "../model/flux";
+import { exposedReceptiveUrl, receptiveService } from "../model/agentReceptive";
 import { deployFlux, type FluxDeployment } from "./flux";
 
 export interface AgentDeployment {
@@ -44,6 +45,8 @@ export interface AgentDeployment {
   release?: k8s.helm.v3.Release;
   /** installMethod flux: Flux in the cluster, and the files for the agent project (path -> content). */
   flux?: FluxDeployment & { manifests: pulumi.Output<Record<string, string>> };
+  /** agent.receptive.expose: the URL GitLab connects to, from the load balancer's address. */
+  receptiveUrl?: pulumi.Output<string>;
   resources: pulumi.Resource[];
 }
 
@@ -130,9 +133,15 @@ export function deployAgent(
     ),
   );
 
+  const exposed = exposeReceptiveAgent(agent, { ...k8sOpts, dependsOn: [...deps.dependsOn, namespace] });
+  if (exposed) keep(exposed.service);
+  const urlConfiguration =
+    receptive ??
+    (exposed && keep(receptiveUrlConfiguration(agent, target, project, registered, exposed.url)));
+
   // Facts from GitLab the Helm values need (same for both install methods).
   const helmFacts = pulumi
-    .all([facts, token.tokenId, receptive ? receptive.publicKey : pulumi.output(undefined)])
+    .all([facts, token.tokenId, urlConfiguration ? urlConfiguration.publicKey : pulumi.output(undefined)])
     .apply(([f, tokenId, jwtPublicKey]) => ({
       kasAddress: f.kasAddress,
       imageTag: f.imageTag,
@@ -148,7 +157,14 @@ export function deployAgent(
     });
     resources.push(...flux.resources);
     const manifests = helmFacts.apply((f) => agentFluxFiles(config, agent, f));
-    return { ready, agent: registered, token, flux: { ...flux, manifests }, resources };
+    return {
+      ready,
+      agent: registered,
+      token,
+      flux: { ...flux, manifests },
+      receptiveUrl: exposed?.url,
+      resources,
+    };
   }
   const values = helmFacts.apply((f) => agentHelmValues(config, agent, f));
   const release = keep(
@@ -170,7 +186,7 @@ export function deployAgent(
   );
   // The token replaced by a rotation is revoked only now that the pods run on its successor.
   keep(retireReplacedToken(target, project, registered, token, owner, [release]));
-  return { ready, agent: registered, token, release, resources };
+  return { ready, agent: registered, token, release, receptiveUrl: exposed?.url, resources };
 }
 
 /**
@@ -232,16 +248,60 @@ export function registerAgent(
     owner,
   });
   const receptive = agent.receptiveUrl
-    ? new ReceptiveUrl("gitlab-agent-receptive", {
-        target,
-        project,
-        agentId: registered.agentId,
-        url: agent.receptiveUrl,
-        agentAdopted: registered.adopted,
-      })
+    ? receptiveUrlConfiguration(agent, target, project, registered, agent.receptiveUrl)
     : undefined;
 
   return { configFile, registered, token, environment, receptive, owner };
+}
+
+/** The receptive agent's URL configuration in GitLab, with its TLS settings (JWT authentication). */
+function receptiveUrlConfiguration(
+  agent: AgentConfig,
+  target: GitlabTarget,
+  project: pulumi.Input<string>,
+  registered: ClusterAgent,
+  url: pulumi.Input<string>,
+): ReceptiveUrl {
+  return new ReceptiveUrl("gitlab-agent-receptive", {
+    target,
+    project,
+    agentId: registered.agentId,
+    url,
+    ...(agent.receptive?.caCert ? { caCert: agent.receptive.caCert } : {}),
+    ...(agent.receptive?.tlsHost ? { tlsHost: agent.receptive.tlsHost } : {}),
+    agentAdopted: registered.adopted,
+  });
+}
+
+/**
+ * agent.receptive.expose: a Service of type LoadBalancer in front of agentk's receptive API; its address
+ * becomes the URL when none is configured. Pulumi waits for the load balancer's address.
+ */
+function exposeReceptiveAgent(
+  agent: AgentConfig,
+  opts: pulumi.CustomResourceOptions,
+): { service: k8s.core.v1.Service; url: pulumi.Output<string> } | undefined {
+  const desired = receptiveService(agent);
+  if (!desired) return undefined;
+  const service = new k8s.core.v1.Service(
+    `gitlab-agent-receptive-${agent.releaseName}`,
+    { metadata: desired.metadata, spec: desired.spec },
+    opts,
+  );
+  const configured = agent.receptive?.url;
+  const url = configured
+    ? pulumi.output(configured)
+    : service.status.apply((st) => {
+        const ingress = st?.loadBalancer?.ingress?.[0];
+        const address = ingress?.hostname || ingress?.ip;
+        if (!address)
+          throw new pulumi.RunError(
+            `The load balancer of Service ${desired.metadata.namespace}/${desired.metadata.name} has no address; ` +
+              "check the Service's events (kubectl describe service), or set gitlab-eks:agent.receptive.url",
+          );
+        return exposedReceptiveUrl(address);
+      });
+  return { service, url };
 }
 
 /** Revokes the token a rotation replaced, once `after` (the pods that use its successor) is done. */

@@ -86,6 +86,8 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
             agentName: config.agent!.name,
             agentId: agent.agent.agentId,
             agentProject: config.agent!.project,
+            // Receptive mode: the URL GitLab connects to (configured, or the exposing load balancer's).
+            agentReceptiveUrl: agent.receptiveUrl ?? config.agent!.receptiveUrl,
           }
         : {}),
       ...(autoscaler ? { autoscalerRoleArn: autoscaler.role.arn } : {}),

@@ -81,13 +81,23 @@ export const DESCRIPTIONS: Record<string, string> = {
     "Version of the `gitlab-agent` chart from https://charts.gitlab.io (pinned).",
   "gitlab-eks:agent.imageTag":
     "agentk image tag; must fit GitLab's version skew (same major.minor as KAS, or one minor either side).",
-  "gitlab-eks:agent.kasAddress": "KAS address the agent connects to; not with `receptiveUrl`.",
+  "gitlab-eks:agent.kasAddress": "KAS address the agent connects to; not with receptive mode.",
   "gitlab-eks:agent.kasCaCert": "PEM CA certificate of KAS, for a private certificate authority.",
   "gitlab-eks:agent.httpProxy": "HTTP proxy for the agent's outbound connections.",
   "gitlab-eks:agent.httpsProxy": "HTTPS proxy for the agent's outbound connections.",
   "gitlab-eks:agent.noProxy": "Comma-separated hosts and CIDR blocks the agent reaches without the proxy.",
   "gitlab-eks:agent.receptiveUrl":
-    "Receptive mode: the URL at which GitLab reaches the agent (GitLab then connects to it, with a JWT).",
+    "Older spelling of `receptive.url`, still accepted (refused when both are set and differ).",
+  "gitlab-eks:agent.receptive":
+    "Receptive mode: GitLab connects to the agent, authenticated with a JWT ([agent modes](agent-modes.md)).",
+  "gitlab-eks:agent.receptive.url":
+    "The grpc:// or grpcs:// URL at which GitLab reaches the agent; with `expose`, defaults to the load balancer's address (grpc://).",
+  "gitlab-eks:agent.receptive.caCert":
+    "PEM CA certificate GitLab verifies the agent's grpcs:// endpoint with (URL configuration `ca_cert`).",
+  "gitlab-eks:agent.receptive.tlsHost":
+    "Host name GitLab verifies the endpoint's certificate for, when it differs from the URL's (`tls_host`).",
+  "gitlab-eks:agent.receptive.expose":
+    "`none`, `internal` (a Network Load Balancer in the private subnets) or `internet-facing`: a LoadBalancer Service in front of agentk's receptive port 8082.",
   "gitlab-eks:agent.replicas": "Number of agent pods.",
   "gitlab-eks:agent.requests": "Resource requests of the agent pods.",
   "gitlab-eks:agent.requests.cpu": "CPU request (a Kubernetes quantity).",
@@ -96,7 +106,11 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.limits.cpu": "CPU limit (a Kubernetes quantity).",
   "gitlab-eks:agent.limits.memory": "Memory limit (a Kubernetes quantity).",
   "gitlab-eks:agent.rbac":
-    "`least-privilege` (namespaced roles per `ciAccess` entry) or `cluster-admin` (refused for a production stack or tier).",
+    "`least-privilege` (namespaced roles per `ciAccess` entry), `cluster-admin` (refused for a production stack or tier), `existing-service-account` or `existing-role` ([agent modes](agent-modes.md)).",
+  "gitlab-eks:agent.existingServiceAccount":
+    "With `rbac: existing-service-account`: the service account agentk runs as (in the agent namespace; the chart creates none, the stack grants nothing).",
+  "gitlab-eks:agent.existingRole":
+    "With `rbac: existing-role`: the ClusterRole the chart binds agentk's service account to (`rbac.useExistingRole`; cluster-admin refused on production).",
   "gitlab-eks:agent.adopt":
     "Use an existing agent of that name this stack did not register (e.g. from `glab`); it, its config file, environment and URL configuration are then released, never deleted. An agent another gitlab-eks stack manages is refused either way ([ownership](ownership.md)).",
   "gitlab-eks:agent.containerScanning":

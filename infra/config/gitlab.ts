@@ -8,6 +8,17 @@ import { cpuQuantityProblem, memoryQuantityProblem } from "../core/quantity";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { AGENT_INSTALL_METHODS, checkFluxRules, fluxConfigOf, type FluxConfig, fluxSchema } from "./flux";
 import { show, type Problem } from "./problems";
+import {
+  AGENT_RBAC_MODES,
+  type AgentRbacMode,
+  checkRbac,
+  checkReceptive,
+  existingRoleSchema,
+  existingServiceAccountSchema,
+  type ReceptiveConfig,
+  receptiveSchema,
+  receptiveUrlSchema,
+} from "./agentModes";
 
 /**
  * URLs: a host name or address, an optional port and a path of URL characters; userinfo only where a
@@ -23,7 +34,6 @@ const url = (schemes: string, userinfo = false) =>
 const HTTP_URL = url("https?");
 const PROXY_URL = url("https?", true);
 const KAS_URL = url("grpcs?|wss?");
-const RECEPTIVE_URL = url("grpcs?");
 /**
  * A project or group: a numeric id, or a full path (`group/sub/project`) whose segments follow GitLab's
  * path rule (letters, digits, '_', '-', '.'; starting with a letter, digit or '_', not ending in '.',
@@ -46,7 +56,7 @@ const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
 
 export const ENVIRONMENT_TIERS = ["production", "staging", "testing", "development", "other"] as const;
 export type EnvironmentTier = (typeof ENVIRONMENT_TIERS)[number];
-export const AGENT_RBAC_MODES = ["least-privilege", "cluster-admin"] as const;
+export { AGENT_RBAC_MODES };
 export const ACCESS_AS = ["agent", "ci_job"] as const;
 export const DEFAULT_AGENT_CHART_VERSION = "2.12.2";
 
@@ -124,17 +134,15 @@ export const agentSchema = section({
   noProxy: v.optional(
     pattern("a comma-separated host list", /^[A-Za-z0-9.,:/*_[\]-]*$/, "10.0.0.0/8,.internal", 4096),
   ),
-  receptiveUrl: v.optional(
-    pattern(
-      "a grpc:// or grpcs:// URL at which GitLab reaches the agent",
-      RECEPTIVE_URL,
-      "grpcs://agent.example.com:443",
-    ),
-  ),
+  /** The older spelling of `receptive.url`, still accepted. */
+  receptiveUrl: v.optional(receptiveUrlSchema()),
+  receptive: v.optional(receptiveSchema),
   replicas: v.optional(wholeNumber(1, 10, 2), 2),
   requests: v.optional(resourceList),
   limits: v.optional(resourceList),
   rbac: v.optional(oneOf(AGENT_RBAC_MODES), "least-privilege"),
+  existingServiceAccount: v.optional(existingServiceAccountSchema),
+  existingRole: v.optional(existingRoleSchema),
   ciAccess: v.optional(
     section({
       projects: v.optional(list(accessEntry, "projects", "'[...]'", MAX_AUTHORIZED, "GitLab's limit"), []),
@@ -226,14 +234,20 @@ export interface AgentConfig {
   kasAddress?: string;
   kasCaCert?: string;
   proxy: { httpProxy?: string; httpsProxy?: string; noProxy?: string };
-  /** Receptive mode (GitLab reaches the agent at this URL); absent for the usual outbound mode. */
+  /** The configured receptive URL (`receptive.url` or `receptiveUrl`); absent when `receptive.expose` gives it. */
   receptiveUrl?: string;
+  /** Receptive mode (GitLab connects to the agent): URL, TLS settings, exposure; absent for the outbound agent. */
+  receptive?: ReceptiveConfig;
   replicas: number;
   resources: {
     requests: { cpu?: string; memory?: string };
     limits: { cpu?: string; memory?: string };
   };
-  rbac: "least-privilege" | "cluster-admin";
+  rbac: AgentRbacMode;
+  /** rbac existing-service-account: agentk runs as this service account, which the chart does not create. */
+  existingServiceAccount?: string;
+  /** rbac existing-role: the chart binds agentk's service account to this ClusterRole (`rbac.useExistingRole`). */
+  existingRole?: string;
   ciAccess: { projects: AccessEntry[]; groups: AccessEntry[] };
   userAccess?: { accessAs: "agent" | "user"; projects: string[]; groups: string[] };
   environment: { name: string; tier: EnvironmentTier; kubernetesNamespace: string };
@@ -306,22 +320,10 @@ export function checkAgent(
   }
 
   const tier = a.environment?.tier ?? tierOf(ctx.stack);
-  if (a.rbac === "cluster-admin" && (tier === "production" || tierOf(ctx.stack) === "production"))
-    problems.push({
-      key: key("rbac"),
-      message:
-        `cluster-admin is refused for a production stack (stack "${ctx.stack}", tier ${tier}): any CI job with access to the agent ` +
-        `could do anything in the cluster. Fix: pulumi config set --path '${key("rbac")}' least-privilege and grant namespaces through agent.ciAccess`,
-    });
-
   const production = tier === "production" || tierOf(ctx.stack) === "production";
+  const rbac = checkRbac(a, { stack: ctx.stack, tier, production, bad: ctx.bad }, problems);
   checkFluxRules(a, g.agentProject, { stack: ctx.stack, tier, production }, problems);
-
-  if (a.receptiveUrl !== undefined && a.kasAddress !== undefined)
-    problems.push({
-      key: key("kasAddress"),
-      message: `is set together with agent.receptiveUrl; a receptive agent does not connect to KAS. Fix: pulumi config rm --path '${key("kasAddress")}'`,
-    });
+  const receptive = checkReceptive(a, ctx.bad, problems);
 
   const quantityChecks = [
     ["cpu", cpuQuantityProblem, "100m"],
@@ -369,6 +371,7 @@ export function checkAgent(
 
   if (
     problems.length > before ||
+    !rbac ||
     !g.agentProject ||
     !name ||
     a.namespace === undefined ||
@@ -385,13 +388,14 @@ export function checkAgent(
     kasAddress: a.kasAddress,
     kasCaCert: a.kasCaCert,
     proxy: { httpProxy: a.httpProxy, httpsProxy: a.httpsProxy, noProxy: a.noProxy },
-    receptiveUrl: a.receptiveUrl,
+    receptiveUrl: receptive?.url,
+    receptive,
     replicas: a.replicas ?? 2,
     resources: {
       requests: { cpu: "50m", memory: "128Mi", ...stripUndefined(a.requests) },
       limits: { memory: "256Mi", ...stripUndefined(a.limits) },
     },
-    rbac: a.rbac ?? "least-privilege",
+    ...rbac,
     ciAccess: {
       projects: (a.ciAccess?.projects ?? []) as AccessEntry[],
       groups: (a.ciAccess?.groups ?? []) as AccessEntry[],

@@ -165,7 +165,7 @@ export async function agentPreflight(
         false,
         `KAS (the GitLab agent server) is disabled on ${conn.url}; enable it (Linux package: gitlab_kas['enable'] = true; Helm chart: global.kas.enabled) or set gitlab-eks:agent.enabled to false`,
       );
-    else if (!kasAddress && !agent.receptiveUrl)
+    else if (!kasAddress && !agent.receptive)
       add(
         "KAS",
         false,
@@ -175,20 +175,20 @@ export async function agentPreflight(
       add(
         "KAS",
         true,
-        agent.receptiveUrl
-          ? `enabled; receptive mode, GitLab connects to ${agent.receptiveUrl}`
+        agent.receptive
+          ? `enabled; receptive mode, GitLab connects to ${agent.receptive.url ?? "the address of the load balancer the stack creates"}`
           : `enabled at ${kasAddress}${agent.kasAddress ? " (configured)" : " (from /metadata)"}`,
       );
 
-    if (agent.receptiveUrl) {
+    if (agent.receptive) {
       const saas = /^https:\/\/(www\.)?gitlab\.com$/.test(conn.url);
       add(
         "receptive mode",
         !saas && metadata.enterprise !== false,
         saas
-          ? `receptive agents exist only on self-managed GitLab (Ultimate), not on ${conn.url}; remove gitlab-eks:agent.receptiveUrl`
+          ? `receptive agents exist only on self-managed GitLab (Ultimate), not on ${conn.url}; remove gitlab-eks:agent.receptive (and agent.receptiveUrl)`
           : metadata.enterprise === false
-            ? `receptive agents need GitLab Ultimate (Enterprise Edition); ${conn.url} runs the Community Edition. Remove gitlab-eks:agent.receptiveUrl`
+            ? `receptive agents need GitLab Ultimate (Enterprise Edition); ${conn.url} runs the Community Edition. Remove gitlab-eks:agent.receptive (and agent.receptiveUrl)`
             : `self-managed Enterprise Edition (the URL configuration still needs Ultimate and receptive agents enabled)`,
       );
     }

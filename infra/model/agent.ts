@@ -5,6 +5,25 @@
 import type { AccessEntry, AgentConfig } from "../config/gitlab";
 import type { StackConfig } from "../config/types";
 import { isolationRule } from "./isolation";
+import { RECEPTIVE_API_PORT } from "../config/agentModes";
+
+/**
+ * The chart's RBAC and service account values per `agent.rbac` mode. least-privilege and cluster-admin:
+ * the chart's RBAC (which binds cluster-admin) is off and ours (agentRbac) applies, to the service account
+ * the chart creates. existing-service-account: no service account and no RBAC from the chart; agentk runs
+ * as yours with the permissions you gave it. existing-role: the chart binds its service account to your
+ * ClusterRole (`rbac.useExistingRole`).
+ */
+export function chartRbacValues(agent: AgentConfig): Record<string, unknown> {
+  if (agent.rbac === "existing-service-account")
+    return { rbac: { create: false }, serviceAccount: { create: false, name: agent.existingServiceAccount } };
+  if (agent.rbac === "existing-role")
+    return {
+      rbac: { create: true, useExistingRole: agent.existingRole },
+      serviceAccount: { create: true, name: agent.releaseName },
+    };
+  return { rbac: { create: false }, serviceAccount: { create: true, name: agent.releaseName } };
+}
 
 export const AGENT_CHART_REPO = "https://charts.gitlab.io";
 export const AGENT_CHART = "gitlab-agent";
@@ -76,17 +95,19 @@ export function agentHelmValues(
     config: {
       // The token is in our own Secret (key `token`); it is never a Helm value.
       secretName: AGENT_TOKEN_SECRET,
-      ...(agent.receptiveUrl
-        ? { receptive: { enabled: true }, api: { jwtPublicKey: facts.jwtPublicKey } }
+      ...(agent.receptive
+        ? {
+            receptive: { enabled: true },
+            api: { jwtPublicKey: facts.jwtPublicKey, listenAddress: `:${RECEPTIVE_API_PORT}` },
+          }
         : { kasAddress: facts.kasAddress }),
       ...(agent.kasCaCert ? { kasCaCert: agent.kasCaCert } : {}),
       // The chart turns this on by default, and its templates then bind a ClusterRole reading secrets,
       // nodes and workloads cluster-wide, whatever rbac.create says: only when the stack asks for it.
       operational_container_scanning: { enabled: agent.containerScanning },
     },
-    // The chart's RBAC binds cluster-admin; ours (agentRbac) grants only what ciAccess needs.
-    rbac: { create: false },
-    serviceAccount: { create: true, name: agent.releaseName },
+    ...chartRbacValues(agent),
+    ...(agent.receptive ? { service: { internalPort: RECEPTIVE_API_PORT } } : {}),
     ...(proxyEnv.length
       ? {
           extraEnv: proxyEnv.flatMap(([name, value]) => [
@@ -120,6 +141,8 @@ export interface RbacObject {
  * `rbac: cluster-admin` binds cluster-admin instead (refused for production by validation).
  */
 export function agentRbac(agent: AgentConfig, ids: Record<string, number | string> = {}): RbacObject[] {
+  // An existing service account or role: its permissions are the user's, the stack adds none.
+  if (agent.rbac === "existing-service-account" || agent.rbac === "existing-role") return [];
   const sa = { kind: "ServiceAccount" as const, name: agent.releaseName, namespace: agent.namespace };
   const labels = { "app.kubernetes.io/managed-by": "gitlab-eks", "gitlab-eks/agent": agent.name };
   const name = `gitlab-agent-${agent.name}`;
@@ -223,7 +246,7 @@ export function agentRbac(agent: AgentConfig, ids: Record<string, number | strin
 
 /** Namespaces the agent's RBAC lives in, besides its own (they must exist before the bindings). */
 export function agentAccessNamespaces(agent: AgentConfig): string[] {
-  if (agent.rbac === "cluster-admin") return [];
+  if (agent.rbac !== "least-privilege") return [];
   const fromCi = [...agent.ciAccess.projects, ...agent.ciAccess.groups].map((e) => e.defaultNamespace);
   const fromDashboard = agent.userAccess?.accessAs === "agent" ? [agent.environment.kubernetesNamespace] : [];
   return [

@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import type { StackConfig } from "../config/types";
 import type { AgentConfig } from "../config/gitlab";
 import { agentConfigFile, agentHelmValues, agentRbac, type AgentFacts } from "./agent";
+import { exposedReceptiveUrl, receptiveService } from "./agentReceptive";
 import { renderAutoscaler } from "./autoscalerRender";
 import { agentFluxFiles, FLUX_CHART, fluxChartValues, fluxClusterObjects } from "./flux";
 import { desiredNodePools } from "./nodePools";
@@ -33,7 +34,28 @@ export function renderStack(config: StackConfig): Record<string, string> {
     files["agent-rbac.yaml"] = agentRbac(agent)
       .map((o) => yaml(o))
       .join("---\n");
+    Object.assign(files, renderAgentModes(agent));
   }
+  return files;
+}
+
+/**
+ * agent.rbac existing-service-account / existing-role: the stack adds no RBAC (said in the file, not left
+ * empty); agent.receptive.expose: the Service in front of agentk's receptive API.
+ */
+function renderAgentModes(agent: AgentConfig): Record<string, string> {
+  const files: Record<string, string> = {};
+  if (agent.rbac === "existing-service-account" || agent.rbac === "existing-role")
+    files["agent-rbac.yaml"] =
+      `# agent.rbac ${agent.rbac}: the stack creates no RBAC objects; ` +
+      (agent.rbac === "existing-role"
+        ? `the chart binds its service account to ClusterRole ${agent.existingRole} (rbac.useExistingRole).\n`
+        : `agentk runs as service account ${agent.existingServiceAccount}, with the permissions you gave it.\n`);
+  const service = receptiveService(agent);
+  if (service)
+    files["agent-receptive-service.yaml"] =
+      `# Without agent.receptive.url, GitLab connects to ${exposedReceptiveUrl("<this load balancer's address>")}.\n` +
+      yaml(service);
   return files;
 }
 

@@ -40,6 +40,16 @@ export async function gitlabWorld(options?: FakeGitlabOptions): Promise<GitlabWo
   };
 }
 
+/** A self-managed Enterprise Edition 18.5.1 with KAS at wss://kas.gitlab.example.com (the agent tests' GitLab). */
+export function selfManagedEeWorld(): Promise<GitlabWorld> {
+  return gitlabWorld({
+    instance: {
+      version: "18.5.1-ee",
+      kas: { version: "18.5.1", externalUrl: "wss://kas.gitlab.example.com" },
+    },
+  });
+}
+
 export interface ConsumerWorld {
   fake: FakeGitlab;
   /** The bot user behind the token (Maintainer of the project). */

@@ -80,6 +80,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         return { id: "11", state: { ...args.inputs, environmentId: 11 } };
       case "pulumi-nodejs:dynamic/gitlab-eks:ReceptiveUrl":
         return { id: "3", state: { ...args.inputs, publicKey: "MCowBQYDK2VwAyEAmockpublickey" } };
+      case "kubernetes:core/v1:Service": {
+        // A LoadBalancer Service gets its load balancer's DNS name, as the AWS cloud provider reports it.
+        const lb = (args.inputs.spec as { type?: string } | undefined)?.type === "LoadBalancer";
+        const hostname = `${args.name}-0123456789.elb.eu-west-1.amazonaws.com`;
+        return {
+          id,
+          state: { ...args.inputs, ...(lb ? { status: { loadBalancer: { ingress: [{ hostname }] } } } : {}) },
+        };
+      }
       case "aws:ec2/launchTemplate:LaunchTemplate":
         return { id: `lt-${args.name}`, state: { ...args.inputs, arn, latestVersion: 1 } };
       case "aws:iam/role:Role":

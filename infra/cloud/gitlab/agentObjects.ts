@@ -237,13 +237,23 @@ export interface ReceptiveUrlArgs {
   project: pulumi.Input<string>;
   agentId: pulumi.Input<number>;
   url: pulumi.Input<string>;
+  /** PEM CA certificate GitLab verifies the agent's endpoint with (sent as `ca_cert`, Base64). */
+  caCert?: pulumi.Input<string>;
+  /** Host name GitLab verifies the endpoint's certificate for (`tls_host`). */
+  tlsHost?: pulumi.Input<string>;
   /** The agent was adopted: its URL configuration is not this stack's to replace or delete. */
   agentAdopted?: pulumi.Input<boolean>;
 }
 
 export const receptiveUrlProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds, news) {
-    return diffByKeys(olds, news, [targetKey, "project", "agentId", "url"], ["agentAdopted"]);
+    // GitLab cannot edit a URL configuration: new TLS settings replace it like a new URL does.
+    return diffByKeys(
+      olds,
+      news,
+      [targetKey, "project", "agentId", "url", "caCert", "tlsHost"],
+      ["agentAdopted"],
+    );
   },
   async create(inputs) {
     const { config, created } = await ensureUrlConfiguration(
@@ -251,7 +261,7 @@ export const receptiveUrlProvider: pulumi.dynamic.ResourceProvider = {
       inputs.project,
       inputs.agentId,
       inputs.url,
-      { agentOwned: inputs.agentAdopted !== true },
+      { agentOwned: inputs.agentAdopted !== true, tls: { caCert: inputs.caCert, tlsHost: inputs.tlsHost } },
     );
     const adopted = !created && inputs.agentAdopted === true;
     return { id: String(config.id), outs: { ...inputs, publicKey: config.publicKey, adopted } };

@@ -3,6 +3,15 @@ import { AccessLevel, FakeUrlConfiguration } from "./types";
 import { notFound, badRequest, requireParams, pStr, ok, created, noContent } from "./http";
 import type { Core } from "./core";
 
+function isCertificate(pem: string): boolean {
+  try {
+    new crypto.X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Receptive agents' URL configurations (lib/api/clusters/agent_url_configurations.rb). */
 export function registerUrlConfigurations(core: Core): void {
   const { state, nextId, userProject, level, authorize, route, urlConfigEntity, findAgent } = core;
@@ -64,6 +73,11 @@ export function registerUrlConfigurations(core: Core): void {
       }
       if (scheme !== "grpc:" && scheme !== "grpcs:")
         errors.push("Url is blocked: Only allowed schemes are grpc, grpcs");
+      // Clusters::Agents::UrlConfiguration: `validates :ca_cert, certificate: true` and
+      // `validates :tls_host, host: true` (both allow_blank).
+      if (caCert && !isCertificate(caCert)) errors.push("Ca cert must be a valid PEM certificate");
+      if (tlsHost && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(tlsHost))
+        errors.push("Tls host must be a valid hostname!");
       if (clientKey && !clientCert) errors.push("Client cert can't be blank");
       if (clientCert && !clientKey) errors.push("Client key can't be blank");
       if (errors.length) throw badRequest(errors);
