@@ -32,8 +32,9 @@ import {
   RepositoryFile,
 } from "./gitlab/agentResources";
 import type { GitlabTarget } from "./gitlab/dynamic";
-import { agentFluxFiles } from "../model/flux";
+import { agentFluxFiles, fluxResourcePath } from "../model/flux";
 import { deployFlux, type FluxDeployment } from "./flux";
+import { deployFluxGitlab, type FluxGitlabDeployment } from "./fluxGitlab";
 
 export interface AgentDeployment {
   /** Settles when the preflight has passed (rejects with its failures); everything else waits for it. */
@@ -43,7 +44,7 @@ export interface AgentDeployment {
   /** The agent's Helm release (installMethod helm); with flux, Flux installs the agent instead. */
   release?: k8s.helm.v3.Release;
   /** installMethod flux: Flux in the cluster, and the files for the agent project (path -> content). */
-  flux?: FluxDeployment & { manifests: pulumi.Output<Record<string, string>> };
+  flux?: FluxDeployment & FluxGitlabDeployment & { manifests: pulumi.Output<Record<string, string>> };
   resources: pulumi.Resource[];
 }
 
@@ -148,7 +149,28 @@ export function deployAgent(
     });
     resources.push(...flux.resources);
     const manifests = helmFacts.apply((f) => agentFluxFiles(config, agent, f));
-    return { ready, agent: registered, token, flux: { ...flux, manifests }, resources };
+    const gitlab = deployFluxGitlab(config, agent, {
+      target,
+      project,
+      owner,
+      provider: deps.provider,
+      fluxNamespace: flux.namespace,
+      dependsOn: before,
+      manifests,
+    });
+    resources.push(...gitlab.resources);
+    // The replaced agent token is revoked once its successor is in the Secret, the HelmRelease naming it
+    // is committed and Flux's Kustomization is in place (fluxGitlab.ts says what that leaves open).
+    keep(
+      retireReplacedToken(target, project, registered, token, owner, [...gitlab.files, flux.kustomization]),
+    );
+    return {
+      ready,
+      agent: registered,
+      token,
+      flux: { ...flux, ...gitlab, resources: [...flux.resources, ...gitlab.resources], manifests },
+      resources,
+    };
   }
   const values = helmFacts.apply((f) => agentHelmValues(config, agent, f));
   const release = keep(
@@ -228,6 +250,7 @@ export function registerAgent(
     tier: agent.environment.tier,
     clusterAgentId: registered.agentId,
     kubernetesNamespace: agent.environment.kubernetesNamespace,
+    fluxResourcePath: agent.installMethod === "flux" ? fluxResourcePath(agent) : undefined,
     retainOnDelete: agent.retainOnDelete,
     owner,
   });
