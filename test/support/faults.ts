@@ -1,0 +1,59 @@
+/** The faults the GitLab fault tests drive every object through (the fake's fault layer). */
+import assert from "node:assert/strict";
+import type * as pulumi from "@pulumi/pulumi";
+import type { FakeGitlab } from "./fake-gitlab";
+
+type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type State = { id: string; outs: Props };
+
+export type Match = { method: string; pathPattern: RegExp };
+
+/**
+ * The faults, each on one request, or twice in a row. Twice in a row fails the run only where the object
+ * must be created again because its token cannot be recovered (agent token, runner); elsewhere the
+ * same-run lookup finds the object after the first, and the second is never met (no second POST).
+ */
+export const FAULTS: { name: string; inject: (f: FakeGitlab, m: Match) => void; failsTheRun?: true }[] = [
+  { name: "answer lost after applying", inject: (f, m) => f.loseAnswer(m) },
+  { name: "502 after applying", inject: (f, m) => f.failAfterApplying({ ...m, status: 502 }) },
+  { name: "504 after applying", inject: (f, m) => f.failAfterApplying({ ...m, status: 504 }) },
+  { name: "500 after applying", inject: (f, m) => f.failAfterApplying({ ...m, status: 500 }) },
+  { name: "500 before applying", inject: (f, m) => f.failNext({ ...m, status: 500 }) },
+  {
+    name: "429 storm",
+    inject: (f, m) => f.failNext({ ...m, status: 429, retryAfterSeconds: 0, times: 3 }),
+  },
+  {
+    name: "503 with Retry-After",
+    inject: (f, m) => f.failNext({ ...m, status: 503, retryAfterSeconds: 0 }),
+  },
+  {
+    name: "answer lost twice",
+    inject: (f, m) => f.loseAnswer({ ...m, times: 2 }),
+    failsTheRun: true,
+  },
+  {
+    name: "502 after applying twice",
+    inject: (f, m) => f.failAfterApplying({ ...m, status: 502, times: 2 }),
+    failsTheRun: true,
+  },
+];
+
+/** What `pulumi up` does for one resource (check, then create, or diff and update/replace). */
+export async function up(
+  p: pulumi.dynamic.ResourceProvider,
+  state: State | undefined,
+  inputs: Props,
+): Promise<State> {
+  const c = await p.check?.(state?.outs ?? {}, inputs);
+  if (c?.failures?.length) throw new Error(c.failures.map((f) => f.reason).join("; "));
+  if (!state) {
+    const r = await p.create(inputs);
+    return { id: r.id, outs: r.outs as Props };
+  }
+  const d = await p.diff!(state.id, state.outs, inputs);
+  if (!d.changes) return state;
+  assert.deepEqual(d.replaces, [], "no object is replaced in these runs");
+  const u = await p.update!(state.id, state.outs, inputs);
+  return { id: state.id, outs: u.outs as Props };
+}
