@@ -87,7 +87,10 @@ export const repositoryFileProvider: pulumi.dynamic.ResourceProvider = {
   },
   async create(inputs) {
     const refusal = await fileRefusal(inputs);
-    if (refusal) throw new Error(`Cannot write ${inputs.path}: ${refusal}`);
+    if (refusal)
+      throw new Error(
+        `Cannot write ${inputs.agentName ? "the agent's config file" : inputs.path}: ${refusal}`,
+      );
     const f = await ensureFile(
       providerApi(inputs.target, PURPOSE),
       inputs.project,
