@@ -23,8 +23,8 @@ const agentRelease = (mocks: RecordingMocks) => {
  * The agent's chart as installed: the direct release's inputs, or (installMethod flux) the committed
  * HelmRelease and HelmRepository: [chart, version, repository, namespace, release name] and the values.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function agentChart(mocks: RecordingMocks): { installed: unknown[]; values: any } {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const committed = (name: string) =>
     mocks.ofType(`${DYN}RepositoryFile`).find((f) => f.name === name)?.inputs.content as string | undefined;
   const helmRelease = committed("flux-manifest-helmrelease");

@@ -20,8 +20,7 @@ import {
   fluxDeployTokenRetirementProvider,
 } from "../infra/cloud/gitlab/fluxResources";
 import { fluxDeployTokenName } from "../infra/gitlab/deployTokens";
-import { FAULTS, type Match, type State, up } from "./support/faults";
-import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+import { destroyOf, FAULTS, faultWorld, type Match, pulumiUpOf, type State } from "./support/faults";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -34,23 +33,7 @@ const manifest = (kind: string, tokenId: number) =>
   `${HEADER}apiVersion: v1\nkind: ${kind}\nmetadata:\n  name: gitlab-agent\n  annotations:\n    gitlab-eks/agent-token-id: "${tokenId}"\n`;
 
 describe("installMethod flux, GitLab side, through lost and ambiguous answers: faulted run, re-run, destroy", () => {
-  let w: GitlabWorld;
-  let saved: string | undefined;
-  let target: { url: string; tokenVariable: string };
-  let output: string[];
-
-  beforeEach(async () => {
-    w = await gitlabWorld();
-    target = { url: w.fake.url, tokenVariable: "GITLAB_TOKEN" };
-    saved = process.env.GITLAB_TOKEN;
-    process.env.GITLAB_TOKEN = w.maintainerToken;
-    output = [];
-  });
-  afterEach(async () => {
-    if (saved === undefined) delete process.env.GITLAB_TOKEN;
-    else process.env.GITLAB_TOKEN = saved;
-    await w.fake.close();
-  });
+  const fw = faultWorld();
 
   /** The flux stack's GitLab objects in the program's order (the Kubernetes Secrets sit between). */
   const stack = (
@@ -61,7 +44,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
       name,
       repositoryFileProvider,
       () => ({
-        target,
+        target: fw.target,
         project: PROJECT,
         path: `${DIR}/${name}.yaml`,
         branch: "main",
@@ -76,13 +59,20 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
       [
         "agent",
         clusterAgentProvider,
-        () => ({ target, project: PROJECT, name: "prod", retainOnDelete: false, owner: OWNER, adopt: true }),
+        () => ({
+          target: fw.target,
+          project: PROJECT,
+          name: "prod",
+          retainOnDelete: false,
+          owner: OWNER,
+          adopt: true,
+        }),
       ],
       [
         "token",
         agentTokenProvider,
         () => ({
-          target,
+          target: fw.target,
           project: PROJECT,
           agentId: s.agent.outs.agentId,
           name: `gitlab-eks-production-${rotation}`,
@@ -94,7 +84,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
         "environment",
         agentEnvironmentProvider,
         () => ({
-          target,
+          target: fw.target,
           project: PROJECT,
           name: "production",
           tier: "production",
@@ -109,7 +99,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
         "deployToken",
         fluxDeployTokenProvider,
         () => ({
-          target,
+          target: fw.target,
           project: PROJECT,
           name: fluxDeployTokenName(OWNER, "prod", rotation),
           owner: OWNER,
@@ -120,7 +110,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
         "deployTokenRetirement",
         fluxDeployTokenRetirementProvider,
         () => ({
-          target,
+          target: fw.target,
           project: PROJECT,
           keepTokenId: s.deployToken.outs.tokenId,
           replacedTokenIds: s.deployToken.outs.replacedTokenIds,
@@ -134,7 +124,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
         "retirement",
         agentTokenRetirementProvider,
         () => ({
-          target,
+          target: fw.target,
           project: PROJECT,
           agentId: s.agent.outs.agentId,
           keepTokenId: s.token.outs.tokenId,
@@ -145,26 +135,13 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
     ];
   };
 
-  async function pulumiUp(s: Record<string, State>, rotation?: string): Promise<Error | undefined> {
-    for (const [name, provider, inputs] of stack(s, rotation)) {
-      try {
-        s[name] = await up(provider, s[name], inputs());
-      } catch (e) {
-        output.push((e as Error).message);
-        return e as Error;
-      }
-    }
-    return undefined;
-  }
+  const pulumiUp = (s: Record<string, State>, rotation?: string) =>
+    pulumiUpOf(stack(s, rotation), s, fw.output);
+  const destroy = (s: Record<string, State>) => destroyOf(stack(s), s);
 
-  async function destroy(s: Record<string, State>) {
-    for (const [name, provider] of stack(s).reverse())
-      if (s[name]) await provider.delete!(s[name].id, s[name].outs);
-  }
-
-  const deployTokens = () => w.fake.state.deployTokens.filter((t) => !t.revoked);
+  const deployTokens = () => fw.w.fake.state.deployTokens.filter((t) => !t.revoked);
   const manifestCommits = () =>
-    w.fake.commitsFor(w.clustersId, "main").filter((c) => JSON.stringify(c).includes(DIR));
+    fw.w.fake.commitsFor(fw.w.clustersId, "main").filter((c) => JSON.stringify(c).includes(DIR));
 
   function assertConverged(s: Record<string, State>) {
     assert.deepEqual(
@@ -178,32 +155,32 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
       ["gitlab-agent-helm-repository", "HelmRepository"],
       ["gitlab-agent-helm-release", "HelmRelease"],
     ]) {
-      const content = w.fake.readFile(w.clustersId, "main", `${DIR}/${name}.yaml`);
+      const content = fw.w.fake.readFile(fw.w.clustersId, "main", `${DIR}/${name}.yaml`);
       assert.equal(content, manifest(kind, s.token.outs.tokenId));
       assert.equal(parse(content!).kind, kind, "the committed manifest parses");
       assert.equal(s[name].outs.adopted, false);
     }
-    const [env] = w.fake.state.environments;
-    assert.equal(w.fake.state.environments.length, 1);
+    const [env] = fw.w.fake.state.environments;
+    assert.equal(fw.w.fake.state.environments.length, 1);
     assert.deepEqual([env.fluxResourcePath, env.kubernetesNamespace], [FLUX_PATH, "apps"]);
     assert.deepEqual(
-      w.fake.state.agentTokens.filter((t) => t.status === "active").map((t) => t.id),
+      fw.w.fake.state.agentTokens.filter((t) => t.status === "active").map((t) => t.id),
       [s.token.outs.tokenId],
     );
   }
 
   function assertDestroyed() {
     assert.equal(deployTokens().length, 0, "no deploy token left");
-    assert.equal(w.fake.state.deployTokens.length, 0, "deleted, not just revoked");
+    assert.equal(fw.w.fake.state.deployTokens.length, 0, "deleted, not just revoked");
     for (const name of ["gitlab-agent-helm-repository", "gitlab-agent-helm-release"])
-      assert.equal(w.fake.readFile(w.clustersId, "main", `${DIR}/${name}.yaml`), undefined);
-    assert.equal(w.fake.state.environments.length, 0);
+      assert.equal(fw.w.fake.readFile(fw.w.clustersId, "main", `${DIR}/${name}.yaml`), undefined);
+    assert.equal(fw.w.fake.state.environments.length, 0);
   }
 
   function assertNoSecretIn(s: Record<string, State>) {
-    const secrets = [w.maintainerToken, s.token?.outs.token, s.deployToken?.outs.token].filter(Boolean);
-    const committed = w.fake.state.commits.map((c) => JSON.stringify(c)).join("\n");
-    const text = [...output, JSON.stringify(w.fake.requests), committed].join("\n");
+    const secrets = [fw.w.maintainerToken, s.token?.outs.token, s.deployToken?.outs.token].filter(Boolean);
+    const committed = fw.w.fake.state.commits.map((c) => JSON.stringify(c)).join("\n");
+    const text = [...fw.output, JSON.stringify(fw.w.fake.requests), committed].join("\n");
     for (const secret of secrets) assert.ok(!text.includes(secret), "a token value in the output or in Git");
     assert.ok(!/glpat-|glagent-|gldt-/.test(text), "a token-shaped value in the output or in Git");
   }
@@ -220,17 +197,17 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
       for (const fault of FAULTS)
         it(fault.name, async () => {
           const s: Record<string, State> = {};
-          fault.inject(w.fake, match);
+          fault.inject(fw.w.fake, match);
           const failed = await pulumiUp(s);
           if (fault.failsTheRun && recreated) assert.match(String(failed?.message), /Not resent/);
           else assert.equal(failed, undefined, String(failed?.message));
           if (fault.failsTheRun && !recreated) {
-            assert.equal(w.fake.countRequests(match), 1, "found after the first fault: no second POST");
-            w.fake.clearFaults();
+            assert.equal(fw.w.fake.countRequests(match), 1, "found after the first fault: no second POST");
+            fw.w.fake.clearFaults();
           }
-          assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+          assert.equal(fw.w.fake.pendingFaults(), 0, "the fault was hit");
           if (recreated && !fault.failsTheRun) {
-            const applied = w.fake.requestsMatching(match).filter((r) => (r.applied ?? r.status) === 201);
+            const applied = fw.w.fake.requestsMatching(match).filter((r) => (r.applied ?? r.status) === 201);
             assert.ok(
               applied.length <= 2,
               "applied at most twice: the lost one (revoked) and one after the lookup",
@@ -255,8 +232,8 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
         assert.equal(await pulumiUp(s), undefined);
         const inUse = s.deployToken.outs.tokenId;
         const agentTokenInUse = s.token.outs.tokenId;
-        const others = w.fake.addDeployToken({ projectId: w.clustersId, name: "someone else's" });
-        fault.inject(w.fake, { method: "POST", pathPattern: /deploy_tokens$/ });
+        const others = fw.w.fake.addDeployToken({ projectId: fw.w.clustersId, name: "someone else's" });
+        fault.inject(fw.w.fake, { method: "POST", pathPattern: /deploy_tokens$/ });
         const failed = await pulumiUp(s, "2026-11");
         if (fault.failsTheRun) {
           assert.match(String(failed?.message), /Not resent/);
@@ -271,7 +248,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
         assert.notEqual(s.token.outs.tokenId, agentTokenInUse);
         // The HelmRelease committed names the new agent token: Flux rolls the pods onto it.
         assert.match(
-          w.fake.readFile(w.clustersId, "main", `${DIR}/gitlab-agent-helm-release.yaml`)!,
+          fw.w.fake.readFile(fw.w.clustersId, "main", `${DIR}/gitlab-agent-helm-release.yaml`)!,
           new RegExp(`agent-token-id: "${s.token.outs.tokenId}"`),
         );
         assert.deepEqual(

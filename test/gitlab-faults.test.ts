@@ -23,8 +23,7 @@ import { resolveConnection } from "../infra/gitlab/connection";
 import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
 import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
 import { promoteCommit } from "../infra/gitlab/promotion";
-import { FAULTS, type Match, type State, up } from "./support/faults";
-import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+import { destroyOf, FAULTS, faultWorld, type Match, pulumiUpOf, type State } from "./support/faults";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -32,24 +31,7 @@ const OWNER = "platform-clusters/production";
 const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
 
 describe("GitLab objects through lost and ambiguous answers: faulted run, re-run, destroy", () => {
-  let w: GitlabWorld;
-  let saved: string | undefined;
-  let target: { url: string; tokenVariable: string };
-  let output: string[];
-
-  beforeEach(async () => {
-    w = await gitlabWorld();
-    w.fake.state.instance.receptiveAgentsEnabled = true;
-    target = { url: w.fake.url, tokenVariable: "GITLAB_TOKEN" };
-    saved = process.env.GITLAB_TOKEN;
-    process.env.GITLAB_TOKEN = w.maintainerToken;
-    output = [];
-  });
-  afterEach(async () => {
-    if (saved === undefined) delete process.env.GITLAB_TOKEN;
-    else process.env.GITLAB_TOKEN = saved;
-    await w.fake.close();
-  });
+  const fw = faultWorld((w) => (w.fake.state.instance.receptiveAgentsEnabled = true));
 
   const PROJECT = "platform/clusters";
   /** The stack's GitLab objects in the program's order: [name, provider, inputs]. */
@@ -61,7 +43,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       "file",
       repositoryFileProvider,
       () => ({
-        target,
+        target: fw.target,
         project: PROJECT,
         path: ".gitlab/agents/prod/config.yaml",
         content: `${HEADER}ci_access: {}\n`,
@@ -75,13 +57,20 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     [
       "agent",
       clusterAgentProvider,
-      () => ({ target, project: PROJECT, name: "prod", retainOnDelete: false, owner: OWNER, adopt: false }),
+      () => ({
+        target: fw.target,
+        project: PROJECT,
+        name: "prod",
+        retainOnDelete: false,
+        owner: OWNER,
+        adopt: false,
+      }),
     ],
     [
       "token",
       agentTokenProvider,
       () => ({
-        target,
+        target: fw.target,
         project: PROJECT,
         agentId: s.agent.outs.agentId,
         name: `gitlab-eks-production-${rotation}`,
@@ -93,7 +82,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       "environment",
       agentEnvironmentProvider,
       () => ({
-        target,
+        target: fw.target,
         project: PROJECT,
         name: "production",
         tier: "production",
@@ -107,7 +96,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       "receptiveUrl",
       receptiveUrlProvider,
       () => ({
-        target,
+        target: fw.target,
         project: PROJECT,
         agentId: s.agent.outs.agentId,
         url: "grpcs://agent.example.com:443",
@@ -119,7 +108,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       "retirement",
       agentTokenRetirementProvider,
       () => ({
-        target,
+        target: fw.target,
         project: PROJECT,
         agentId: s.agent.outs.agentId,
         keepTokenId: s.token.outs.tokenId,
@@ -131,7 +120,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       "runner",
       gitlabRunnerProvider,
       () => ({
-        target,
+        target: fw.target,
         runnerType: "project_type",
         project: PROJECT,
         description: "gitlab-eks-production",
@@ -146,58 +135,45 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
   ];
 
   /** One `pulumi up`: stops at the first failure, keeping the state of what succeeded. */
-  async function pulumiUp(s: Record<string, State>, rotation?: string): Promise<Error | undefined> {
-    for (const [name, provider, inputs] of stack(s, rotation)) {
-      try {
-        s[name] = await up(provider, s[name], inputs());
-      } catch (e) {
-        output.push((e as Error).message);
-        return e as Error;
-      }
-    }
-    return undefined;
-  }
+  const pulumiUp = (s: Record<string, State>, rotation?: string) =>
+    pulumiUpOf(stack(s, rotation), s, fw.output);
+  const destroy = (s: Record<string, State>) => destroyOf(stack(s), s);
 
-  async function destroy(s: Record<string, State>) {
-    for (const [name, provider] of stack(s).reverse())
-      if (s[name]) await provider.delete!(s[name].id, s[name].outs);
-  }
-
-  const agentTokens = () => w.fake.state.agentTokens.filter((t) => t.status === "active");
+  const agentTokens = () => fw.w.fake.state.agentTokens.filter((t) => t.status === "active");
   const stackRunners = () =>
-    w.fake.state.runners.filter((r) => r.description.includes(`[gitlab-eks:${OWNER}]`));
+    fw.w.fake.state.runners.filter((r) => r.description.includes(`[gitlab-eks:${OWNER}]`));
 
   function assertConverged(s: Record<string, State>) {
-    assert.equal(w.fake.state.agents.length, 1, "one agent");
+    assert.equal(fw.w.fake.state.agents.length, 1, "one agent");
     assert.deepEqual(
       agentTokens().map((t) => t.id),
       [s.token.outs.tokenId],
       "one active token, the one state holds",
     );
-    assert.equal(w.fake.state.environments.length, 1, "one environment");
-    assert.equal(w.fake.state.urlConfigurations.length, 1, "one URL configuration");
+    assert.equal(fw.w.fake.state.environments.length, 1, "one environment");
+    assert.equal(fw.w.fake.state.urlConfigurations.length, 1, "one URL configuration");
     assert.deepEqual(
       stackRunners().map((r) => r.id),
       [s.runner.outs.runnerId],
       "one runner of this stack, the one state holds",
     );
-    assert.equal(w.fake.state.runners.length, 1);
+    assert.equal(fw.w.fake.state.runners.length, 1);
     for (const k of ["file", "agent", "environment", "receptiveUrl"])
       assert.equal(s[k].outs.adopted, false, `${k} is this stack's own, so destroy deletes it`);
   }
 
   function assertDestroyed() {
-    assert.equal(w.fake.state.agents.length, 0, "agent deleted");
+    assert.equal(fw.w.fake.state.agents.length, 0, "agent deleted");
     assert.equal(agentTokens().length, 0, "no active token");
-    assert.equal(w.fake.state.environments.length, 0, "environment deleted");
-    assert.equal(w.fake.state.urlConfigurations.length, 0);
-    assert.equal(w.fake.state.runners.length, 0, "no runner left");
-    assert.equal(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
+    assert.equal(fw.w.fake.state.environments.length, 0, "environment deleted");
+    assert.equal(fw.w.fake.state.urlConfigurations.length, 0);
+    assert.equal(fw.w.fake.state.runners.length, 0, "no runner left");
+    assert.equal(fw.w.fake.readFile(fw.w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
   }
 
   function assertNoSecretIn(s: Record<string, State>) {
-    const secrets = [w.maintainerToken, s.token?.outs.token, s.runner?.outs.token].filter(Boolean);
-    const text = [...output, JSON.stringify(w.fake.requests)].join("\n");
+    const secrets = [fw.w.maintainerToken, s.token?.outs.token, s.runner?.outs.token].filter(Boolean);
+    const text = [...fw.output, JSON.stringify(fw.w.fake.requests)].join("\n");
     for (const secret of secrets) assert.ok(!text.includes(secret), "a token value in the output");
     assert.ok(!/glpat-|glagent-|glrt-/.test(text), "a token-shaped value in the output");
   }
@@ -222,11 +198,11 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     if (fault.failsTheRun && recreated) assert.match(String(failed?.message), /Not resent/);
     else assert.equal(failed, undefined, String(failed?.message));
     if (fault.failsTheRun && !recreated) {
-      assert.equal(w.fake.pendingFaults(), 1, "found after the first fault: no second POST");
-      assert.equal(w.fake.countRequests(m), 1);
-      w.fake.clearFaults();
+      assert.equal(fw.w.fake.pendingFaults(), 1, "found after the first fault: no second POST");
+      assert.equal(fw.w.fake.countRequests(m), 1);
+      fw.w.fake.clearFaults();
     }
-    assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+    assert.equal(fw.w.fake.pendingFaults(), 0, "the fault was hit");
   }
 
   for (const [object, match, recreated] of CREATES)
@@ -234,7 +210,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       for (const fault of FAULTS)
         it(fault.name, async () => {
           const s: Record<string, State> = {};
-          fault.inject(w.fake, match);
+          fault.inject(fw.w.fake, match);
           assertFaultedRun(await pulumiUp(s), fault, recreated, match);
           assert.equal(await pulumiUp(s), undefined, "the re-run converges");
           assertConverged(s);
@@ -252,7 +228,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         const s: Record<string, State> = {};
         assert.equal(await pulumiUp(s), undefined);
         const inUse = s.token.outs.tokenId;
-        fault.inject(w.fake, { method: "POST", pathPattern: /\/tokens$/ });
+        fault.inject(fw.w.fake, { method: "POST", pathPattern: /\/tokens$/ });
         const failed = await pulumiUp(s, "2026-11");
         if (fault.failsTheRun) {
           assert.match(String(failed?.message), /Not resent/);
@@ -274,8 +250,8 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
 
   describe("CI helper objects: MR note, promotion branch and MR, drift issue", () => {
     const api = () =>
-      gitlabClient(resolveConnection({ url: w.fake.url }, {}), {
-        env: { GITLAB_TOKEN: w.maintainerToken },
+      gitlabClient(resolveConnection({ url: fw.w.fake.url }, {}), {
+        env: { GITLAB_TOKEN: fw.w.maintainerToken },
         sleep: async () => {},
       });
     const ci: [string, Match, () => Promise<unknown>, () => void][] = [
@@ -285,17 +261,18 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         () =>
           upsertMergeRequestNote(
             api(),
-            { project: w.clustersId, mergeRequestIid: w.fake.state.mergeRequests[0].iid },
+            { project: fw.w.clustersId, mergeRequestIid: fw.w.fake.state.mergeRequests[0].iid },
             "<!-- gitlab-eks:preview -->",
             "<!-- gitlab-eks:preview -->\nno changes",
           ),
-        () => assert.equal(w.fake.state.notes.filter((n) => !n.system).length, 1, "one note"),
+        () => assert.equal(fw.w.fake.state.notes.filter((n) => !n.system).length, 1, "one note"),
       ],
       [
         "promotion branch",
         { method: "POST", pathPattern: /repository\/branches$/ },
         () => promote(),
-        () => assert.equal(w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length, 1),
+        () =>
+          assert.equal(fw.w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length, 1),
       ],
       [
         "promotion MR",
@@ -303,7 +280,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         () => promote(),
         () =>
           assert.equal(
-            w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length,
+            fw.w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length,
             1,
             "one MR",
           ),
@@ -319,29 +296,29 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
             title: "Drift in production",
             description: "<!-- gitlab-eks:drift -->\n1 change",
           }),
-        () => assert.equal(w.fake.state.issues.length, 1, "one issue"),
+        () => assert.equal(fw.w.fake.state.issues.length, 1, "one issue"),
       ],
       [
         "drift issue's closing comment",
         { method: "POST", pathPattern: /issues\/\d+\/notes$/ },
         async () => {
           const lookup = { project: PROJECT, marker: "<!-- m -->", labels: ["gitlab-eks-drift"] };
-          if (!w.fake.state.issues.length)
+          if (!fw.w.fake.state.issues.length)
             await upsertIssue(api(), { ...lookup, title: "Drift", description: "<!-- m -->\nx" });
           await closeIssue(api(), lookup, "No drift any more.");
         },
         () =>
           assert.equal(
-            w.fake.state.notes.filter((n) => !n.system && n.body === "No drift any more.").length,
+            fw.w.fake.state.notes.filter((n) => !n.system && n.body === "No drift any more.").length,
             1,
             "one comment",
           ),
       ],
     ];
     const promote = () => {
-      const sha = w.fake.state.projects.find((p) => p.id === w.clustersId)!.branches.main.commitId;
+      const sha = fw.w.fake.state.projects.find((p) => p.id === fw.w.clustersId)!.branches.main.commitId;
       return promoteCommit(api(), {
-        project: w.clustersId,
+        project: fw.w.clustersId,
         sha,
         promotionBranch: "gitlab-eks/promote/main-to-staging",
         targetBranch: "staging",
@@ -351,11 +328,11 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     };
 
     beforeEach(() => {
-      const bot = w.fake.state.users.find((u) => u.username === "platform-bot")!;
-      w.fake.addBranch(w.clustersId, "staging", { protected: true });
-      w.fake.pushCommit(w.clustersId, "main");
-      w.fake.addMergeRequest({
-        projectId: w.clustersId,
+      const bot = fw.w.fake.state.users.find((u) => u.username === "platform-bot")!;
+      fw.w.fake.addBranch(fw.w.clustersId, "staging", { protected: true });
+      fw.w.fake.pushCommit(fw.w.clustersId, "main");
+      fw.w.fake.addMergeRequest({
+        projectId: fw.w.clustersId,
         sourceBranch: "feature",
         targetBranch: "main",
         title: "t",
@@ -367,12 +344,12 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       describe(object, () => {
         for (const fault of FAULTS)
           it(fault.name, async () => {
-            fault.inject(w.fake, match);
+            fault.inject(fw.w.fake, match);
             const failed = await run().then(
               () => undefined,
               (e: Error) => e,
             );
-            output.push(String(failed?.message ?? ""));
+            fw.output.push(String(failed?.message ?? ""));
             assertFaultedRun(failed, fault, false, match);
             await run(); // the re-run (the next pipeline)
             assertOne();

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import type { FakeGitlab } from "./fake-gitlab";
+import { gitlabWorld, type GitlabWorld } from "./gitlab-world";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 export type State = { id: string; outs: Props };
@@ -56,4 +57,60 @@ export async function up(
   assert.deepEqual(d.replaces, [], "no object is replaced in these runs");
   const u = await p.update!(state.id, state.outs, inputs);
   return { id: state.id, outs: u.outs as Props };
+}
+
+/** A stack's GitLab objects in the program's order: [name in state, provider, its inputs now]. */
+export type StackObjects = [string, pulumi.dynamic.ResourceProvider, () => Props][];
+
+/** One `pulumi up`: stops at the first failure (its message goes to `output`), keeping what succeeded. */
+export async function pulumiUpOf(
+  objects: StackObjects,
+  s: Record<string, State>,
+  output: string[],
+): Promise<Error | undefined> {
+  for (const [name, provider, inputs] of objects) {
+    try {
+      s[name] = await up(provider, s[name], inputs());
+    } catch (e) {
+      output.push((e as Error).message);
+      return e as Error;
+    }
+  }
+  return undefined;
+}
+
+/** `pulumi destroy`: every object in state, in the reverse order. */
+export async function destroyOf(objects: StackObjects, s: Record<string, State>): Promise<void> {
+  for (const [name, provider] of [...objects].reverse())
+    if (s[name]) await provider.delete!(s[name].id, s[name].outs);
+}
+
+export interface FaultWorld {
+  w: GitlabWorld;
+  target: { url: string; tokenVariable: string };
+  /** Everything the runs said (failure messages): checked for token values. */
+  output: string[];
+}
+
+/**
+ * Registers the hooks of a fault suite: a fresh fake GitLab for each test, GITLAB_TOKEN set to its
+ * maintainer's token for the providers (as the provider process reads it), restored afterwards.
+ */
+export function faultWorld(setup: (w: GitlabWorld) => void = () => {}): FaultWorld {
+  const fw = { output: [] } as unknown as FaultWorld;
+  let saved: string | undefined;
+  beforeEach(async () => {
+    fw.w = await gitlabWorld();
+    setup(fw.w);
+    fw.target = { url: fw.w.fake.url, tokenVariable: "GITLAB_TOKEN" };
+    saved = process.env.GITLAB_TOKEN;
+    process.env.GITLAB_TOKEN = fw.w.maintainerToken;
+    fw.output = [];
+  });
+  afterEach(async () => {
+    if (saved === undefined) delete process.env.GITLAB_TOKEN;
+    else process.env.GITLAB_TOKEN = saved;
+    await fw.w.fake.close();
+  });
+  return fw;
 }
