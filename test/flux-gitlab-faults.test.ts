@@ -6,26 +6,26 @@
  * and infra/gitlab run through gitbeaker over HTTP against the fake GitLab.
  */
 import assert from "node:assert/strict";
-import type * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import {
-  agentEnvironmentProvider,
-  agentTokenProvider,
-  agentTokenRetirementProvider,
-  clusterAgentProvider,
-  repositoryFileProvider,
-} from "../infra/cloud/gitlab/agentResources";
+import { repositoryFileProvider } from "../infra/cloud/gitlab/agentResources";
 import {
   fluxDeployTokenProvider,
   fluxDeployTokenRetirementProvider,
 } from "../infra/cloud/gitlab/fluxResources";
 import { fluxDeployTokenName } from "../infra/gitlab/deployTokens";
-import { destroyOf, FAULTS, faultWorld, type Match, pulumiUpOf, type State } from "./support/faults";
+import {
+  agentObjects,
+  destroyOf,
+  FAULT_OWNER as OWNER,
+  FAULT_PROJECT as PROJECT,
+  FAULTS,
+  faultWorld,
+  type Match,
+  type StackObjects,
+  pulumiUpOf,
+  type State,
+} from "./support/faults";
 
-type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const OWNER = "platform-clusters/production";
-const PROJECT = "platform/clusters";
 const DIR = ".gitlab/flux/prod";
 const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}] (cluster prod): pulumi up rewrites this file.\n`;
 const FLUX_PATH = "helm.toolkit.fluxcd.io/v2/namespaces/flux-system/helmreleases/gitlab-agent";
@@ -36,11 +36,8 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
   const fw = faultWorld();
 
   /** The flux stack's GitLab objects in the program's order (the Kubernetes Secrets sit between). */
-  const stack = (
-    s: Record<string, State>,
-    rotation = "initial",
-  ): [string, pulumi.dynamic.ResourceProvider, () => Props][] => {
-    const file = (kind: string, name: string): [string, pulumi.dynamic.ResourceProvider, () => Props] => [
+  const stack = (s: Record<string, State>, rotation = "initial"): StackObjects => {
+    const file = (kind: string, name: string): StackObjects[number] => [
       name,
       repositoryFileProvider,
       () => ({
@@ -55,46 +52,11 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
         adopt: false,
       }),
     ];
+    const objects = agentObjects(fw, s, rotation, { fluxResourcePath: FLUX_PATH });
     return [
-      [
-        "agent",
-        clusterAgentProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          name: "prod",
-          retainOnDelete: false,
-          owner: OWNER,
-          adopt: true,
-        }),
-      ],
-      [
-        "token",
-        agentTokenProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          agentId: s.agent.outs.agentId,
-          name: `gitlab-eks-production-${rotation}`,
-          description: "gitlab-eks: cluster prod",
-          owner: OWNER,
-        }),
-      ],
-      [
-        "environment",
-        agentEnvironmentProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          name: "production",
-          tier: "production",
-          clusterAgentId: s.agent.outs.agentId,
-          kubernetesNamespace: "apps",
-          fluxResourcePath: FLUX_PATH,
-          retainOnDelete: false,
-          owner: OWNER,
-        }),
-      ],
+      objects.agent,
+      objects.token,
+      objects.environment,
       [
         "deployToken",
         fluxDeployTokenProvider,
@@ -120,18 +82,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
       file("HelmRepository", "gitlab-agent-helm-repository"),
       file("HelmRelease", "gitlab-agent-helm-release"),
       // After the manifests are committed and the Kustomization is in place.
-      [
-        "retirement",
-        agentTokenRetirementProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          agentId: s.agent.outs.agentId,
-          keepTokenId: s.token.outs.tokenId,
-          replacedTokenIds: s.token.outs.replacedTokenIds,
-          owner: OWNER,
-        }),
-      ],
+      objects.retirement,
     ];
   };
 

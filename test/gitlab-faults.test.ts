@@ -8,131 +8,84 @@
  * run through gitbeaker over HTTP.
  */
 import assert from "node:assert/strict";
-import type * as pulumi from "@pulumi/pulumi";
-import {
-  agentEnvironmentProvider,
-  agentTokenProvider,
-  agentTokenRetirementProvider,
-  clusterAgentProvider,
-  receptiveUrlProvider,
-  repositoryFileProvider,
-} from "../infra/cloud/gitlab/agentResources";
+import { receptiveUrlProvider, repositoryFileProvider } from "../infra/cloud/gitlab/agentResources";
 import { gitlabRunnerProvider } from "../infra/cloud/gitlab/runnerResource";
 import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
 import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
 import { promoteCommit } from "../infra/gitlab/promotion";
-import { destroyOf, FAULTS, faultWorld, type Match, pulumiUpOf, type State } from "./support/faults";
+import {
+  agentObjects,
+  destroyOf,
+  FAULT_OWNER as OWNER,
+  FAULT_PROJECT as PROJECT,
+  FAULTS,
+  faultWorld,
+  type Match,
+  pulumiUpOf,
+  type StackObjects,
+  type State,
+} from "./support/faults";
 
-type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const OWNER = "platform-clusters/production";
 const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
 
 describe("GitLab objects through lost and ambiguous answers: faulted run, re-run, destroy", () => {
   const fw = faultWorld((w) => (w.fake.state.instance.receptiveAgentsEnabled = true));
 
-  const PROJECT = "platform/clusters";
   /** The stack's GitLab objects in the program's order: [name, provider, inputs]. */
-  const stack = (
-    s: Record<string, State>,
-    rotation = "initial",
-  ): [string, pulumi.dynamic.ResourceProvider, () => Props][] => [
-    [
-      "file",
-      repositoryFileProvider,
-      () => ({
-        target: fw.target,
-        project: PROJECT,
-        path: ".gitlab/agents/prod/config.yaml",
-        content: `${HEADER}ci_access: {}\n`,
-        commitMessage: "gitlab-eks: configure agent prod",
-        retainOnDelete: false,
-        owner: OWNER,
-        adopt: false,
-        agentName: "prod",
-      }),
-    ],
-    [
-      "agent",
-      clusterAgentProvider,
-      () => ({
-        target: fw.target,
-        project: PROJECT,
-        name: "prod",
-        retainOnDelete: false,
-        owner: OWNER,
-        adopt: false,
-      }),
-    ],
-    [
-      "token",
-      agentTokenProvider,
-      () => ({
-        target: fw.target,
-        project: PROJECT,
-        agentId: s.agent.outs.agentId,
-        name: `gitlab-eks-production-${rotation}`,
-        description: "gitlab-eks: cluster prod",
-        owner: OWNER,
-      }),
-    ],
-    [
-      "environment",
-      agentEnvironmentProvider,
-      () => ({
-        target: fw.target,
-        project: PROJECT,
-        name: "production",
-        tier: "production",
-        clusterAgentId: s.agent.outs.agentId,
-        kubernetesNamespace: "apps",
-        retainOnDelete: false,
-        owner: OWNER,
-      }),
-    ],
-    [
-      "receptiveUrl",
-      receptiveUrlProvider,
-      () => ({
-        target: fw.target,
-        project: PROJECT,
-        agentId: s.agent.outs.agentId,
-        url: "grpcs://agent.example.com:443",
-        agentAdopted: s.agent.outs.adopted,
-      }),
-    ],
-    // After the Helm release in the program: revokes this stack's tokens other than the one in state.
-    [
-      "retirement",
-      agentTokenRetirementProvider,
-      () => ({
-        target: fw.target,
-        project: PROJECT,
-        agentId: s.agent.outs.agentId,
-        keepTokenId: s.token.outs.tokenId,
-        replacedTokenIds: s.token.outs.replacedTokenIds,
-        owner: OWNER,
-      }),
-    ],
-    [
-      "runner",
-      gitlabRunnerProvider,
-      () => ({
-        target: fw.target,
-        runnerType: "project_type",
-        project: PROJECT,
-        description: "gitlab-eks-production",
-        tags: ["eks"],
-        runUntagged: false,
-        locked: true,
-        accessLevel: "not_protected",
-        paused: false,
-        owner: OWNER,
-      }),
-    ],
-  ];
+  const stack = (s: Record<string, State>, rotation = "initial"): StackObjects => {
+    const objects = agentObjects(fw, s, rotation);
+    return [
+      [
+        "file",
+        repositoryFileProvider,
+        () => ({
+          target: fw.target,
+          project: PROJECT,
+          path: ".gitlab/agents/prod/config.yaml",
+          content: `${HEADER}ci_access: {}\n`,
+          commitMessage: "gitlab-eks: configure agent prod",
+          retainOnDelete: false,
+          owner: OWNER,
+          adopt: false,
+          agentName: "prod",
+        }),
+      ],
+      objects.agent,
+      objects.token,
+      objects.environment,
+      [
+        "receptiveUrl",
+        receptiveUrlProvider,
+        () => ({
+          target: fw.target,
+          project: PROJECT,
+          agentId: s.agent.outs.agentId,
+          url: "grpcs://agent.example.com:443",
+          agentAdopted: s.agent.outs.adopted,
+        }),
+      ],
+      // After the Helm release in the program: revokes this stack's tokens other than the one in state.
+      objects.retirement,
+      [
+        "runner",
+        gitlabRunnerProvider,
+        () => ({
+          target: fw.target,
+          runnerType: "project_type",
+          project: PROJECT,
+          description: "gitlab-eks-production",
+          tags: ["eks"],
+          runUntagged: false,
+          locked: true,
+          accessLevel: "not_protected",
+          paused: false,
+          owner: OWNER,
+        }),
+      ],
+    ];
+  };
 
   /** One `pulumi up`: stops at the first failure, keeping the state of what succeeded. */
   const pulumiUp = (s: Record<string, State>, rotation?: string) =>

@@ -1,6 +1,12 @@
 /** The faults the GitLab fault tests drive every object through (the fake's fault layer). */
 import assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
+import {
+  agentEnvironmentProvider,
+  agentTokenProvider,
+  agentTokenRetirementProvider,
+  clusterAgentProvider,
+} from "../../infra/cloud/gitlab/agentResources";
 import type { FakeGitlab } from "./fake-gitlab";
 import { gitlabWorld, type GitlabWorld } from "./gitlab-world";
 
@@ -113,4 +119,60 @@ export function faultWorld(setup: (w: GitlabWorld) => void = () => {}): FaultWor
     await fw.w.fake.close();
   });
   return fw;
+}
+
+export const FAULT_OWNER = "platform-clusters/production";
+export const FAULT_PROJECT = "platform/clusters";
+
+/**
+ * The agent's objects both fault suites run (agent "prod", its token, the "production" environment with
+ * `environment` added to its inputs, and the token retirement), keyed by their name in state.
+ */
+export function agentObjects(
+  fw: FaultWorld,
+  s: Record<string, State>,
+  rotation: string,
+  environment: Props = {},
+): Record<"agent" | "token" | "environment" | "retirement", StackObjects[number]> {
+  const base = () => ({ target: fw.target, project: FAULT_PROJECT, owner: FAULT_OWNER });
+  return {
+    agent: [
+      "agent",
+      clusterAgentProvider,
+      () => ({ ...base(), name: "prod", retainOnDelete: false, adopt: false }),
+    ],
+    token: [
+      "token",
+      agentTokenProvider,
+      () => ({
+        ...base(),
+        agentId: s.agent.outs.agentId,
+        name: `gitlab-eks-production-${rotation}`,
+        description: "gitlab-eks: cluster prod",
+      }),
+    ],
+    environment: [
+      "environment",
+      agentEnvironmentProvider,
+      () => ({
+        ...base(),
+        name: "production",
+        tier: "production",
+        clusterAgentId: s.agent.outs.agentId,
+        kubernetesNamespace: "apps",
+        retainOnDelete: false,
+        ...environment,
+      }),
+    ],
+    retirement: [
+      "retirement",
+      agentTokenRetirementProvider,
+      () => ({
+        ...base(),
+        agentId: s.agent.outs.agentId,
+        keepTokenId: s.token.outs.tokenId,
+        replacedTokenIds: s.token.outs.replacedTokenIds,
+      }),
+    ],
+  };
 }
