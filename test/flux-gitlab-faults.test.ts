@@ -15,6 +15,7 @@ import {
 import { fluxDeployTokenName } from "../infra/gitlab/deployTokens";
 import {
   agentObjects,
+  assertFaultedRun,
   destroyOf,
   FAULT_OWNER as OWNER,
   FAULT_PROJECT as PROJECT,
@@ -149,14 +150,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
         it(fault.name, async () => {
           const s: Record<string, State> = {};
           fault.inject(fw.w.fake, match);
-          const failed = await pulumiUp(s);
-          if (fault.failsTheRun && recreated) assert.match(String(failed?.message), /Not resent/);
-          else assert.equal(failed, undefined, String(failed?.message));
-          if (fault.failsTheRun && !recreated) {
-            assert.equal(fw.w.fake.countRequests(match), 1, "found after the first fault: no second POST");
-            fw.w.fake.clearFaults();
-          }
-          assert.equal(fw.w.fake.pendingFaults(), 0, "the fault was hit");
+          assertFaultedRun(fw.w.fake, await pulumiUp(s), fault, recreated, match);
           if (recreated && !fault.failsTheRun) {
             const applied = fw.w.fake.requestsMatching(match).filter((r) => (r.applied ?? r.status) === 201);
             assert.ok(

@@ -17,6 +17,7 @@ import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
 import { promoteCommit } from "../infra/gitlab/promotion";
 import {
   agentObjects,
+  assertFaultedRun,
   destroyOf,
   FAULT_OWNER as OWNER,
   FAULT_PROJECT as PROJECT,
@@ -141,30 +142,13 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     ["runner", { method: "POST", pathPattern: /\/user\/runners$/ }, true],
   ];
 
-  /** The faulted run's outcome: failed only for a double fault on an object that is created again. */
-  function assertFaultedRun(
-    failed: Error | undefined,
-    fault: (typeof FAULTS)[number],
-    recreated: boolean,
-    m: Match,
-  ) {
-    if (fault.failsTheRun && recreated) assert.match(String(failed?.message), /Not resent/);
-    else assert.equal(failed, undefined, String(failed?.message));
-    if (fault.failsTheRun && !recreated) {
-      assert.equal(fw.w.fake.pendingFaults(), 1, "found after the first fault: no second POST");
-      assert.equal(fw.w.fake.countRequests(m), 1);
-      fw.w.fake.clearFaults();
-    }
-    assert.equal(fw.w.fake.pendingFaults(), 0, "the fault was hit");
-  }
-
   for (const [object, match, recreated] of CREATES)
     describe(`${object}: creating it`, () => {
       for (const fault of FAULTS)
         it(fault.name, async () => {
           const s: Record<string, State> = {};
           fault.inject(fw.w.fake, match);
-          assertFaultedRun(await pulumiUp(s), fault, recreated, match);
+          assertFaultedRun(fw.w.fake, await pulumiUp(s), fault, recreated, match);
           assert.equal(await pulumiUp(s), undefined, "the re-run converges");
           assertConverged(s);
           assert.equal(await pulumiUp(s), undefined);
@@ -303,7 +287,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
               (e: Error) => e,
             );
             fw.output.push(String(failed?.message ?? ""));
-            assertFaultedRun(failed, fault, false, match);
+            assertFaultedRun(fw.w.fake, failed, fault, false, match);
             await run(); // the re-run (the next pipeline)
             assertOne();
             await run();

@@ -176,3 +176,25 @@ export function agentObjects(
     ],
   };
 }
+
+/**
+ * The faulted run's outcome: failed ("Not resent") only for a double fault on an object that is created
+ * again because its value cannot be recovered; any other object is found after the first fault, so the
+ * second is never met (no second POST).
+ */
+export function assertFaultedRun(
+  fake: FakeGitlab,
+  failed: Error | undefined,
+  fault: (typeof FAULTS)[number],
+  recreated: boolean,
+  m: Match,
+): void {
+  if (fault.failsTheRun && recreated) assert.match(String(failed?.message), /Not resent/);
+  else assert.equal(failed, undefined, String(failed?.message));
+  if (fault.failsTheRun && !recreated) {
+    assert.equal(fake.pendingFaults(), 1, "found after the first fault: no second POST");
+    assert.equal(fake.countRequests(m), 1);
+    fake.clearFaults();
+  }
+  assert.equal(fake.pendingFaults(), 0, "the fault was hit");
+}
