@@ -1,8 +1,9 @@
 /**
  * `agent.installMethod: flux` in the Pulumi program, under mocks and against the fake GitLab: Flux's
  * controllers (pinned, on the system pool), the GitRepository and Kustomization pointing Flux at the
- * agent project's manifest folder, the manifests for that folder (the direct install's values, no token),
- * and no direct release of the agent; `helm` registers none of it.
+ * agent project's manifest folder, the manifests for that folder (the direct install's values, no token)
+ * committed on the Flux branch with the stack's header, Flux's deploy token held only in its Secret, the
+ * environment linked to the HelmRelease, and no direct release of the agent; `helm` registers none of it.
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
