@@ -284,7 +284,9 @@ describe("agent modes: the Pulumi program", () => {
   });
 
   it("an existing service account: the chart creates none, the stack no RBAC (on production too)", async () => {
+    // The direct install (production's example installs through Flux: the same values, committed).
     const { mocks } = await deploy("production", {
+      installMethod: "helm",
       rbac: "existing-service-account",
       existingServiceAccount: "deployer",
     });
@@ -294,7 +296,11 @@ describe("agent modes: the Pulumi program", () => {
   });
 
   it("an existing role: the chart binds it, the stack adds no RBAC", async () => {
-    const { mocks } = await deploy("production", { rbac: "existing-role", existingRole: "agent-deployer" });
+    const { mocks } = await deploy("production", {
+      installMethod: "helm",
+      rbac: "existing-role",
+      existingRole: "agent-deployer",
+    });
     const v = release(mocks).inputs.values;
     assert.deepEqual(v.rbac, { create: true, useExistingRole: "agent-deployer" });
     assert.deepEqual(v.serviceAccount, { create: true, name: "gitlab-agent" });
@@ -302,7 +308,7 @@ describe("agent modes: the Pulumi program", () => {
   });
 
   it("least privilege stays the default: our Role and bindings, the chart's RBAC off", async () => {
-    const { mocks } = await deploy("production", {});
+    const { mocks } = await deploy("production", { installMethod: "helm" });
     const v = release(mocks).inputs.values;
     assert.deepEqual(v.rbac, { create: false });
     assert.ok(rbacKinds(mocks).includes("kubernetes:rbac.authorization.k8s.io/v1:Role"));

@@ -3,6 +3,7 @@
  * GitLab and in the cluster, and that a failed preflight creates nothing.
  */
 import assert from "node:assert/strict";
+import { parse } from "yaml";
 import type { AgentConfig } from "../infra/config/gitlab";
 import type { StackConfig } from "../infra/config/types";
 import { deployUnderMocks, exampleConfig } from "./support/deploy";
@@ -17,6 +18,31 @@ const agentRelease = (mocks: RecordingMocks) => {
   assert.equal(found.length, 1, "one gitlab-agent release");
   return found[0];
 };
+
+/**
+ * The agent's chart as installed: the direct release's inputs, or (installMethod flux) the committed
+ * HelmRelease and HelmRepository: [chart, version, repository, namespace, release name] and the values.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function agentChart(mocks: RecordingMocks): { installed: unknown[]; values: any } {
+  const committed = (name: string) =>
+    mocks.ofType(`${DYN}RepositoryFile`).find((f) => f.name === name)?.inputs.content as string | undefined;
+  const helmRelease = committed("flux-manifest-helmrelease");
+  if (!helmRelease) {
+    const r = agentRelease(mocks).inputs;
+    return { installed: [r.chart, r.version, r.repositoryOpts.repo, r.namespace, r.name], values: r.values };
+  }
+  assert.deepEqual(
+    mocks.ofType(RELEASE).filter((r) => r.inputs.chart === "gitlab-agent"),
+    [],
+  );
+  const hr = parse(helmRelease).spec;
+  const repo = parse(committed("flux-manifest-helmrepository")!).spec;
+  return {
+    installed: [hr.chart.spec.chart, hr.chart.spec.version, repo.url, hr.targetNamespace, hr.releaseName],
+    values: hr.values,
+  };
+}
 
 function withAgent(config: StackConfig, change: Partial<AgentConfig>): StackConfig {
   return { ...config, agent: { ...config.agent!, ...change } };
@@ -100,20 +126,16 @@ describe("GitLab agent in the Pulumi program", () => {
         );
       });
 
-      it("installs the pinned gitlab-agent chart with the token by secretName, KAS from GitLab, and its version", () => {
-        const release = agentRelease(mocks).inputs;
-        assert.equal(agent.installMethod, "helm");
-        assert.deepEqual(
-          [release.chart, release.version, release.repositoryOpts.repo, release.namespace, release.name],
-          [
-            "gitlab-agent",
-            agent.chartVersion,
-            "https://charts.gitlab.io",
-            agent.namespace,
-            agent.releaseName,
-          ],
-        );
-        const v = release.values;
+      it("installs the pinned gitlab-agent chart with the token by secretName, KAS from GitLab, and its version (directly, or by the HelmRelease Flux applies)", () => {
+        const { installed, values: v } = agentChart(mocks);
+        assert.equal(agent.installMethod, stack === "production" ? "flux" : "helm");
+        assert.deepEqual(installed, [
+          "gitlab-agent",
+          agent.chartVersion,
+          "https://charts.gitlab.io",
+          agent.namespace,
+          agent.releaseName,
+        ]);
         assert.equal(v.config.secretName, "gitlab-agent-token");
         assert.equal(v.config.token, undefined, "the token is never a Helm value");
         assert.equal(v.config.kasAddress, "wss://kas.gitlab.example.com");
@@ -194,7 +216,7 @@ describe("GitLab agent in the Pulumi program", () => {
         mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:Role").map((r) => r.inputs)[0];
       const direct = exampleConfig("production");
       const off = await deployUnderMocks(world, "production", direct);
-      assert.deepEqual(agentRelease(off.mocks).inputs.values.config.operational_container_scanning, {
+      assert.deepEqual(agentChart(off.mocks).values.config.operational_container_scanning, {
         enabled: false,
       });
       assert.deepEqual(
@@ -206,7 +228,7 @@ describe("GitLab agent in the Pulumi program", () => {
         "production",
         withAgent(direct, { containerScanning: true }),
       );
-      assert.deepEqual(agentRelease(mocks).inputs.values.config.operational_container_scanning, {
+      assert.deepEqual(agentChart(mocks).values.config.operational_container_scanning, {
         enabled: true,
       });
       // agentk runs the scanner pods in its own namespace only; the cluster-wide reads are the chart's.

@@ -13,6 +13,11 @@ import {
   receptiveUrlProvider,
   repositoryFileProvider,
 } from "../infra/cloud/gitlab/agentResources";
+import {
+  fluxDeployTokenProvider,
+  fluxDeployTokenRetirementProvider,
+} from "../infra/cloud/gitlab/fluxResources";
+import { fluxDeployTokenName } from "../infra/gitlab/deployTokens";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -434,13 +439,15 @@ describe("GitLab dynamic providers", () => {
       repositoryFileProvider,
       agentEnvironmentProvider,
       receptiveUrlProvider,
+      fluxDeployTokenProvider,
+      fluxDeployTokenRetirementProvider,
     };
 
     for (const [name, provider] of Object.entries(providers)) {
       it(`${name} serializes without capturing any token`, async () => {
         const { text } = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
         assert.ok(!text.includes(w.maintainerToken));
-        assert.ok(!/glpat-|glagent-[A-Za-z0-9]/.test(text));
+        assert.ok(!/glpat-|glagent-[A-Za-z0-9]|gldt-[A-Za-z0-9]/.test(text));
         assert.match(text, /require\("@gitbeaker\/core"\)/);
       });
     }
@@ -496,6 +503,41 @@ describe("GitLab dynamic providers", () => {
       assert.equal(w.fake.state.agentTokens.filter((t) => t.status === "active").length, 0);
       await agentP.delete!(agent.id, agent.outs);
       assert.equal(w.fake.state.agents.length, 0);
+    });
+
+    it("Flux's deploy token, loaded: created with its value once, rotated, the old one retired, a developer refused", async () => {
+      const tokenP = await load(fluxDeployTokenProvider);
+      const inputs = (rotation: string) => ({
+        target,
+        project: "platform/clusters",
+        name: fluxDeployTokenName(OWNER, "prod", rotation),
+        owner: OWNER,
+      });
+      const first = await tokenP.create(inputs("initial"));
+      assert.match(first.outs.token, /^gldt-/);
+      assert.match(first.outs.username, /^gitlab\+deploy-token-\d+$/);
+      const rotated = await tokenP.update!(first.id, first.outs, inputs("2026-11"));
+      assert.equal(w.fake.state.deployTokens.length, 2, "the one in use stays until retired");
+      const retired = await (
+        await load(fluxDeployTokenRetirementProvider)
+      ).create({
+        target,
+        project: "platform/clusters",
+        keepTokenId: rotated.outs!.tokenId,
+        replacedTokenIds: rotated.outs!.replacedTokenIds,
+        owner: OWNER,
+      });
+      assert.deepEqual(retired.outs.revoked, [first.outs.tokenId]);
+      await tokenP.delete!(first.id, rotated.outs);
+      assert.equal(w.fake.state.deployTokens.length, 0);
+      process.env.GITLAB_TOKEN = w.developerToken;
+      await assert.rejects(tokenP.create(inputs("initial")), (e: Error) => {
+        assert.match(
+          e.message,
+          /deploy tokens of platform\/clusters.*needs to be Maintainer on platform\/clusters/,
+        );
+        return true;
+      });
     });
   });
 });

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
+import { ownerOf, ownersIn } from "../infra/gitlab/ownership";
 import { agentHelmValues } from "../infra/model/agent";
 import {
   agentFluxFiles,
@@ -129,7 +130,14 @@ describe("Flux model", () => {
       [hr.metadata.name, hr.spec.releaseName, hr.spec.targetNamespace],
       ["agent-a", "agent-a", "agents"],
     );
-    assert.match(files[`${dir}/gitlab-agent-helm-release.yaml`], /^# Managed by gitlab-eks \(stack dev/);
+    // Each file carries the stack's identity as infra/gitlab/ownership.ts reads it: this stack's to rewrite.
+    for (const text of Object.values(files)) {
+      assert.match(
+        text,
+        /^# Managed by gitlab-eks \[gitlab-eks:gitlab-eks\/dev\] \(cluster gitlab-eks-dev\)/,
+      );
+      assert.deepEqual(ownersIn(text), [ownerOf(config.project, config.stack)]);
+    }
     for (const text of Object.values(files)) assert.doesNotMatch(text, /token:|password|glagent-/);
   });
 

@@ -1,8 +1,9 @@
 /**
  * `agent.installMethod: flux` in the Pulumi program, under mocks and against the fake GitLab: Flux's
  * controllers (pinned, on the system pool), the GitRepository and Kustomization pointing Flux at the
- * agent project's manifest folder, the manifests for that folder (the direct install's values, no token),
- * and no direct release of the agent; `helm` registers none of it.
+ * agent project's manifest folder, the manifests for that folder (the direct install's values, no token)
+ * committed on the Flux branch with the stack's header, Flux's deploy token held only in its Secret, the
+ * environment linked to the HelmRelease, and no direct release of the agent; `helm` registers none of it.
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
@@ -12,10 +13,12 @@ import { isolationRule } from "../infra/model/isolation";
 import { desiredNodePools } from "../infra/model/nodePools";
 import { deployUnderMocks, exampleConfig, productionWithFlux } from "./support/deploy";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
-import { MOCK_AGENT_TOKEN, RecordingMocks, valueOf } from "./support/pulumi-mocks";
+import { MOCK_AGENT_TOKEN, MOCK_DEPLOY_TOKEN, RecordingMocks, valueOf } from "./support/pulumi-mocks";
+import { ownedBy, ownerOf } from "../infra/gitlab/ownership";
 import { canSchedule, SchedNode } from "./support/scheduling";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
+const DYNAMIC = "pulumi-nodejs:dynamic/gitlab-eks:";
 const GIT_REPOSITORY = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository";
 const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
 /** Every pod of the flux2 chart (its templates place each by these values keys). */
@@ -180,15 +183,67 @@ describe("installMethod flux in the Pulumi program", () => {
     assert.deepEqual(hr.spec.values.affinity, isolationRule(config.isolation).avoidAffinity);
   });
 
+  it("gives Flux a read_repository deploy token named for this stack, held only in the Secret Flux's GitRepository names", () => {
+    const owner = ownerOf(config.project, config.stack);
+    const token = mocks.one(`${DYNAMIC}FluxDeployToken`, "flux-deploy-token").inputs;
+    assert.equal(token.project, agent.project);
+    assert.ok(ownedBy(token.name, owner), token.name);
+    assert.ok(token.name.includes(agent.tokenRotation), "the rotation trigger is in the name");
+    const secret = mocks.one("kubernetes:core/v1:Secret", "flux-git-secret").inputs;
+    assert.deepEqual(
+      [secret.metadata.name, secret.metadata.namespace, secret.type],
+      ["gitlab-agent-flux-deploy-token", agent.flux.namespace, "Opaque"],
+    );
+    // A Pulumi secret (the deploy token is an additionalSecretOutput): the signature key marks it.
+    assert.equal(secret.stringData["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");
+    assert.deepEqual(secret.stringData.value, {
+      username: "gitlab+deploy-token-5",
+      password: MOCK_DEPLOY_TOKEN,
+    });
+    assert.equal(secret.metadata.annotations["gitlab-eks/deploy-token-id"], "5");
+    const retirement = mocks.one(
+      `${DYNAMIC}FluxDeployTokenRetirement`,
+      "flux-deploy-token-retirement",
+    ).inputs;
+    assert.deepEqual([retirement.keepTokenId, retirement.owner], [5, owner]);
+  });
+
+  it("commits exactly the computed manifests into the manifest path on the Flux branch, with this stack's header", () => {
+    const owner = ownerOf(config.project, config.stack);
+    const committed = mocks
+      .ofType(`${DYNAMIC}RepositoryFile`)
+      .filter((f) => f.name.startsWith("flux-manifest-"));
+    assert.deepEqual(committed.map((f) => f.inputs.path).sort(), Object.keys(files).sort());
+    for (const f of committed) {
+      assert.deepEqual([f.inputs.branch, f.inputs.project], [agent.flux.branch, agent.project]);
+      assert.equal(f.inputs.content, files[f.inputs.path]);
+      assert.ok(ownedBy(f.inputs.content, owner), "the header carries the stack's identity");
+      assert.equal(f.inputs.owner, owner);
+    }
+  });
+
+  it("links the environment to the agent's HelmRelease and retires a replaced agent token after the commit", () => {
+    const env = mocks.one(`${DYNAMIC}AgentEnvironment`, "gitlab-agent-environment").inputs;
+    assert.equal(
+      env.fluxResourcePath,
+      `helm.toolkit.fluxcd.io/v2/namespaces/flux-system/helmreleases/${agent.releaseName}`,
+    );
+    assert.equal(env.kubernetesNamespace, agent.environment.kubernetesNamespace);
+    const retirement = mocks.one(`${DYNAMIC}AgentTokenRetirement`, "gitlab-agent-token-retirement").inputs;
+    assert.equal(retirement.keepTokenId, 7);
+  });
+
   it("puts no token in any manifest or Flux object", () => {
     const everything = [
       ...Object.values(files),
+      ...mocks.ofType(`${DYNAMIC}RepositoryFile`).map((r) => JSON.stringify(r.inputs)),
       ...[...mocks.ofType(GIT_REPOSITORY), ...mocks.ofType(KUSTOMIZATION), ...releases(mocks, "flux2")].map(
         (r) => JSON.stringify(r.inputs),
       ),
     ];
     for (const text of everything) {
       assert.ok(!text.includes(MOCK_AGENT_TOKEN), "agent token");
+      assert.ok(!text.includes(MOCK_DEPLOY_TOKEN), "deploy token");
       assert.ok(!text.includes(world.maintainerToken), "GitLab token");
       assert.doesNotMatch(text, /glagent-|glpat-|gldt-|password|"token"/);
     }
@@ -214,6 +269,9 @@ describe("installMethod helm stays as it was", () => {
         mocks.ofType("kubernetes:core/v1:Namespace").every((n) => n.inputs.metadata.name !== "flux-system"),
       );
       assert.equal(deployed.agent!.flux, undefined);
+      assert.deepEqual(mocks.ofType(`${DYNAMIC}FluxDeployToken`), []);
+      const env = mocks.one(`${DYNAMIC}AgentEnvironment`, "gitlab-agent-environment").inputs;
+      assert.equal(env.fluxResourcePath, undefined);
     });
   }
 });

@@ -8,234 +8,112 @@
  * run through gitbeaker over HTTP.
  */
 import assert from "node:assert/strict";
-import type * as pulumi from "@pulumi/pulumi";
-import {
-  agentEnvironmentProvider,
-  agentTokenProvider,
-  agentTokenRetirementProvider,
-  clusterAgentProvider,
-  receptiveUrlProvider,
-  repositoryFileProvider,
-} from "../infra/cloud/gitlab/agentResources";
+import { receptiveUrlProvider, repositoryFileProvider } from "../infra/cloud/gitlab/agentResources";
 import { gitlabRunnerProvider } from "../infra/cloud/gitlab/runnerResource";
 import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
 import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
 import { promoteCommit } from "../infra/gitlab/promotion";
-import type { FakeGitlab } from "./support/fake-gitlab";
+import {
+  agentObjects,
+  assertFaultedRun,
+  destroyOf,
+  FAULT_OWNER as OWNER,
+  FAULT_PROJECT as PROJECT,
+  FAULTS,
+  faultWorld,
+  type Match,
+  pulumiUpOf,
+  type StackObjects,
+  type State,
+} from "./support/faults";
 import { TLS_CERT } from "./support/fake-kube";
-import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
 /** A real certificate (GitLab validates ca_cert), standing in for the CA of the agent's endpoint. */
 const AGENT_CA = TLS_CERT.toString("utf8");
-type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-type State = { id: string; outs: Props };
-type Match = { method: string; pathPattern: RegExp };
-
-/**
- * The faults, each on one request, or twice in a row. Twice in a row fails the run only where the object
- * must be created again because its token cannot be recovered (agent token, runner); elsewhere the
- * same-run lookup finds the object after the first, and the second is never met (no second POST).
- */
-const FAULTS: { name: string; inject: (f: FakeGitlab, m: Match) => void; failsTheRun?: true }[] = [
-  { name: "answer lost after applying", inject: (f, m) => f.loseAnswer(m) },
-  { name: "502 after applying", inject: (f, m) => f.failAfterApplying({ ...m, status: 502 }) },
-  { name: "504 after applying", inject: (f, m) => f.failAfterApplying({ ...m, status: 504 }) },
-  { name: "500 after applying", inject: (f, m) => f.failAfterApplying({ ...m, status: 500 }) },
-  { name: "500 before applying", inject: (f, m) => f.failNext({ ...m, status: 500 }) },
-  {
-    name: "429 storm",
-    inject: (f, m) => f.failNext({ ...m, status: 429, retryAfterSeconds: 0, times: 3 }),
-  },
-  {
-    name: "503 with Retry-After",
-    inject: (f, m) => f.failNext({ ...m, status: 503, retryAfterSeconds: 0 }),
-  },
-  {
-    name: "answer lost twice",
-    inject: (f, m) => f.loseAnswer({ ...m, times: 2 }),
-    failsTheRun: true,
-  },
-  {
-    name: "502 after applying twice",
-    inject: (f, m) => f.failAfterApplying({ ...m, status: 502, times: 2 }),
-    failsTheRun: true,
-  },
-];
-
-const OWNER = "platform-clusters/production";
 const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
 
 describe("GitLab objects through lost and ambiguous answers: faulted run, re-run, destroy", () => {
-  let w: GitlabWorld;
-  let saved: string | undefined;
-  let target: { url: string; tokenVariable: string };
-  let output: string[];
+  const fw = faultWorld((w) => (w.fake.state.instance.receptiveAgentsEnabled = true));
 
-  beforeEach(async () => {
-    w = await gitlabWorld();
-    w.fake.state.instance.receptiveAgentsEnabled = true;
-    target = { url: w.fake.url, tokenVariable: "GITLAB_TOKEN" };
-    saved = process.env.GITLAB_TOKEN;
-    process.env.GITLAB_TOKEN = w.maintainerToken;
-    output = [];
-  });
-  afterEach(async () => {
-    if (saved === undefined) delete process.env.GITLAB_TOKEN;
-    else process.env.GITLAB_TOKEN = saved;
-    await w.fake.close();
-  });
-
-  /** What `pulumi up` does for one resource (check, then create, or diff and update/replace). */
-  async function up(
-    p: pulumi.dynamic.ResourceProvider,
-    state: State | undefined,
-    inputs: Props,
-  ): Promise<State> {
-    const c = await p.check?.(state?.outs ?? {}, inputs);
-    if (c?.failures?.length) throw new Error(c.failures.map((f) => f.reason).join("; "));
-    if (!state) {
-      const r = await p.create(inputs);
-      return { id: r.id, outs: r.outs as Props };
-    }
-    const d = await p.diff!(state.id, state.outs, inputs);
-    if (!d.changes) return state;
-    assert.deepEqual(d.replaces, [], "no object is replaced in these runs");
-    const u = await p.update!(state.id, state.outs, inputs);
-    return { id: state.id, outs: u.outs as Props };
-  }
-
-  const PROJECT = "platform/clusters";
   /** The stack's GitLab objects in the program's order: [name, provider, inputs]. */
-  const stack = (
-    s: Record<string, State>,
-    rotation = "initial",
-  ): [string, pulumi.dynamic.ResourceProvider, () => Props][] => [
-    [
-      "file",
-      repositoryFileProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        path: ".gitlab/agents/prod/config.yaml",
-        content: `${HEADER}ci_access: {}\n`,
-        commitMessage: "gitlab-eks: configure agent prod",
-        retainOnDelete: false,
-        owner: OWNER,
-        adopt: false,
-        agentName: "prod",
-      }),
-    ],
-    [
-      "agent",
-      clusterAgentProvider,
-      () => ({ target, project: PROJECT, name: "prod", retainOnDelete: false, owner: OWNER, adopt: false }),
-    ],
-    [
-      "token",
-      agentTokenProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        agentId: s.agent.outs.agentId,
-        name: `gitlab-eks-production-${rotation}`,
-        description: "gitlab-eks: cluster prod",
-        owner: OWNER,
-      }),
-    ],
-    [
-      "environment",
-      agentEnvironmentProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        name: "production",
-        tier: "production",
-        clusterAgentId: s.agent.outs.agentId,
-        kubernetesNamespace: "apps",
-        retainOnDelete: false,
-        owner: OWNER,
-      }),
-    ],
-    [
-      "receptiveUrl",
-      receptiveUrlProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        agentId: s.agent.outs.agentId,
-        url: "grpcs://agent.example.com:443",
-        // TLS settings too: a create whose answer was lost is found by URL and TLS settings.
-        caCert: AGENT_CA,
-        tlsHost: "agentk.internal.example.com",
-        agentAdopted: s.agent.outs.adopted,
-      }),
-    ],
-    // After the Helm release in the program: revokes this stack's tokens other than the one in state.
-    [
-      "retirement",
-      agentTokenRetirementProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        agentId: s.agent.outs.agentId,
-        keepTokenId: s.token.outs.tokenId,
-        replacedTokenIds: s.token.outs.replacedTokenIds,
-        owner: OWNER,
-      }),
-    ],
-    [
-      "runner",
-      gitlabRunnerProvider,
-      () => ({
-        target,
-        runnerType: "project_type",
-        project: PROJECT,
-        description: "gitlab-eks-production",
-        tags: ["eks"],
-        runUntagged: false,
-        locked: true,
-        accessLevel: "not_protected",
-        paused: false,
-        owner: OWNER,
-      }),
-    ],
-  ];
+  const stack = (s: Record<string, State>, rotation = "initial"): StackObjects => {
+    const objects = agentObjects(fw, s, rotation);
+    return [
+      [
+        "file",
+        repositoryFileProvider,
+        () => ({
+          target: fw.target,
+          project: PROJECT,
+          path: ".gitlab/agents/prod/config.yaml",
+          content: `${HEADER}ci_access: {}\n`,
+          commitMessage: "gitlab-eks: configure agent prod",
+          retainOnDelete: false,
+          owner: OWNER,
+          adopt: false,
+          agentName: "prod",
+        }),
+      ],
+      objects.agent,
+      objects.token,
+      objects.environment,
+      [
+        "receptiveUrl",
+        receptiveUrlProvider,
+        () => ({
+          target: fw.target,
+          project: PROJECT,
+          agentId: s.agent.outs.agentId,
+          url: "grpcs://agent.example.com:443",
+          // TLS settings too: a create whose answer was lost is found by URL and TLS settings.
+          caCert: AGENT_CA,
+          tlsHost: "agentk.internal.example.com",
+          agentAdopted: s.agent.outs.adopted,
+        }),
+      ],
+      // After the Helm release in the program: revokes this stack's tokens other than the one in state.
+      objects.retirement,
+      [
+        "runner",
+        gitlabRunnerProvider,
+        () => ({
+          target: fw.target,
+          runnerType: "project_type",
+          project: PROJECT,
+          description: "gitlab-eks-production",
+          tags: ["eks"],
+          runUntagged: false,
+          locked: true,
+          accessLevel: "not_protected",
+          paused: false,
+          owner: OWNER,
+        }),
+      ],
+    ];
+  };
 
   /** One `pulumi up`: stops at the first failure, keeping the state of what succeeded. */
-  async function pulumiUp(s: Record<string, State>, rotation?: string): Promise<Error | undefined> {
-    for (const [name, provider, inputs] of stack(s, rotation)) {
-      try {
-        s[name] = await up(provider, s[name], inputs());
-      } catch (e) {
-        output.push((e as Error).message);
-        return e as Error;
-      }
-    }
-    return undefined;
-  }
+  const pulumiUp = (s: Record<string, State>, rotation?: string) =>
+    pulumiUpOf(stack(s, rotation), s, fw.output);
+  const destroy = (s: Record<string, State>) => destroyOf(stack(s), s);
 
-  async function destroy(s: Record<string, State>) {
-    for (const [name, provider] of stack(s).reverse())
-      if (s[name]) await provider.delete!(s[name].id, s[name].outs);
-  }
-
-  const agentTokens = () => w.fake.state.agentTokens.filter((t) => t.status === "active");
+  const agentTokens = () => fw.w.fake.state.agentTokens.filter((t) => t.status === "active");
   const stackRunners = () =>
-    w.fake.state.runners.filter((r) => r.description.includes(`[gitlab-eks:${OWNER}]`));
+    fw.w.fake.state.runners.filter((r) => r.description.includes(`[gitlab-eks:${OWNER}]`));
 
   function assertConverged(s: Record<string, State>) {
-    assert.equal(w.fake.state.agents.length, 1, "one agent");
+    assert.equal(fw.w.fake.state.agents.length, 1, "one agent");
     assert.deepEqual(
       agentTokens().map((t) => t.id),
       [s.token.outs.tokenId],
       "one active token, the one state holds",
     );
-    assert.equal(w.fake.state.environments.length, 1, "one environment");
-    assert.equal(w.fake.state.urlConfigurations.length, 1, "one URL configuration");
+    assert.equal(fw.w.fake.state.environments.length, 1, "one environment");
+    assert.equal(fw.w.fake.state.urlConfigurations.length, 1, "one URL configuration");
     assert.deepEqual(
-      [w.fake.state.urlConfigurations[0].caCert, w.fake.state.urlConfigurations[0].tlsHost],
+      [fw.w.fake.state.urlConfigurations[0].caCert, fw.w.fake.state.urlConfigurations[0].tlsHost],
       [AGENT_CA, "agentk.internal.example.com"],
       "with its TLS settings",
     );
@@ -244,23 +122,23 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       [s.runner.outs.runnerId],
       "one runner of this stack, the one state holds",
     );
-    assert.equal(w.fake.state.runners.length, 1);
+    assert.equal(fw.w.fake.state.runners.length, 1);
     for (const k of ["file", "agent", "environment", "receptiveUrl"])
       assert.equal(s[k].outs.adopted, false, `${k} is this stack's own, so destroy deletes it`);
   }
 
   function assertDestroyed() {
-    assert.equal(w.fake.state.agents.length, 0, "agent deleted");
+    assert.equal(fw.w.fake.state.agents.length, 0, "agent deleted");
     assert.equal(agentTokens().length, 0, "no active token");
-    assert.equal(w.fake.state.environments.length, 0, "environment deleted");
-    assert.equal(w.fake.state.urlConfigurations.length, 0);
-    assert.equal(w.fake.state.runners.length, 0, "no runner left");
-    assert.equal(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
+    assert.equal(fw.w.fake.state.environments.length, 0, "environment deleted");
+    assert.equal(fw.w.fake.state.urlConfigurations.length, 0);
+    assert.equal(fw.w.fake.state.runners.length, 0, "no runner left");
+    assert.equal(fw.w.fake.readFile(fw.w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
   }
 
   function assertNoSecretIn(s: Record<string, State>) {
-    const secrets = [w.maintainerToken, s.token?.outs.token, s.runner?.outs.token].filter(Boolean);
-    const text = [...output, JSON.stringify(w.fake.requests)].join("\n");
+    const secrets = [fw.w.maintainerToken, s.token?.outs.token, s.runner?.outs.token].filter(Boolean);
+    const text = [...fw.output, JSON.stringify(fw.w.fake.requests)].join("\n");
     for (const secret of secrets) assert.ok(!text.includes(secret), "a token value in the output");
     assert.ok(!/glpat-|glagent-|glrt-/.test(text), "a token-shaped value in the output");
   }
@@ -275,30 +153,13 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     ["runner", { method: "POST", pathPattern: /\/user\/runners$/ }, true],
   ];
 
-  /** The faulted run's outcome: failed only for a double fault on an object that is created again. */
-  function assertFaultedRun(
-    failed: Error | undefined,
-    fault: (typeof FAULTS)[number],
-    recreated: boolean,
-    m: Match,
-  ) {
-    if (fault.failsTheRun && recreated) assert.match(String(failed?.message), /Not resent/);
-    else assert.equal(failed, undefined, String(failed?.message));
-    if (fault.failsTheRun && !recreated) {
-      assert.equal(w.fake.pendingFaults(), 1, "found after the first fault: no second POST");
-      assert.equal(w.fake.countRequests(m), 1);
-      w.fake.clearFaults();
-    }
-    assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
-  }
-
   for (const [object, match, recreated] of CREATES)
     describe(`${object}: creating it`, () => {
       for (const fault of FAULTS)
         it(fault.name, async () => {
           const s: Record<string, State> = {};
-          fault.inject(w.fake, match);
-          assertFaultedRun(await pulumiUp(s), fault, recreated, match);
+          fault.inject(fw.w.fake, match);
+          assertFaultedRun(fw.w.fake, await pulumiUp(s), fault, recreated, match);
           assert.equal(await pulumiUp(s), undefined, "the re-run converges");
           assertConverged(s);
           assert.equal(await pulumiUp(s), undefined);
@@ -315,7 +176,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         const s: Record<string, State> = {};
         assert.equal(await pulumiUp(s), undefined);
         const inUse = s.token.outs.tokenId;
-        fault.inject(w.fake, { method: "POST", pathPattern: /\/tokens$/ });
+        fault.inject(fw.w.fake, { method: "POST", pathPattern: /\/tokens$/ });
         const failed = await pulumiUp(s, "2026-11");
         if (fault.failsTheRun) {
           assert.match(String(failed?.message), /Not resent/);
@@ -337,8 +198,8 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
 
   describe("CI helper objects: MR note, promotion branch and MR, drift issue", () => {
     const api = () =>
-      gitlabClient(resolveConnection({ url: w.fake.url }, {}), {
-        env: { GITLAB_TOKEN: w.maintainerToken },
+      gitlabClient(resolveConnection({ url: fw.w.fake.url }, {}), {
+        env: { GITLAB_TOKEN: fw.w.maintainerToken },
         sleep: async () => {},
       });
     const ci: [string, Match, () => Promise<unknown>, () => void][] = [
@@ -348,17 +209,18 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         () =>
           upsertMergeRequestNote(
             api(),
-            { project: w.clustersId, mergeRequestIid: w.fake.state.mergeRequests[0].iid },
+            { project: fw.w.clustersId, mergeRequestIid: fw.w.fake.state.mergeRequests[0].iid },
             "<!-- gitlab-eks:preview -->",
             "<!-- gitlab-eks:preview -->\nno changes",
           ),
-        () => assert.equal(w.fake.state.notes.filter((n) => !n.system).length, 1, "one note"),
+        () => assert.equal(fw.w.fake.state.notes.filter((n) => !n.system).length, 1, "one note"),
       ],
       [
         "promotion branch",
         { method: "POST", pathPattern: /repository\/branches$/ },
         () => promote(),
-        () => assert.equal(w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length, 1),
+        () =>
+          assert.equal(fw.w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length, 1),
       ],
       [
         "promotion MR",
@@ -366,7 +228,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         () => promote(),
         () =>
           assert.equal(
-            w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length,
+            fw.w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length,
             1,
             "one MR",
           ),
@@ -382,29 +244,29 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
             title: "Drift in production",
             description: "<!-- gitlab-eks:drift -->\n1 change",
           }),
-        () => assert.equal(w.fake.state.issues.length, 1, "one issue"),
+        () => assert.equal(fw.w.fake.state.issues.length, 1, "one issue"),
       ],
       [
         "drift issue's closing comment",
         { method: "POST", pathPattern: /issues\/\d+\/notes$/ },
         async () => {
           const lookup = { project: PROJECT, marker: "<!-- m -->", labels: ["gitlab-eks-drift"] };
-          if (!w.fake.state.issues.length)
+          if (!fw.w.fake.state.issues.length)
             await upsertIssue(api(), { ...lookup, title: "Drift", description: "<!-- m -->\nx" });
           await closeIssue(api(), lookup, "No drift any more.");
         },
         () =>
           assert.equal(
-            w.fake.state.notes.filter((n) => !n.system && n.body === "No drift any more.").length,
+            fw.w.fake.state.notes.filter((n) => !n.system && n.body === "No drift any more.").length,
             1,
             "one comment",
           ),
       ],
     ];
     const promote = () => {
-      const sha = w.fake.state.projects.find((p) => p.id === w.clustersId)!.branches.main.commitId;
+      const sha = fw.w.fake.state.projects.find((p) => p.id === fw.w.clustersId)!.branches.main.commitId;
       return promoteCommit(api(), {
-        project: w.clustersId,
+        project: fw.w.clustersId,
         sha,
         promotionBranch: "gitlab-eks/promote/main-to-staging",
         targetBranch: "staging",
@@ -414,11 +276,11 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     };
 
     beforeEach(() => {
-      const bot = w.fake.state.users.find((u) => u.username === "platform-bot")!;
-      w.fake.addBranch(w.clustersId, "staging", { protected: true });
-      w.fake.pushCommit(w.clustersId, "main");
-      w.fake.addMergeRequest({
-        projectId: w.clustersId,
+      const bot = fw.w.fake.state.users.find((u) => u.username === "platform-bot")!;
+      fw.w.fake.addBranch(fw.w.clustersId, "staging", { protected: true });
+      fw.w.fake.pushCommit(fw.w.clustersId, "main");
+      fw.w.fake.addMergeRequest({
+        projectId: fw.w.clustersId,
         sourceBranch: "feature",
         targetBranch: "main",
         title: "t",
@@ -430,13 +292,13 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       describe(object, () => {
         for (const fault of FAULTS)
           it(fault.name, async () => {
-            fault.inject(w.fake, match);
+            fault.inject(fw.w.fake, match);
             const failed = await run().then(
               () => undefined,
               (e: Error) => e,
             );
-            output.push(String(failed?.message ?? ""));
-            assertFaultedRun(failed, fault, false, match);
+            fw.output.push(String(failed?.message ?? ""));
+            assertFaultedRun(fw.w.fake, failed, fault, false, match);
             await run(); // the re-run (the next pipeline)
             assertOne();
             await run();

@@ -331,11 +331,14 @@ for (const stack of ["dev", "staging", "production"]) {
           ...(config.runner?.cache.enabled ? RUNNER_CACHE_TYPES : []),
           ...(config.autoscaler ? AUTOSCALER_TYPES : []),
           ...(config.autoscaler?.headroom.nodes ? HEADROOM_TYPES : []),
-          // installMethod flux (production): Flux's GitRepository and Kustomization (test/flux-stack.test.ts).
+          // installMethod flux (production): Flux's GitRepository and Kustomization, its deploy token and
+          // the token's retirement (test/flux-stack.test.ts).
           ...(config.agent?.installMethod === "flux"
             ? [
                 "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository",
                 "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization",
+                "pulumi-nodejs:dynamic/gitlab-eks:FluxDeployToken",
+                "pulumi-nodejs:dynamic/gitlab-eks:FluxDeployTokenRetirement",
               ]
             : []),
         ]

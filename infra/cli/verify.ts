@@ -14,6 +14,7 @@ import { AUTOSCALER_NAMESPACE, AUTOSCALER_STATUS_CONFIGMAP } from "../model/auto
 import { checkAutoscalerStatus, StatusConfigMap } from "../model/autoscalerCheck";
 import { isolationRule } from "../model/isolation";
 import { checkPlacement, NodeInfo, PodInfo } from "../model/placementCheck";
+import { checkFluxStatus, fluxStatusPaths, FluxStatusObject } from "../model/fluxCheck";
 import { CliFailure } from "../core/failure";
 
 /** Exit code when offenders are found. */
@@ -103,6 +104,8 @@ export async function verify(
   let nodes: NodeInfo[];
   let pods: PodInfo[];
   let status: StatusConfigMap | undefined;
+  let flux: (FluxStatusObject | undefined)[] | undefined;
+  const fluxAgent = config.agent?.installMethod === "flux" ? config.agent : undefined;
   try {
     const conn = connectionFromKubeconfig(text, { baseDir, env: io.env, context: opts.context });
     [nodes, pods, status] = await Promise.all([
@@ -115,6 +118,7 @@ export async function verify(
           )
         : Promise.resolve(undefined),
     ]);
+    if (fluxAgent) flux = await readFlux(conn, fluxAgent);
   } catch (e) {
     throw new CliFailure([`gitlab-eks verify: ${(e as Error).message}`], EXIT_UNREACHABLE);
   }
@@ -134,11 +138,26 @@ export async function verify(
       `gitlab-eks verify: ${report.offenders.length} pod${report.offenders.length === 1 ? "" : "s"} break the runner isolation (${rule.label}); ${summary}`,
     );
   if (autoscaler?.problems.length) failures.push(...autoscaler.problems);
+  const fluxReport = fluxAgent && flux ? checkFluxStatus(fluxAgent, flux[0], flux[1]) : undefined;
+  if (fluxReport?.problems.length) failures.push(...fluxReport.problems);
   if (failures.length) throw new CliFailure(failures, EXIT_OFFENDERS);
   io.out(`ok: ${summary}`);
   if (autoscaler) io.out(`ok: ${autoscaler.lines.join("; ")}`);
+  if (fluxReport) io.out(`ok: ${fluxReport.lines.join("; ")}`);
   if (config.runner && report.managerPods === 0)
     io.out(
       `note: no runner manager pod found (label gitlab-eks/component=runner-manager); is the release installed?`,
     );
+}
+
+/** installMethod flux: the Kustomization and the agent's HelmRelease (undefined when absent). */
+function readFlux(
+  conn: Parameters<typeof getObject>[0],
+  agent: NonNullable<StackConfig["agent"]>,
+): Promise<(FluxStatusObject | undefined)[]> {
+  const paths = fluxStatusPaths(agent);
+  return Promise.all([
+    getObject<FluxStatusObject>(conn, paths.kustomization),
+    getObject<FluxStatusObject>(conn, paths.helmRelease),
+  ]);
 }

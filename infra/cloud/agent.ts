@@ -32,9 +32,10 @@ import {
   RepositoryFile,
 } from "./gitlab/agentResources";
 import type { GitlabTarget } from "./gitlab/dynamic";
-import { agentFluxFiles } from "../model/flux";
+import { agentFluxFiles, fluxResourcePath } from "../model/flux";
 import { exposedReceptiveUrl, receptiveService } from "../model/agentReceptive";
 import { deployFlux, type FluxDeployment } from "./flux";
+import { deployFluxGitlab, type FluxGitlabDeployment } from "./fluxGitlab";
 
 export interface AgentDeployment {
   /** Settles when the preflight has passed (rejects with its failures); everything else waits for it. */
@@ -44,7 +45,7 @@ export interface AgentDeployment {
   /** The agent's Helm release (installMethod helm); with flux, Flux installs the agent instead. */
   release?: k8s.helm.v3.Release;
   /** installMethod flux: Flux in the cluster, and the files for the agent project (path -> content). */
-  flux?: FluxDeployment & { manifests: pulumi.Output<Record<string, string>> };
+  flux?: FluxDeployment & FluxGitlabDeployment & { manifests: pulumi.Output<Record<string, string>> };
   /** agent.receptive.expose: the URL GitLab connects to, from the load balancer's address. */
   receptiveUrl?: pulumi.Output<string>;
   resources: pulumi.Resource[];
@@ -157,11 +158,26 @@ export function deployAgent(
     });
     resources.push(...flux.resources);
     const manifests = helmFacts.apply((f) => agentFluxFiles(config, agent, f));
+    const gitlab = deployFluxGitlab(config, agent, {
+      target,
+      project,
+      owner,
+      provider: deps.provider,
+      fluxNamespace: flux.namespace,
+      dependsOn: before,
+      manifests,
+    });
+    resources.push(...gitlab.resources);
+    // The replaced agent token is revoked once its successor is in the Secret, the HelmRelease naming it
+    // is committed and Flux's Kustomization is in place (fluxGitlab.ts says what that leaves open).
+    keep(
+      retireReplacedToken(target, project, registered, token, owner, [...gitlab.files, flux.kustomization]),
+    );
     return {
       ready,
       agent: registered,
       token,
-      flux: { ...flux, manifests },
+      flux: { ...flux, ...gitlab, resources: [...flux.resources, ...gitlab.resources], manifests },
       receptiveUrl: exposed?.url,
       resources,
     };
@@ -244,6 +260,7 @@ export function registerAgent(
     tier: agent.environment.tier,
     clusterAgentId: registered.agentId,
     kubernetesNamespace: agent.environment.kubernetesNamespace,
+    fluxResourcePath: agent.installMethod === "flux" ? fluxResourcePath(agent) : undefined,
     retainOnDelete: agent.retainOnDelete,
     owner,
   });

@@ -144,13 +144,14 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.environment.tier": "Deployment tier of the environment.",
   "gitlab-eks:agent.environment.kubernetesNamespace": "Namespace GitLab's environment page shows.",
   "gitlab-eks:agent.tokenRotation":
-    "Change it (any string, e.g. a date) to rotate the agent token: new token, Secret updated, pods rolled, old token revoked.",
+    "Change it (any string, e.g. a date) to rotate the agent token (and, with `installMethod: flux`, Flux's deploy token): new token, Secret updated, pods rolled, old token revoked.",
   "gitlab-eks:agent.installMethod":
-    "`helm`: the stack installs the agent chart as a Helm release; `flux`: the stack installs Flux on the system pool and points it at the agent project, and Flux reconciles the agent. Not complete yet: the manifests are not committed and Flux's deploy token is not created, so keep `helm` for a cluster that needs its agent ([gitops](gitops.md)).",
+    "`helm`: the stack installs the agent chart as a Helm release; `flux`: the stack installs Flux on the system pool, gives it a deploy token on the agent project, commits the agent's HelmRelease there, and Flux reconciles the agent ([gitops](gitops.md)).",
   "gitlab-eks:agent.flux": "The GitOps install (`installMethod: flux`); ignored with `helm`.",
   "gitlab-eks:agent.flux.manifestPath":
     "Folder in the agent project holding the agent's Flux manifests, the same as glab's `--manifest-path`.",
-  "gitlab-eks:agent.flux.branch": "Branch of the agent project that Flux follows.",
+  "gitlab-eks:agent.flux.branch":
+    "Branch of the agent project the stack commits the agent's manifests to and Flux follows; it must exist.",
   "gitlab-eks:agent.flux.namespace":
     "Namespace of Flux's controllers and of the Flux objects for the agent (an RFC 1123 DNS label).",
   "gitlab-eks:agent.flux.chartVersion":

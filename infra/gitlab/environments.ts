@@ -8,6 +8,11 @@ export interface EnvironmentSpec {
   clusterAgentId: number;
   kubernetesNamespace: string;
   externalUrl?: string;
+  /**
+   * The Flux resource the environment page shows (`<group>/<version>/namespaces/<ns>/<kind plural>/<name>`);
+   * null clears it, undefined leaves it as it is.
+   */
+  fluxResourcePath?: string | null;
   /** Set only when the environment is created (it carries the stack's identity); never edited. */
   description?: string;
 }
@@ -19,6 +24,7 @@ export interface EnvironmentInfo {
   clusterAgentId?: number | null;
   kubernetesNamespace?: string | null;
   externalUrl?: string | null;
+  fluxResourcePath?: string | null;
   description?: string | null;
 }
 
@@ -40,6 +46,7 @@ function toEnv(e: Raw): EnvironmentInfo {
     clusterAgentId: agent ? Number(agent.id) : ((e.cluster_agent_id as number | null | undefined) ?? null),
     kubernetesNamespace: (e.kubernetes_namespace as string | null | undefined) ?? null,
     externalUrl: (e.external_url as string | null | undefined) ?? null,
+    fluxResourcePath: (e.flux_resource_path as string | null | undefined) || null,
     description: (e.description as string | null | undefined) ?? null,
   };
 }
@@ -91,7 +98,8 @@ function differs(current: EnvironmentInfo, spec: EnvironmentSpec): boolean {
     current.tier !== spec.tier ||
     current.clusterAgentId !== spec.clusterAgentId ||
     current.kubernetesNamespace !== spec.kubernetesNamespace ||
-    (spec.externalUrl !== undefined && current.externalUrl !== spec.externalUrl)
+    (spec.externalUrl !== undefined && current.externalUrl !== spec.externalUrl) ||
+    (spec.fluxResourcePath !== undefined && (current.fluxResourcePath ?? null) !== spec.fluxResourcePath)
   );
 }
 
@@ -111,6 +119,8 @@ export async function ensureEnvironment(
     clusterAgentId: spec.clusterAgentId,
     kubernetesNamespace: spec.kubernetesNamespace,
     ...(spec.externalUrl !== undefined ? { externalUrl: spec.externalUrl } : {}),
+    // GitLab refuses flux_resource_path without kubernetes_namespace; "" clears it (nil is not sent).
+    ...(spec.fluxResourcePath !== undefined ? { fluxResourcePath: spec.fluxResourcePath ?? "" } : {}),
   } as Record<string, unknown>;
   const current = await findEnvironment(api, project, spec.name);
   if (current && !differs(current, spec)) return { environment: current, changed: false, created: false };

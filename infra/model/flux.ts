@@ -120,8 +120,9 @@ export function agentFluxFiles(
   agent: AgentConfig,
   facts: AgentFacts,
 ): Record<string, string> {
+  // The stack's identity in the form infra/gitlab/ownership.ts reads: the file is this stack's to rewrite.
   const header =
-    `# Managed by gitlab-eks (stack ${config.stack}, cluster ${config.cluster.name}): pulumi up rewrites this file.\n` +
+    `# Managed by gitlab-eks [gitlab-eks:${config.project}/${config.stack}] (cluster ${config.cluster.name}): pulumi up rewrites this file.\n` +
     `# Flux reconciles it; the agent token is in Secret ${AGENT_TOKEN_SECRET} in namespace ${agent.namespace}, never here.\n`;
   return Object.fromEntries(
     agentFluxManifests(config, agent, facts).map((o) => [
@@ -130,6 +131,13 @@ export function agentFluxFiles(
     ]),
   );
 }
+
+/**
+ * The environment's `flux_resource_path`: the agent's HelmRelease as GitLab's environment page reads it,
+ * `<group>/<version>/namespaces/<namespace>/helmreleases/<name>`.
+ */
+export const fluxResourcePath = (agent: AgentConfig) =>
+  `${FLUX_HELM_API}/namespaces/${agent.flux.namespace}/helmreleases/${agent.releaseName}`;
 
 /** HTTPS clone URL of the agent project (a path: validation refuses a numeric id with installMethod flux). */
 export const agentProjectCloneUrl = (gitlabUrl: string, agent: AgentConfig) =>

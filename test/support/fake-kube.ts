@@ -1,7 +1,8 @@
 /**
  * A small fake Kubernetes API server on 127.0.0.1 for `gitlab-eks verify`: serves `GET /api/v1/nodes`
  * and `GET /api/v1/pods` as list objects, paginated with `limit`/`continue` like the real API server,
- * `GET /api/v1/namespaces/<ns>/configmaps/<name>` (404 Status when absent), and `PATCH` of a
+ * `GET /api/v1/namespaces/<ns>/configmaps/<name>` and namespaced custom objects (`GET
+ * /apis/<group>/<version>/namespaces/<ns>/<plural>/<name>`, from `objects`; 404 Status when absent), and `PATCH` of a
  * Deployment's scale subresource with a merge patch (what the headroom schedule's CronJob sends), over
  * HTTPS (test/fixtures/fake-kube-tls.*, a self-signed certificate for 127.0.0.1) or plain HTTP, and
  * answers 401 unless the request carries the expected bearer token.
@@ -24,6 +25,8 @@ export interface FakeKube {
   pods: PodInfo[];
   /** ConfigMaps by `namespace/name`. */
   configMaps: Record<string, { data?: Record<string, string> }>;
+  /** Any other object by its API path (e.g. `/apis/helm.toolkit.fluxcd.io/v2/namespaces/x/helmreleases/y`). */
+  objects: Record<string, object>;
   /** Deployment replicas by `namespace/name`; a scale PATCH of an unknown Deployment is a 404. */
   deployments: Record<string, number>;
   /** Requests as received: method, path with query, Authorization and Content-Type headers, body. */
@@ -45,6 +48,7 @@ export async function startFakeKube(options: {
   const requests: FakeKube["requests"] = [];
   const configMaps = options.configMaps ?? {};
   const deployments = options.deployments ?? {};
+  const objects: Record<string, object> = {};
   const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -90,6 +94,14 @@ export async function startFakeKube(options: {
         metadata: { name: cm[2], namespace: cm[1] },
         ...found,
       });
+    }
+    if (
+      req.method === "GET" &&
+      /^\/apis\/[^/]+\/[^/]+\/namespaces\/[^/]+\/[^/]+\/[^/]+$/.test(url.pathname)
+    ) {
+      const found = objects[url.pathname];
+      const [, , , , , plural, name] = url.pathname.split("/");
+      return found ? send(200, found) : notFound(`${plural} "${name}"`);
     }
     const scale = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/.exec(url.pathname);
     if (scale && req.method === "PATCH") {
@@ -165,6 +177,7 @@ export async function startFakeKube(options: {
       state.pods = p;
     },
     configMaps,
+    objects,
     deployments,
     requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -20,6 +20,8 @@ export const MOCK_RUNNER_TOKEN = "glrt-MOCKRUN";
 export const ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 /** What the mocked AgentToken returns; tests check it never shows up outside the Secret. */
 export const MOCK_AGENT_TOKEN = "glagent-MOCKAGT";
+/** What the mocked FluxDeployToken returns (GitLab's deploy tokens start with gldt-). */
+export const MOCK_DEPLOY_TOKEN = "gldt-MOCKDEPLOY";
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
@@ -71,10 +73,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         return { id: "42", state: { ...args.inputs, agentId: 42, adopted: false } };
       case "pulumi-nodejs:dynamic/gitlab-eks:AgentToken":
         return { id: "7", state: { ...args.inputs, tokenId: 7, token: MOCK_AGENT_TOKEN } };
+      case "pulumi-nodejs:dynamic/gitlab-eks:FluxDeployToken":
+        return {
+          id: "5",
+          state: { ...args.inputs, tokenId: 5, username: "gitlab+deploy-token-5", token: MOCK_DEPLOY_TOKEN },
+        };
       case "pulumi-nodejs:dynamic/gitlab-eks:RepositoryFile":
         return {
           id: `${args.inputs.project}:${args.inputs.path}`,
-          state: { ...args.inputs, branch: "main", sha256: "0".repeat(64) },
+          state: { branch: "main", ...args.inputs, sha256: "0".repeat(64) },
         };
       case "pulumi-nodejs:dynamic/gitlab-eks:AgentEnvironment":
         return { id: "11", state: { ...args.inputs, environmentId: 11 } };

@@ -30,6 +30,8 @@ export interface RepositoryFileArgs {
    * exists and is not this stack's: that agent's ownership is checked here too.
    */
   agentName?: pulumi.Input<string>;
+  /** Branch to commit to (default: the project's default branch); another branch is another file. */
+  branch?: pulumi.Input<string>;
 }
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -72,24 +74,29 @@ export const repositoryFileProvider: pulumi.dynamic.ResourceProvider = {
     return refusal ? { inputs: news, failures: [{ property: "path", reason: refusal }] } : { inputs: news };
   },
   async diff(_id, olds, news) {
-    return diffByKeys(
+    const diff = diffByKeys(
       olds,
       news,
       [targetKey, "project", "path"],
       ["content", "retainOnDelete", "owner", "adopt"],
     );
+    // A branch given and another than the one written to: another file (no branch given: the default).
+    if (news.branch !== undefined && news.branch !== olds.branch)
+      return { ...diff, changes: true, replaces: [...(diff.replaces ?? []), "branch"] };
+    return diff;
   },
   async create(inputs) {
     const refusal = await fileRefusal(inputs);
-    if (refusal) throw new Error(`Cannot write the agent's config file: ${refusal}`);
+    if (refusal)
+      throw new Error(
+        `Cannot write ${inputs.agentName ? "the agent's config file" : inputs.path}: ${refusal}`,
+      );
     const f = await ensureFile(
       providerApi(inputs.target, PURPOSE),
       inputs.project,
       inputs.path,
       inputs.content,
-      {
-        message: inputs.commitMessage,
-      },
+      { message: inputs.commitMessage, branch: inputs.branch },
     );
     // A file that was there without this stack's header (an adopted agent's, say) is adopted.
     const adopted = f.previous !== undefined && !(inputs.owner && ownedBy(f.previous, inputs.owner));
@@ -137,7 +144,7 @@ export class RepositoryFile extends pulumi.dynamic.Resource {
     super(
       repositoryFileProvider,
       name,
-      { ...args, branch: undefined, sha256: undefined, lastCommitId: undefined, adopted: undefined },
+      { branch: undefined, ...args, sha256: undefined, lastCommitId: undefined, adopted: undefined },
       opts,
       "gitlab-eks",
       "RepositoryFile",
@@ -154,6 +161,8 @@ export interface AgentEnvironmentArgs {
   tier: pulumi.Input<string>;
   clusterAgentId: pulumi.Input<number>;
   kubernetesNamespace: pulumi.Input<string>;
+  /** installMethod flux: the Flux resource GitLab's environment page shows the sync status of. */
+  fluxResourcePath?: pulumi.Input<string>;
   retainOnDelete: pulumi.Input<boolean>;
   /** This stack's identity: written into the description of an environment this stack creates. */
   owner?: pulumi.Input<string>;
@@ -165,7 +174,7 @@ export const agentEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
       olds,
       news,
       [targetKey, "project", "name"],
-      ["tier", "clusterAgentId", "kubernetesNamespace", "retainOnDelete"],
+      ["tier", "clusterAgentId", "kubernetesNamespace", "fluxResourcePath", "retainOnDelete"],
     );
   },
   async create(inputs) {
@@ -177,6 +186,7 @@ export const agentEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         tier: inputs.tier,
         clusterAgentId: inputs.clusterAgentId,
         kubernetesNamespace: inputs.kubernetesNamespace,
+        fluxResourcePath: inputs.fluxResourcePath,
         ...(inputs.owner ? { description: `gitlab-eks ${ownerTag(inputs.owner)}` } : {}),
       },
     );
@@ -198,6 +208,9 @@ export const agentEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
         tier: e.tier,
         clusterAgentId: e.clusterAgentId,
         kubernetesNamespace: e.kubernetesNamespace,
+        ...(props.fluxResourcePath !== undefined || e.fluxResourcePath
+          ? { fluxResourcePath: e.fluxResourcePath }
+          : {}),
       },
     };
   },
@@ -207,6 +220,8 @@ export const agentEnvironmentProvider: pulumi.dynamic.ResourceProvider = {
       tier: news.tier,
       clusterAgentId: news.clusterAgentId,
       kubernetesNamespace: news.kubernetesNamespace,
+      // The stack set one and no longer does (flux -> helm): cleared; never set by the stack: left alone.
+      fluxResourcePath: news.fluxResourcePath ?? (olds.fluxResourcePath ? null : undefined),
     });
     return { outs: { ...news, environmentId: environment.id, adopted: olds.adopted } };
   },

@@ -10,6 +10,7 @@ import type {
   FakeProject,
   FakeAgent,
   FakeAgentToken,
+  FakeDeployToken,
   FakeEnvironment,
   FakeDeployment,
   RunnerType,
@@ -179,6 +180,8 @@ export interface FakeGitlab {
     status?: "active" | "revoked";
     lastUsedAt?: string | null;
   }): FakeAgentToken;
+  /** A project deploy token someone else created (read_repository unless told). */
+  addDeployToken(input: { projectId: number; name: string; scopes?: string[] }): FakeDeployToken;
   addEnvironment(
     input: Partial<Omit<FakeEnvironment, "id" | "projectId" | "name">> & {
       projectId: number;

@@ -58,6 +58,7 @@ function createBase(options: FakeGitlabOptions) {
     projects: [],
     agents: [],
     agentTokens: [],
+    deployTokens: [],
     deployments: [],
     urlConfigurations: [],
     environments: [],

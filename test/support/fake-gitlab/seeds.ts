@@ -8,6 +8,7 @@ import {
   FakeProject,
   FakeAgent,
   FakeAgentToken,
+  FakeDeployToken,
   FakeEnvironment,
   FakeDeployment,
   FakeRunner,
@@ -178,6 +179,22 @@ export function createSeeds(core: Core): SeedHelpers {
       };
       state.agents.push(a);
       return a;
+    },
+    addDeployToken(input) {
+      const id = nextId("deployToken");
+      const t: FakeDeployToken = {
+        id,
+        projectId: input.projectId,
+        name: input.name,
+        username: `gitlab+deploy-token-${id}`,
+        scopes: input.scopes ?? ["read_repository"],
+        expiresAt: null,
+        revoked: false,
+        token: `gldt-${randomToken(20)}`,
+        createdAt: now(),
+      };
+      state.deployTokens.push(t);
+      return t;
     },
     addAgentToken(input) {
       const t: FakeAgentToken = {

@@ -12,6 +12,7 @@ import type { Ctx, Params, Route } from "./http";
 import { registerAgents } from "./agents";
 import { registerAgentTokens } from "./agentTokens";
 import { registerBranches } from "./branches";
+import { registerDeployTokens } from "./deployTokens";
 import { registerEnvironments } from "./environments";
 import { registerFiles } from "./files";
 import { registerInstance } from "./instance";
@@ -32,6 +33,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
     registerProjects,
     registerAgents,
     registerAgentTokens,
+    registerDeployTokens,
     registerUrlConfigurations,
     registerEnvironments,
     registerFiles,

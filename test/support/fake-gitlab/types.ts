@@ -110,6 +110,20 @@ export interface FakeAgent {
   createdByUserId: number | null;
 }
 
+/** A project deploy token (app/models/deploy_token.rb; project deploy tokens only). */
+export interface FakeDeployToken {
+  id: number;
+  projectId: number;
+  name: string;
+  username: string;
+  scopes: string[];
+  expiresAt: string | null;
+  revoked: boolean;
+  /** The secret (gldt-...). Only returned by the create call. */
+  token: string;
+  createdAt: string;
+}
+
 export interface FakeAgentToken {
   id: number;
   agentId: number;
@@ -294,6 +308,7 @@ export interface FakeGitlabState {
   projects: FakeProject[];
   agents: FakeAgent[];
   agentTokens: FakeAgentToken[];
+  deployTokens: FakeDeployToken[];
   deployments: FakeDeployment[];
   urlConfigurations: FakeUrlConfiguration[];
   environments: FakeEnvironment[];
