@@ -37,7 +37,7 @@ describe("real engine: scripts/pulumi-cli", function () {
     }
   });
 
-  it("otherwise gives the pinned CLI and the dynamic-provider plugin, reused on the next call", async () => {
+  it("otherwise gives the pinned CLI, the dynamic-provider plugin and the language host, reused on the next call", async () => {
     const cli = await pulumiCli(); // builds when the cache is cold
     if (process.env.PATH?.split(path.delimiter).some((d) => fs.existsSync(path.join(d, "pulumi")))) {
       // A user's own CLI is on PATH: the first test covers that case.
@@ -46,6 +46,13 @@ describe("real engine: scripts/pulumi-cli", function () {
     }
     assert.equal(cli.version, pinnedPulumiVersion);
     assert.ok(fs.existsSync(path.join(cli.dir, "pulumi-resource-pulumi-nodejs")));
+    // The language host is this checkout's script, refreshed when the cached copy differs.
+    const host = path.join(cli.dir, "pulumi-language-nodejs");
+    assert.equal(
+      fs.readFileSync(host, "utf8"),
+      fs.readFileSync(path.join(repoRoot, "scripts", "pulumi-language-nodejs"), "utf8"),
+    );
+    assert.ok((fs.statSync(host).mode & 0o111) !== 0, "executable");
     const again = await run(process.env);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout.trim(), cli.dir);
