@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pinnedPulumiVersion, pulumiCli, repoRoot } from "./support/real-pulumi";
+import { expectOk, pinnedPulumiVersion, pulumiCli, realStack, repoRoot } from "./support/real-pulumi";
 
 const script = path.join(repoRoot, "scripts", "pulumi-cli");
 
@@ -57,5 +57,42 @@ describe("real engine: scripts/pulumi-cli", function () {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout.trim(), cli.dir);
     assert.equal(again.stderr, "", "reused: nothing built");
+  });
+
+  it("the CLI loads the language host: `pulumi about` reports the nodejs plugin, node and the program's dependencies (its nearest package.json: this repository's)", async () => {
+    const cli = await pulumiCli();
+    const stack = await realStack({
+      projectFile: path.join(repoRoot, "test", "fixtures", "real-consumer", "Pulumi.yaml"),
+      program: path.join(repoRoot, "dist", "test", "fixtures", "real-consumer", "index.js"),
+      stack: "dev",
+    });
+    try {
+      const about = JSON.parse(
+        expectOk(await stack.cli(["about", "--json", "--stack", "dev"]), "pulumi about").stdout,
+      ) as {
+        plugins: { name: string; kind: string; version: string }[];
+        runtime: { language: string; executable: string; version: string };
+        dependencies: { name: string; version: string }[];
+      };
+      // This repository's host (next to the built CLI), not a user's own Go one, reports the SDK's version.
+      const host = path.join(cli.dir, "pulumi-language-nodejs");
+      const ownHost =
+        fs.existsSync(host) &&
+        fs.readFileSync(host, "utf8") ===
+          fs.readFileSync(path.join(repoRoot, "scripts", "pulumi-language-nodejs"), "utf8");
+      if (ownHost)
+        assert.deepEqual(
+          about.plugins.find((p) => p.kind === "language"),
+          { name: "nodejs", kind: "language", version: pinnedPulumiVersion.slice(1) },
+        );
+      assert.equal(about.runtime.language, "nodejs");
+      assert.equal(about.runtime.version, process.versions.node);
+      assert.deepEqual(
+        about.dependencies.find((d) => d.name === "@pulumi/pulumi"),
+        { name: "@pulumi/pulumi", version: pinnedPulumiVersion.slice(1) },
+      );
+    } finally {
+      stack.dispose();
+    }
   });
 });
