@@ -575,12 +575,42 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
       /^warning: `pulumi preview` exited with status 255, though its `--json` output is a whole plan/m,
     );
     assert.deepEqual(report(dir), { create: 2, update: 2, delete: 2 });
-    // --expect-no-changes with changes is why pulumi failed: nothing to flag.
-    const expected = preview(dir, "preview-changes.json", ["--pulumi-status", "255", "--expect-no-changes"]);
-    assert.ok(!expected.stderr.includes("warning"), expected.stderr);
+    // --expect-no-changes with changes is why pulumi failed: nothing to flag. The real CLI exits 7 for it
+    // (v3.248.0, test/fixtures/pulumi-captured/index.json), CLIs before the exit-code taxonomy 255.
+    for (const status of ["7", "255"]) {
+      const expected = preview(dir, "preview-changes.json", [
+        "--pulumi-status",
+        status,
+        "--expect-no-changes",
+      ]);
+      assert.equal(expected.code, 0, expected.stderr);
+      assert.ok(!expected.stderr.includes("warning"), expected.stderr);
+    }
+    // Any other status is not what --expect-no-changes gives: flagged even under it.
+    const other = preview(dir, "preview-changes.json", ["--pulumi-status", "1", "--expect-no-changes"]);
+    assert.match(
+      other.stderr,
+      /^warning: `pulumi preview` exited with status 1, though its `--json` output/m,
+    );
     const bad = preview(dir, "preview-changes.json", ["--pulumi-status", "x"]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^--pulumi-status: is "x"/);
+  });
+
+  it("the real CLI's error messages, which start with `error: ` already, are labelled once", () => {
+    const captured = path.join(ROOT, "test", "fixtures", "pulumi-captured", "preview-program-error.json");
+    const digest = parsePreview(fs.readFileSync(captured, "utf8"), captured);
+    const gate = /error: pulumi-nodejs:dynamic\/real-consumer:Gate resource 'gate': property fail/;
+    const lines = diagnosticLines(digest.diagnostics ?? []);
+    assert.ok(
+      lines.some((l) => gate.test(l)),
+      lines.join("\n"),
+    );
+    const note = renderPreviewNote(digest, { stack: "dev" });
+    assert.match(note, gate);
+    assert.ok(!/error: error:/.test(note) && !lines.some((l) => l.includes("error: error:")), note);
+    // A message without the label gets it.
+    assert.deepEqual(diagnosticLines([{ severity: "warning", message: "careful\n" }]), ["warning: careful"]);
   });
 
   it("the note shows that warning under the summary", () => {

@@ -356,7 +356,7 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
     assert.ok(!fs.existsSync(path.join(r.dir, "pulumi.env")));
   });
 
-  it("preview exit statuses: a plan 0; changes under expect_no_changes pulumi's 255; a failed preview 1; a plan with an unexplained failure pulumi's status, flagged", async () => {
+  it("preview exit statuses: a plan 0; changes under expect_no_changes pulumi's 7; a failed preview 1; a plan with an unexplained failure pulumi's status, flagged", async () => {
     const plan = await job("preview");
     assert.equal(plan.code, 0, text(plan));
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(plan.dir, "pulumi-report.json"), "utf8")), {
@@ -365,7 +365,7 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
       delete: 2,
     });
     const expected = await job("preview", { GITLAB_EKS_EXPECT_NO_CHANGES: "true" });
-    assert.equal(expected.code, 255);
+    assert.equal(expected.code, 7);
     assert.ok(!text(expected).includes("warning"), text(expected));
     assert.ok(
       fs.existsSync(path.join(expected.dir, "pulumi-report.json")),
@@ -373,7 +373,7 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
     );
     const error = await job("preview", {
       PULUMI_STANDIN_PREVIEW: "preview-program-error.json",
-      PULUMI_STANDIN_EXIT: "255",
+      PULUMI_STANDIN_EXIT: "1",
     });
     assert.equal(error.code, 1);
     assert.match(text(error), /stack dev: pulumi preview failed with 1 error \(above\)/);

@@ -337,7 +337,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     await promote(
       "promoteFailedPreview",
       { ...pipeline, CI_JOB_ID: "206", CI_JOB_URL: `${fake.url}/j/206` },
-      { PULUMI_STANDIN_PREVIEW: "preview-program-error.json", PULUMI_STANDIN_EXIT: "255" },
+      { PULUMI_STANDIN_PREVIEW: "preview-program-error.json", PULUMI_STANDIN_EXIT: "1" },
     );
     // The first pipeline's promote job, retried after the newer commit was deployed: promotes nothing.
     await promote("promoteLate", { CI_JOB_ID: "207", CI_COMMIT_SHA: promotedSha1 });
@@ -650,7 +650,7 @@ describe("CI/CD component: preview options (expect_no_changes, refresh, policy_p
   });
 });
 
-describe("CI/CD component: a failed preview (stand-in pulumi exits 255)", function () {
+describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a program error, 255 before planning)", function () {
   this.timeout(gclTimeout(3));
   let fake: FakeGitlab;
   let repo: ConsumerRepo;
@@ -677,7 +677,7 @@ describe("CI/CD component: a failed preview (stand-in pulumi exits 255)", functi
     };
     for (const [name, env] of [
       ["plan", {}],
-      ["programError", { PULUMI_STANDIN_PREVIEW: "preview-program-error.json", PULUMI_STANDIN_EXIT: "255" }],
+      ["programError", { PULUMI_STANDIN_PREVIEW: "preview-program-error.json", PULUMI_STANDIN_EXIT: "1" }],
       ["empty", { PULUMI_STANDIN_PREVIEW: "preview-empty.json", PULUMI_STANDIN_EXIT: "255" }],
     ] as const) {
       runs[name] = await gcl(repo, ["--force-shell-executor", "dev:preview"], vars, env);

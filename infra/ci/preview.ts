@@ -9,7 +9,7 @@
  * mask anything still shaped like a serialized secret, so a secret can never reach a note.
  *
  * A failed preview still prints a digest: a program error gives one with "error" diagnostics (and exit
- * status 255); a failure before planning (no stack, invalid configuration, backend) prints nothing or
+ * status 1 since v3.248.0's exit-code taxonomy, 255 before); a failure before planning (no stack, invalid configuration, backend) prints nothing or
  * `{}`. `previewFailure` tells those apart from a plan.
  */
 

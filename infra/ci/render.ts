@@ -137,7 +137,7 @@ function diagnosticsSection(digest: PreviewDigest, secrets: readonly string[] = 
     "",
     ...important.map(
       (d) =>
-        `- ${d.severity}: ${plainMessage(d.message, secrets).trim().split("\n")[0].replace(/[<>]/g, "")}`,
+        `- ${labelled(d.severity, plainMessage(d.message, secrets).trim().split("\n")[0].replace(/[<>]/g, ""))}`,
     ),
   ];
 }
@@ -175,6 +175,15 @@ export function severityLabel(severity: string): string {
   return severity === "info#err" ? "program stderr" : severity;
 }
 
+/**
+ * A diagnostic's first line with our `<severity>: ` label in front. The real CLI (v3.248.0) already starts
+ * error and warning messages with `error: ` / `warning: ` in `--json` output: not repeated.
+ */
+function labelled(severity: string, first: string): string {
+  const label = severityLabel(severity);
+  return first.startsWith(`${label}: `) ? first : `${label}: ${first}`;
+}
+
 const MESSAGE_LINES = 60;
 const LINE_CHARS = 2_000;
 const MESSAGES_CHARS = 20_000;
@@ -200,7 +209,7 @@ export function diagnosticLines(
         .map((l) => (l.length > LINE_CHARS ? `${l.slice(0, LINE_CHARS)}…` : l));
       if (all > lines.length) lines.push(`… ${all - lines.length} more line(s) in the job log`);
     }
-    const block = [`${severityLabel(d.severity)}: ${lines[0] ?? ""}`, ...lines.slice(1)];
+    const block = [labelled(d.severity, lines[0] ?? ""), ...lines.slice(1)];
     size += block.join("\n").length + 1;
     if (cut && size > MESSAGES_CHARS && out.length > 0) {
       out.push(`… ${diagnostics.length - i} more message(s) in the job log`);

@@ -89,6 +89,13 @@ async function postPreviewNote(
 }
 
 /**
+ * The exit statuses of a preview that failed only because `--expect-no-changes` found changes: 7 since the
+ * CLI's exit-code taxonomy (ExitNoChanges in pkg/cmd/pulumi/cmd/exit_codes.go; v3.248.0 was seen exiting 7),
+ * 255 before it (every error). Any other failure of a whole plan is one Pulumi leaves out of `--json`.
+ */
+const noChangesExpectedStatuses = new Set(["7", "255"]);
+
+/**
  * Summarises `pulumi preview --json`: widget report, MR note. A failed preview (pulumi's errors, or no
  * preview at all: empty output or `{}`) still gets its widget report and its note: the note is edited in
  * place, so leaving it alone would keep an earlier run's plan on the merge request as if it were this
@@ -106,7 +113,7 @@ export async function previewStep(io: StepIo, o: PreviewOptions): Promise<void> 
     !failure &&
     o.pulumiStatus !== undefined &&
     o.pulumiStatus !== "0" &&
-    !(o.expectNoChanges && hasChanges(counts));
+    !(o.expectNoChanges && hasChanges(counts) && noChangesExpectedStatuses.has(o.pulumiStatus));
   const warning = unexplained
     ? `\`pulumi preview\` exited with status ${o.pulumiStatus}, though its \`--json\` output is a whole plan: it failed for a reason Pulumi leaves out of that output (a mandatory policy violation, for one). See the job log${io.env.CI_JOB_URL ? ` (${io.env.CI_JOB_URL})` : ""}.`
     : undefined;

@@ -3,8 +3,8 @@
  *   - `pulumiCli()` runs scripts/pulumi-cli (a `pulumi` on PATH, or the CLI built from Go modules into a cache)
  *     and throws with the script's reason when no CLI can be had, so the tests that need it FAIL;
  *   - `realStack()` makes a throw-away project: its own file:// backend, passphrase and PULUMI_HOME, offline
- *     (no update check, no plugin downloads), and runs CLI commands on it. Commands that run the program go
- *     through real-pulumi-host.ts, which hosts the program with @pulumi/pulumi's language runtime server.
+ *     (no update check, no plugin downloads), and runs CLI commands on it. The CLI runs the program itself
+ *     through its `pulumi-language-nodejs` plugin (next to the built CLI: scripts/pulumi-language-nodejs).
  * Commands are spawned asynchronously: the fake GitLab the programs talk to runs in the test process.
  */
 import { execFile, spawn } from "node:child_process";
@@ -21,7 +21,6 @@ export const pinnedPulumiVersion = `v${
     ) as { version: string }
   ).version
 }`;
-const hostScript = path.join(__dirname, "real-pulumi-host.js");
 
 export interface PulumiCli {
   dir: string;
@@ -68,7 +67,7 @@ export interface RealStack {
   stateDir: string;
   stack: string;
   env: NodeJS.ProcessEnv;
-  /** Runs `pulumi ARGS` with the program hosted (preview, up, refresh, destroy). */
+  /** Runs `pulumi ARGS --stack STACK` (preview, up, refresh, destroy: the CLI runs the program). */
   run(args: string[], opts?: { env?: NodeJS.ProcessEnv }): Promise<RunResult>;
   /** Runs `pulumi ARGS` without the program (stack, config, stack output). */
   cli(args: string[], opts?: { env?: NodeJS.ProcessEnv }): Promise<RunResult>;
@@ -155,12 +154,7 @@ export async function realStack(opts: {
     stateDir,
     stack: opts.stack,
     env,
-    run: (args, o) =>
-      exec(
-        process.execPath,
-        [hostScript, binary, opts.program, "--", ...args, "--stack", opts.stack],
-        o?.env,
-      ),
+    run: (args, o) => exec(binary, [...args, "--stack", opts.stack], o?.env),
     cli: (args, o) => exec(binary, args, o?.env),
     stateFile: () => path.join(stateDir, ".pulumi", "stacks", readProjectName(project), `${opts.stack}.json`),
     state: () => JSON.parse(fs.readFileSync(stack.stateFile(), "utf8")) as StackState,
