@@ -15,7 +15,7 @@ import { ensureFile } from "../infra/gitlab/files";
 import { instanceMetadata, projectAccess, tokenSelf } from "../infra/gitlab/instance";
 import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
 import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
-import { retryAfterMs } from "../infra/gitlab/requester";
+import { DEFAULT_RETRY, retryAfterMs, retryPolicyFromEnv, TIMEOUT_VARIABLE } from "../infra/gitlab/requester";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
 const FAST = {
@@ -170,6 +170,24 @@ describe("GitLab API module", () => {
       );
       assert.equal(retryAfterMs("soon"), undefined);
       assert.equal(retryAfterMs(null), undefined);
+    });
+
+    it("takes the attempt timeout from GITLAB_EKS_GITLAB_TIMEOUT_MS, and refuses a bad value naming it", () => {
+      assert.equal(retryPolicyFromEnv({}), DEFAULT_RETRY);
+      assert.deepEqual(retryPolicyFromEnv({ [TIMEOUT_VARIABLE]: " 45000 " }), {
+        ...DEFAULT_RETRY,
+        attemptTimeoutMs: 45_000,
+      });
+      for (const bad of ["30s", "0", "-5", "1.5", "99999999"])
+        assert.throws(
+          () => retryPolicyFromEnv({ [TIMEOUT_VARIABLE]: bad }),
+          new RegExp(`GITLAB_EKS_GITLAB_TIMEOUT_MS is "${bad.replace(".", "\\.")}": .*milliseconds.*Fix: `),
+        );
+      // A client without an explicit policy reads it from the environment it is given, like the token.
+      assert.throws(
+        () => gitlabClient(resolveConnection({ url: w.fake.url }, {}), { env: { [TIMEOUT_VARIABLE]: "x" } }),
+        /GITLAB_EKS_GITLAB_TIMEOUT_MS is "x"/,
+      );
     });
   });
 

@@ -2,7 +2,8 @@
  * Every GitLab object the stack and the CI helper create, driven through the faults real GitLab
  * installations produce (the fake's fault layer): a connection closed after the request was applied, a
  * proxy answering 500/502/504 after the backend committed, a 500 before applying, a 429 storm, a 503 with
- * Retry-After, and the same fault twice in a row (the run fails). Each case: the faulted run, a re-run with
+ * Retry-After, a stall past the client's timeout (before or after applying), and the same fault twice in a
+ * row (the run fails). Each case: the faulted run, a re-run with
  * the state the faulted run left, then destroy; counts asserted on the fake after convergence and after
  * destroy, and no token value in any output. The real dynamic providers and the real infra/gitlab module
  * run through gitbeaker over HTTP.
@@ -23,6 +24,7 @@ import { resolveConnection } from "../infra/gitlab/connection";
 import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
 import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
 import { promoteCommit } from "../infra/gitlab/promotion";
+import { TIMEOUT_VARIABLE } from "../infra/gitlab/requester";
 import type { FakeGitlab } from "./support/fake-gitlab";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
@@ -49,6 +51,18 @@ const FAULTS: { name: string; inject: (f: FakeGitlab, m: Match) => void; failsTh
     name: "503 with Retry-After",
     inject: (f, m) => f.failNext({ ...m, status: 503, retryAfterSeconds: 0 }),
   },
+  // No answer until the client's attempt timeout (GITLAB_EKS_GITLAB_TIMEOUT_MS, set below) closes the
+  // connection; the fake lets go of the request then, or when the test closes it.
+  { name: "stall past the client's timeout, after applying", inject: (f, m) => f.stall(m) },
+  {
+    name: "stall past the client's timeout, before applying",
+    inject: (f, m) => f.stall({ ...m, apply: false }),
+  },
+  {
+    name: "stall after applying twice",
+    inject: (f, m) => f.stall({ ...m, times: 2 }),
+    failsTheRun: true,
+  },
   {
     name: "answer lost twice",
     inject: (f, m) => f.loseAnswer({ ...m, times: 2 }),
@@ -61,12 +75,20 @@ const FAULTS: { name: string; inject: (f: FakeGitlab, m: Match) => void; failsTh
   },
 ];
 
+/**
+ * The attempt timeout of every client in these tests, through the variable the providers read. It ends a
+ * stalled request; a request the fake answers never comes near it, even on a loaded machine, and one
+ * that did would be retried (GET, PUT, DELETE) or looked up (POST), as the faults are.
+ */
+const TIMEOUT_MS = "2000";
+
 const OWNER = "platform-clusters/production";
 const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
 
 describe("GitLab objects through lost and ambiguous answers: faulted run, re-run, destroy", () => {
   let w: GitlabWorld;
   let saved: string | undefined;
+  let savedTimeout: string | undefined;
   let target: { url: string; tokenVariable: string };
   let output: string[];
 
@@ -75,12 +97,16 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     w.fake.state.instance.receptiveAgentsEnabled = true;
     target = { url: w.fake.url, tokenVariable: "GITLAB_TOKEN" };
     saved = process.env.GITLAB_TOKEN;
+    savedTimeout = process.env[TIMEOUT_VARIABLE];
     process.env.GITLAB_TOKEN = w.maintainerToken;
+    process.env[TIMEOUT_VARIABLE] = TIMEOUT_MS;
     output = [];
   });
   afterEach(async () => {
     if (saved === undefined) delete process.env.GITLAB_TOKEN;
     else process.env.GITLAB_TOKEN = saved;
+    if (savedTimeout === undefined) delete process.env[TIMEOUT_VARIABLE];
+    else process.env[TIMEOUT_VARIABLE] = savedTimeout;
     await w.fake.close();
   });
 
@@ -327,7 +353,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
   describe("CI helper objects: MR note, promotion branch and MR, drift issue", () => {
     const api = () =>
       gitlabClient(resolveConnection({ url: w.fake.url }, {}), {
-        env: { GITLAB_TOKEN: w.maintainerToken },
+        env: { GITLAB_TOKEN: w.maintainerToken, [TIMEOUT_VARIABLE]: TIMEOUT_MS },
         sleep: async () => {},
       });
     const ci: [string, Match, () => Promise<unknown>, () => void][] = [
