@@ -374,6 +374,39 @@ describe("gitlab-eks ci: bad input in the job log", () => {
     assert.equal(protectedRun.stderr, "");
   });
 
+  it("a stack option that is not a stack name is a usage error (exit 2), every one at once, before anything is read", () => {
+    const dir = consumer(PROJECT);
+    const promote = cli(
+      ["ci", "promote", "--stack", "../x", "--from-stack", "a b", "--target-branch", "staging"],
+      { cwd: dir, env: noCi },
+    );
+    assert.equal(promote.code, 2);
+    assert.deepEqual(promote.stderr.split("\n").slice(0, 2), [
+      `error: option '-s, --stack <name>' argument is invalid. "../x" is not a stack name (letters, digits, '-', '_' and '.', at most 100 each, optionally org/project/stack). Fix: --stack dev`,
+      `error: option '--from-stack <name>' argument is invalid. "a b" is not a stack name (letters, digits, '-', '_' and '.', at most 100 each, optionally org/project/stack). Fix: --from-stack dev`,
+    ]);
+    for (const [step, extra] of [
+      ["preview", ["--json", "p.json", "--report", "r.json"]],
+      ["drift", ["--json", "p.json"]],
+      ["check", ["--backend-url", "s3://b"]],
+    ] as const)
+      for (const stack of ["..", "dev/../../x", "a/b/c/d", "dev;rm", "x".repeat(101)]) {
+        const r = cli(["ci", step, "--stack", stack, ...extra], { cwd: dir, env: noCi });
+        assert.equal(r.code, 2, `${step} ${stack}: ${r.stderr}`);
+        assert.match(
+          r.stderr,
+          /^error: option '-s, --stack <name>' argument is invalid\. .* is not a stack name/,
+        );
+        assert.doesNotMatch(r.stderr, /p\.json/, "the step did not run");
+      }
+    assert.ok(!fs.existsSync(path.join(dir, "r.json")));
+    const qualified = cli(["ci", "check", "--stack", "acme/infra/dev", "--backend-url", "s3://b"], {
+      cwd: dir,
+      env: noCi,
+    });
+    assert.equal(qualified.code, 0, qualified.stderr);
+  });
+
   it("preview: output that is not Pulumi's JSON fails with the file and a hint", () => {
     const dir = consumer({ ...PROJECT, "p.json": "error: failed to load language plugin nodejs\n" });
     const r = cli(["ci", "preview", "--stack", "dev", "--json", "p.json"], { cwd: dir, env: noCi });
