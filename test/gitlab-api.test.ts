@@ -11,7 +11,7 @@ import {
 import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { deleteEnvironment, ensureEnvironment } from "../infra/gitlab/environments";
-import { ensureFile } from "../infra/gitlab/files";
+import { deleteFile, ensureFile } from "../infra/gitlab/files";
 import { instanceMetadata, projectAccess, tokenSelf } from "../infra/gitlab/instance";
 import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
 import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
@@ -326,6 +326,16 @@ describe("GitLab API module", () => {
   });
 
   describe("files and environments", () => {
+    it("deleting a file that is gone is done: GitLab's 400 for it is checked against the branch", async () => {
+      const a = api(w.maintainerToken);
+      const path = ".gitlab/agents/prod/config.yaml";
+      await ensureFile(a, "platform/clusters", path, "ci_access: {}\n", { message: "agent config" });
+      await deleteFile(a, "platform/clusters", path, "main", "remove");
+      await deleteFile(a, "platform/clusters", path, "main", "remove again");
+      assert.equal(w.fake.countRequests({ method: "DELETE", status: 400 }), 1, "GitLab said 400");
+      assert.equal(w.fake.readFile(w.clustersId, "main", path), undefined);
+    });
+
     it("commits the agent config file only when its content changes", async () => {
       const a = api(w.maintainerToken);
       const path = ".gitlab/agents/prod/config.yaml";

@@ -324,6 +324,41 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         });
     });
 
+  /**
+   * `pulumi destroy` with each object's DELETE faulted: GET, PUT and DELETE are resent (a second DELETE
+   * changes nothing, and a 404 then counts as done), so the same destroy removes everything.
+   */
+  const DELETES: [string, Match][] = [
+    ["runner", { method: "DELETE", pathPattern: /\/runners\/\d+$/ }],
+    ["receptive URL configuration", { method: "DELETE", pathPattern: /url_configurations\/\d+$/ }],
+    ["environment", { method: "DELETE", pathPattern: /environments\/\d+$/ }],
+    ["agent token", { method: "DELETE", pathPattern: /\/tokens\/\d+$/ }],
+    ["agent", { method: "DELETE", pathPattern: /cluster_agents\/\d+$/ }],
+    ["config file", { method: "DELETE", pathPattern: /repository\/files\// }],
+  ];
+  const DELETE_FAULTS = FAULTS.filter((f) =>
+    [
+      "answer lost after applying",
+      "504 after applying",
+      "429 storm",
+      "stall past the client's timeout, after applying",
+    ].includes(f.name),
+  );
+  for (const [object, match] of DELETES)
+    describe(`${object}: destroying it`, () => {
+      for (const fault of DELETE_FAULTS)
+        it(fault.name, async () => {
+          const s: Record<string, State> = {};
+          assert.equal(await pulumiUp(s), undefined);
+          assertConverged(s);
+          fault.inject(w.fake, match);
+          await destroy(s);
+          assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+          assertDestroyed();
+          assertNoSecretIn(s);
+        });
+    });
+
   describe("agent token: rotating it", () => {
     for (const fault of FAULTS)
       it(fault.name, async () => {
