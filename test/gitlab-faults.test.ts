@@ -3,8 +3,8 @@
  * installations produce (the fake's fault layer): a connection closed after the request was applied, a
  * proxy answering 500/502/504 after the backend committed, a 500 before applying, a 429 storm, a 503 with
  * Retry-After, a stall past the client's timeout (before or after applying), and the same fault twice in a
- * row (the run fails). Each case: the faulted run, a re-run with
- * the state the faulted run left, then destroy; counts asserted on the fake after convergence and after
+ * row (the run fails). The same for each object's DELETE at destroy and PUT on an in-place change. Each
+ * case: the faulted run, a re-run with the state the faulted run left, then destroy; counts asserted on the fake after convergence and after
  * destroy, and no token value in any output. The real dynamic providers and the real infra/gitlab module
  * run through gitbeaker over HTTP.
  */
@@ -134,6 +134,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
   const stack = (
     s: Record<string, State>,
     rotation = "initial",
+    changed = false,
   ): [string, pulumi.dynamic.ResourceProvider, () => Props][] => [
     [
       "file",
@@ -142,7 +143,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         target,
         project: PROJECT,
         path: ".gitlab/agents/prod/config.yaml",
-        content: `${HEADER}ci_access: {}\n`,
+        content: `${HEADER}ci_access: {}\n${changed ? "user_access: {}\n" : ""}`,
         commitMessage: "gitlab-eks: configure agent prod",
         retainOnDelete: false,
         owner: OWNER,
@@ -174,7 +175,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         target,
         project: PROJECT,
         name: "production",
-        tier: "production",
+        tier: changed ? "staging" : "production",
         clusterAgentId: s.agent.outs.agentId,
         kubernetesNamespace: "apps",
         retainOnDelete: false,
@@ -213,7 +214,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         runnerType: "project_type",
         project: PROJECT,
         description: "gitlab-eks-production",
-        tags: ["eks"],
+        tags: changed ? ["eks", "large"] : ["eks"],
         runUntagged: false,
         locked: true,
         accessLevel: "not_protected",
@@ -224,8 +225,12 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
   ];
 
   /** One `pulumi up`: stops at the first failure, keeping the state of what succeeded. */
-  async function pulumiUp(s: Record<string, State>, rotation?: string): Promise<Error | undefined> {
-    for (const [name, provider, inputs] of stack(s, rotation)) {
+  async function pulumiUp(
+    s: Record<string, State>,
+    rotation?: string,
+    changed?: boolean,
+  ): Promise<Error | undefined> {
+    for (const [name, provider, inputs] of stack(s, rotation, changed)) {
       try {
         s[name] = await up(provider, s[name], inputs());
       } catch (e) {
@@ -336,7 +341,8 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     ["agent", { method: "DELETE", pathPattern: /cluster_agents\/\d+$/ }],
     ["config file", { method: "DELETE", pathPattern: /repository\/files\// }],
   ];
-  const DELETE_FAULTS = FAULTS.filter((f) =>
+  /** The faults met by requests that are resent (DELETE, PUT): after applying, and a 429 storm. */
+  const RESENT_FAULTS = FAULTS.filter((f) =>
     [
       "answer lost after applying",
       "504 after applying",
@@ -346,7 +352,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
   );
   for (const [object, match] of DELETES)
     describe(`${object}: destroying it`, () => {
-      for (const fault of DELETE_FAULTS)
+      for (const fault of RESENT_FAULTS)
         it(fault.name, async () => {
           const s: Record<string, State> = {};
           assert.equal(await pulumiUp(s), undefined);
@@ -354,6 +360,57 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
           fault.inject(w.fake, match);
           await destroy(s);
           assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+          assertDestroyed();
+          assertNoSecretIn(s);
+        });
+    });
+
+  /**
+   * A `pulumi up` that changes objects in place (the config file's content, the environment's tier, the
+   * runner's tags) with each object's PUT faulted: a PUT is resent (a second one changes nothing), so the
+   * same run converges, on the same objects.
+   */
+  const UPDATES: [string, Match, () => void][] = [
+    [
+      "config file",
+      { method: "PUT", pathPattern: /repository\/files\// },
+      () =>
+        assert.match(
+          String(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml")),
+          /user_access/,
+        ),
+    ],
+    [
+      "environment",
+      { method: "PUT", pathPattern: /environments\/\d+$/ },
+      () => assert.equal(w.fake.state.environments[0].tier, "staging"),
+    ],
+    [
+      "runner",
+      { method: "PUT", pathPattern: /\/runners\/\d+$/ },
+      () => assert.deepEqual([...w.fake.state.runners[0].tagList].sort(), ["eks", "large"]),
+    ],
+  ];
+  for (const [object, match, assertChanged] of UPDATES)
+    describe(`${object}: changing it in place`, () => {
+      for (const fault of RESENT_FAULTS)
+        it(fault.name, async () => {
+          const s: Record<string, State> = {};
+          assert.equal(await pulumiUp(s), undefined);
+          const ids = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.id]));
+          fault.inject(w.fake, match);
+          assert.equal(await pulumiUp(s, undefined, true), undefined, "the faulted run converges");
+          assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+          assertChanged();
+          assertConverged(s);
+          assert.deepEqual(
+            Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.id])),
+            ids,
+            "the same objects",
+          );
+          assert.equal(await pulumiUp(s, undefined, true), undefined);
+          assertConverged(s);
+          await destroy(s);
           assertDestroyed();
           assertNoSecretIn(s);
         });
