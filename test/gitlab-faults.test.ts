@@ -4,8 +4,8 @@
  * proxy answering 500/502/504 after the backend committed, a 500 before applying, a 429 storm, a 503 with
  * Retry-After, a stall past the client's timeout (before or after applying), and the same fault twice in a
  * row (the run fails). The same for each object's DELETE at destroy and PUT on an in-place change. Each
- * case: the faulted run, a re-run with the state the faulted run left, then destroy; counts asserted on the fake after convergence and after
- * destroy, and no token value in any output. The real dynamic providers and the real infra/gitlab module
+ * case: the faulted run, a re-run with the state the faulted run left, then destroy; counts asserted on
+ * the fake after convergence and after destroy, and no token value in any output. The real dynamic providers and the real infra/gitlab module
  * run through gitbeaker over HTTP.
  */
 import assert from "node:assert/strict";
