@@ -551,5 +551,68 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
             assertNoSecretIn({});
           });
       });
+
+    /** Editing the note and the issue, and closing the issue, with the PUT faulted: resent, done in the run. */
+    const note = (text: string) =>
+      upsertMergeRequestNote(
+        api(),
+        { project: w.clustersId, mergeRequestIid: w.fake.state.mergeRequests[0].iid },
+        "<!-- gitlab-eks:preview -->",
+        `<!-- gitlab-eks:preview -->\n${text}`,
+      );
+    const lookup = { project: PROJECT, marker: "<!-- gitlab-eks:drift -->", labels: ["gitlab-eks-drift"] };
+    const issue = (text: string) =>
+      upsertIssue(api(), { ...lookup, title: "Drift", description: `<!-- gitlab-eks:drift -->\n${text}` });
+    const edits: [string, Match, () => Promise<unknown>, () => Promise<unknown>, () => void][] = [
+      [
+        "MR note: editing it",
+        { method: "PUT", pathPattern: /merge_requests\/\d+\/notes\/\d+$/ },
+        () => note("no changes"),
+        () => note("1 to create"),
+        () =>
+          assert.deepEqual(
+            w.fake.state.notes.filter((n) => !n.system).map((n) => n.body),
+            ["<!-- gitlab-eks:preview -->\n1 to create"],
+          ),
+      ],
+      [
+        "drift issue: editing it",
+        { method: "PUT", pathPattern: /issues\/\d+$/ },
+        () => issue("1 change"),
+        () => issue("2 changes"),
+        () =>
+          assert.deepEqual(
+            w.fake.state.issues.map((i) => [i.state, i.description]),
+            [["opened", "<!-- gitlab-eks:drift -->\n2 changes"]],
+          ),
+      ],
+      [
+        "drift issue: closing it",
+        { method: "PUT", pathPattern: /issues\/\d+$/ },
+        () => issue("1 change"),
+        () => closeIssue(api(), lookup, "No drift any more."),
+        () => {
+          assert.deepEqual(
+            w.fake.state.issues.map((i) => i.state),
+            ["closed"],
+          );
+          assert.equal(w.fake.state.notes.filter((n) => !n.system).length, 1, "one closing comment");
+        },
+      ],
+    ];
+    for (const [object, match, before, run, assertDone] of edits)
+      describe(object, () => {
+        for (const fault of RESENT_FAULTS)
+          it(fault.name, async () => {
+            await before();
+            fault.inject(w.fake, match);
+            await run();
+            assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+            assertDone();
+            await run(); // the next pipeline changes nothing more
+            assertDone();
+            assertNoSecretIn({});
+          });
+      });
   });
 });
