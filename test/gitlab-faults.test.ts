@@ -1,6 +1,6 @@
 /**
- * Every GitLab object the stack and the CI helper create, driven through the faults real GitLab
- * installations produce (the fake's fault layer): a connection closed after the request was applied, a
+ * Every GitLab object the stack creates, driven through the faults real GitLab
+ * installations produce (test/support/faulted-gitlab.ts): a connection closed after the request was applied, a
  * proxy answering 500/502/504 after the backend committed, a 500 before applying, a 429 storm, a 503 with
  * Retry-After, a stall past the client's timeout (before or after applying), and the same fault twice in a
  * row (the run fails). The same for each object's DELETE at destroy and PUT on an in-place change. Each
@@ -19,95 +19,29 @@ import {
   repositoryFileProvider,
 } from "../infra/cloud/gitlab/agentResources";
 import { gitlabRunnerProvider } from "../infra/cloud/gitlab/runnerResource";
-import { gitlabClient } from "../infra/gitlab/client";
-import { resolveConnection } from "../infra/gitlab/connection";
-import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
-import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
-import { promoteCommit } from "../infra/gitlab/promotion";
-import { TIMEOUT_VARIABLE } from "../infra/gitlab/requester";
-import type { FakeGitlab } from "./support/fake-gitlab";
-import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+import {
+  assertFaultedRun,
+  assertNoSecretIn as assertNoSecretIn_,
+  faultedGitlab,
+  FAULTS,
+  RESENT_FAULTS,
+  type Match,
+} from "./support/faulted-gitlab";
+import type { GitlabWorld } from "./support/gitlab-world";
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type State = { id: string; outs: Props };
-type Match = { method: string; pathPattern: RegExp };
-
-/**
- * The faults, each on one request, or twice in a row. Twice in a row fails the run only where the object
- * must be created again because its token cannot be recovered (agent token, runner); elsewhere the
- * same-run lookup finds the object after the first, and the second is never met (no second POST).
- */
-const FAULTS: { name: string; inject: (f: FakeGitlab, m: Match) => void; failsTheRun?: true }[] = [
-  { name: "answer lost after applying", inject: (f, m) => f.loseAnswer(m) },
-  { name: "502 after applying", inject: (f, m) => f.failAfterApplying({ ...m, status: 502 }) },
-  { name: "504 after applying", inject: (f, m) => f.failAfterApplying({ ...m, status: 504 }) },
-  { name: "500 after applying", inject: (f, m) => f.failAfterApplying({ ...m, status: 500 }) },
-  { name: "500 before applying", inject: (f, m) => f.failNext({ ...m, status: 500 }) },
-  {
-    name: "429 storm",
-    inject: (f, m) => f.failNext({ ...m, status: 429, retryAfterSeconds: 0, times: 3 }),
-  },
-  {
-    name: "503 with Retry-After",
-    inject: (f, m) => f.failNext({ ...m, status: 503, retryAfterSeconds: 0 }),
-  },
-  // No answer until the client's attempt timeout (GITLAB_EKS_GITLAB_TIMEOUT_MS, set below) closes the
-  // connection; the fake lets go of the request then, or when the test closes it.
-  { name: "stall past the client's timeout, after applying", inject: (f, m) => f.stall(m) },
-  {
-    name: "stall past the client's timeout, before applying",
-    inject: (f, m) => f.stall({ ...m, apply: false }),
-  },
-  {
-    name: "stall after applying twice",
-    inject: (f, m) => f.stall({ ...m, times: 2 }),
-    failsTheRun: true,
-  },
-  {
-    name: "answer lost twice",
-    inject: (f, m) => f.loseAnswer({ ...m, times: 2 }),
-    failsTheRun: true,
-  },
-  {
-    name: "502 after applying twice",
-    inject: (f, m) => f.failAfterApplying({ ...m, status: 502, times: 2 }),
-    failsTheRun: true,
-  },
-];
-
-/**
- * The attempt timeout of every client in these tests, through the variable the providers read. It ends a
- * stalled request; a request the fake answers never comes near it, even on a loaded machine, and one
- * that did would be retried (GET, PUT, DELETE) or looked up (POST), as the faults are.
- */
-const TIMEOUT_MS = "2000";
-
 const OWNER = "platform-clusters/production";
 const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
 
 describe("GitLab objects through lost and ambiguous answers: faulted run, re-run, destroy", () => {
+  const ctx = faultedGitlab();
+  const output = ctx.output;
   let w: GitlabWorld;
-  let saved: string | undefined;
-  let savedTimeout: string | undefined;
   let target: { url: string; tokenVariable: string };
-  let output: string[];
-
-  beforeEach(async () => {
-    w = await gitlabWorld();
-    w.fake.state.instance.receptiveAgentsEnabled = true;
+  beforeEach(() => {
+    w = ctx.w;
     target = { url: w.fake.url, tokenVariable: "GITLAB_TOKEN" };
-    saved = process.env.GITLAB_TOKEN;
-    savedTimeout = process.env[TIMEOUT_VARIABLE];
-    process.env.GITLAB_TOKEN = w.maintainerToken;
-    process.env[TIMEOUT_VARIABLE] = TIMEOUT_MS;
-    output = [];
-  });
-  afterEach(async () => {
-    if (saved === undefined) delete process.env.GITLAB_TOKEN;
-    else process.env.GITLAB_TOKEN = saved;
-    if (savedTimeout === undefined) delete process.env[TIMEOUT_VARIABLE];
-    else process.env[TIMEOUT_VARIABLE] = savedTimeout;
-    await w.fake.close();
   });
 
   /** What `pulumi up` does for one resource (check, then create, or diff and update/replace). */
@@ -278,12 +212,8 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     assert.equal(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
   }
 
-  function assertNoSecretIn(s: Record<string, State>) {
-    const secrets = [w.maintainerToken, s.token?.outs.token, s.runner?.outs.token].filter(Boolean);
-    const text = [...output, JSON.stringify(w.fake.requests)].join("\n");
-    for (const secret of secrets) assert.ok(!text.includes(secret), "a token value in the output");
-    assert.ok(!/glpat-|glagent-|glrt-/.test(text), "a token-shaped value in the output");
-  }
+  const assertNoSecretIn = (s: Record<string, State>) =>
+    assertNoSecretIn_(w, output, [s.token?.outs.token, s.runner?.outs.token]);
 
   /** [object, its create, whether it is created again (token lost) rather than found after a lost answer] */
   const CREATES: [string, Match, boolean][] = [
@@ -295,30 +225,13 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     ["runner", { method: "POST", pathPattern: /\/user\/runners$/ }, true],
   ];
 
-  /** The faulted run's outcome: failed only for a double fault on an object that is created again. */
-  function assertFaultedRun(
-    failed: Error | undefined,
-    fault: (typeof FAULTS)[number],
-    recreated: boolean,
-    m: Match,
-  ) {
-    if (fault.failsTheRun && recreated) assert.match(String(failed?.message), /Not resent/);
-    else assert.equal(failed, undefined, String(failed?.message));
-    if (fault.failsTheRun && !recreated) {
-      assert.equal(w.fake.pendingFaults(), 1, "found after the first fault: no second POST");
-      assert.equal(w.fake.countRequests(m), 1);
-      w.fake.clearFaults();
-    }
-    assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
-  }
-
   for (const [object, match, recreated] of CREATES)
     describe(`${object}: creating it`, () => {
       for (const fault of FAULTS)
         it(fault.name, async () => {
           const s: Record<string, State> = {};
           fault.inject(w.fake, match);
-          assertFaultedRun(await pulumiUp(s), fault, recreated, match);
+          assertFaultedRun(w.fake, await pulumiUp(s), fault, recreated, match);
           assert.equal(await pulumiUp(s), undefined, "the re-run converges");
           assertConverged(s);
           assert.equal(await pulumiUp(s), undefined);
@@ -341,15 +254,6 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     ["agent", { method: "DELETE", pathPattern: /cluster_agents\/\d+$/ }],
     ["config file", { method: "DELETE", pathPattern: /repository\/files\// }],
   ];
-  /** The faults met by requests that are resent (DELETE, PUT): after applying, and a 429 storm. */
-  const RESENT_FAULTS = FAULTS.filter((f) =>
-    [
-      "answer lost after applying",
-      "504 after applying",
-      "429 storm",
-      "stall past the client's timeout, after applying",
-    ].includes(f.name),
-  );
   for (const [object, match] of DELETES)
     describe(`${object}: destroying it`, () => {
       for (const fault of RESENT_FAULTS)
@@ -439,180 +343,6 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         await destroy(s);
         assertDestroyed();
         assertNoSecretIn(s);
-      });
-  });
-
-  describe("CI helper objects: MR note, promotion branch and MR, drift issue", () => {
-    const api = () =>
-      gitlabClient(resolveConnection({ url: w.fake.url }, {}), {
-        env: { GITLAB_TOKEN: w.maintainerToken, [TIMEOUT_VARIABLE]: TIMEOUT_MS },
-        sleep: async () => {},
-      });
-    const ci: [string, Match, () => Promise<unknown>, () => void][] = [
-      [
-        "MR note",
-        { method: "POST", pathPattern: /merge_requests\/\d+\/notes$/ },
-        () =>
-          upsertMergeRequestNote(
-            api(),
-            { project: w.clustersId, mergeRequestIid: w.fake.state.mergeRequests[0].iid },
-            "<!-- gitlab-eks:preview -->",
-            "<!-- gitlab-eks:preview -->\nno changes",
-          ),
-        () => assert.equal(w.fake.state.notes.filter((n) => !n.system).length, 1, "one note"),
-      ],
-      [
-        "promotion branch",
-        { method: "POST", pathPattern: /repository\/branches$/ },
-        () => promote(),
-        () => assert.equal(w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length, 1),
-      ],
-      [
-        "promotion MR",
-        { method: "POST", pathPattern: /merge_requests$/ },
-        () => promote(),
-        () =>
-          assert.equal(
-            w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length,
-            1,
-            "one MR",
-          ),
-      ],
-      [
-        "drift issue",
-        { method: "POST", pathPattern: /issues$/ },
-        () =>
-          upsertIssue(api(), {
-            project: PROJECT,
-            marker: "<!-- gitlab-eks:drift -->",
-            labels: ["gitlab-eks-drift"],
-            title: "Drift in production",
-            description: "<!-- gitlab-eks:drift -->\n1 change",
-          }),
-        () => assert.equal(w.fake.state.issues.length, 1, "one issue"),
-      ],
-      [
-        "drift issue's closing comment",
-        { method: "POST", pathPattern: /issues\/\d+\/notes$/ },
-        async () => {
-          const lookup = { project: PROJECT, marker: "<!-- m -->", labels: ["gitlab-eks-drift"] };
-          if (!w.fake.state.issues.length)
-            await upsertIssue(api(), { ...lookup, title: "Drift", description: "<!-- m -->\nx" });
-          await closeIssue(api(), lookup, "No drift any more.");
-        },
-        () =>
-          assert.equal(
-            w.fake.state.notes.filter((n) => !n.system && n.body === "No drift any more.").length,
-            1,
-            "one comment",
-          ),
-      ],
-    ];
-    const promote = () => {
-      const sha = w.fake.state.projects.find((p) => p.id === w.clustersId)!.branches.main.commitId;
-      return promoteCommit(api(), {
-        project: w.clustersId,
-        sha,
-        promotionBranch: "gitlab-eks/promote/main-to-staging",
-        targetBranch: "staging",
-        title: "Promote main to staging",
-        description: "d",
-      });
-    };
-
-    beforeEach(() => {
-      const bot = w.fake.state.users.find((u) => u.username === "platform-bot")!;
-      w.fake.addBranch(w.clustersId, "staging", { protected: true });
-      w.fake.pushCommit(w.clustersId, "main");
-      w.fake.addMergeRequest({
-        projectId: w.clustersId,
-        sourceBranch: "feature",
-        targetBranch: "main",
-        title: "t",
-        authorId: bot.id,
-      });
-    });
-
-    for (const [object, match, run, assertOne] of ci)
-      describe(object, () => {
-        for (const fault of FAULTS)
-          it(fault.name, async () => {
-            fault.inject(w.fake, match);
-            const failed = await run().then(
-              () => undefined,
-              (e: Error) => e,
-            );
-            output.push(String(failed?.message ?? ""));
-            assertFaultedRun(failed, fault, false, match);
-            await run(); // the re-run (the next pipeline)
-            assertOne();
-            await run();
-            assertOne();
-            assertNoSecretIn({});
-          });
-      });
-
-    /** Editing the note and the issue, and closing the issue, with the PUT faulted: resent, done in the run. */
-    const note = (text: string) =>
-      upsertMergeRequestNote(
-        api(),
-        { project: w.clustersId, mergeRequestIid: w.fake.state.mergeRequests[0].iid },
-        "<!-- gitlab-eks:preview -->",
-        `<!-- gitlab-eks:preview -->\n${text}`,
-      );
-    const lookup = { project: PROJECT, marker: "<!-- gitlab-eks:drift -->", labels: ["gitlab-eks-drift"] };
-    const issue = (text: string) =>
-      upsertIssue(api(), { ...lookup, title: "Drift", description: `<!-- gitlab-eks:drift -->\n${text}` });
-    const edits: [string, Match, () => Promise<unknown>, () => Promise<unknown>, () => void][] = [
-      [
-        "MR note: editing it",
-        { method: "PUT", pathPattern: /merge_requests\/\d+\/notes\/\d+$/ },
-        () => note("no changes"),
-        () => note("1 to create"),
-        () =>
-          assert.deepEqual(
-            w.fake.state.notes.filter((n) => !n.system).map((n) => n.body),
-            ["<!-- gitlab-eks:preview -->\n1 to create"],
-          ),
-      ],
-      [
-        "drift issue: editing it",
-        { method: "PUT", pathPattern: /issues\/\d+$/ },
-        () => issue("1 change"),
-        () => issue("2 changes"),
-        () =>
-          assert.deepEqual(
-            w.fake.state.issues.map((i) => [i.state, i.description]),
-            [["opened", "<!-- gitlab-eks:drift -->\n2 changes"]],
-          ),
-      ],
-      [
-        "drift issue: closing it",
-        { method: "PUT", pathPattern: /issues\/\d+$/ },
-        () => issue("1 change"),
-        () => closeIssue(api(), lookup, "No drift any more."),
-        () => {
-          assert.deepEqual(
-            w.fake.state.issues.map((i) => i.state),
-            ["closed"],
-          );
-          assert.equal(w.fake.state.notes.filter((n) => !n.system).length, 1, "one closing comment");
-        },
-      ],
-    ];
-    for (const [object, match, before, run, assertDone] of edits)
-      describe(object, () => {
-        for (const fault of RESENT_FAULTS)
-          it(fault.name, async () => {
-            await before();
-            fault.inject(w.fake, match);
-            await run();
-            assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
-            assertDone();
-            await run(); // the next pipeline changes nothing more
-            assertDone();
-            assertNoSecretIn({});
-          });
       });
   });
 });
