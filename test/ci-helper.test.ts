@@ -16,7 +16,7 @@ import {
   UNKNOWN_VALUE,
   type PreviewDigest,
 } from "../infra/ci/preview";
-import { diagnosticLines, marker, MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
+import { diagnosticLines, marker, markers, MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
 import { cli, cliAsync, ROOT } from "./support/cli";
 import { type FakeGitlab } from "./support/fake-gitlab";
 import { processTimeout } from "./support/gcl";
@@ -372,6 +372,39 @@ describe("gitlab-eks ci: bad input in the job log", () => {
       },
     );
     assert.equal(protectedRun.stderr, "");
+  });
+
+  it("a stack option that is not a stack name is a usage error (exit 2), every one at once, before anything is read", () => {
+    const dir = consumer(PROJECT);
+    const promote = cli(
+      ["ci", "promote", "--stack", "../x", "--from-stack", "a b", "--target-branch", "staging"],
+      { cwd: dir, env: noCi },
+    );
+    assert.equal(promote.code, 2);
+    assert.deepEqual(promote.stderr.split("\n").slice(0, 2), [
+      `error: option '-s, --stack <name>' argument is invalid. "../x" is not a stack name (letters, digits, '-', '_' and '.', at most 100 each, optionally org/project/stack). Fix: --stack dev`,
+      `error: option '--from-stack <name>' argument is invalid. "a b" is not a stack name (letters, digits, '-', '_' and '.', at most 100 each, optionally org/project/stack). Fix: --from-stack dev`,
+    ]);
+    for (const [step, extra] of [
+      ["preview", ["--json", "p.json", "--report", "r.json"]],
+      ["drift", ["--json", "p.json"]],
+      ["check", ["--backend-url", "s3://b"]],
+    ] as const)
+      for (const stack of ["..", "dev/../../x", "a/b/c/d", "dev;rm", "x".repeat(101)]) {
+        const r = cli(["ci", step, "--stack", stack, ...extra], { cwd: dir, env: noCi });
+        assert.equal(r.code, 2, `${step} ${stack}: ${r.stderr}`);
+        assert.match(
+          r.stderr,
+          /^error: option '-s, --stack <name>' argument is invalid\. .* is not a stack name/,
+        );
+        assert.doesNotMatch(r.stderr, /p\.json/, "the step did not run");
+      }
+    assert.ok(!fs.existsSync(path.join(dir, "r.json")));
+    const qualified = cli(["ci", "check", "--stack", "acme/infra/dev", "--backend-url", "s3://b"], {
+      cwd: dir,
+      env: noCi,
+    });
+    assert.equal(qualified.code, 0, qualified.stderr);
   });
 
   it("preview: output that is not Pulumi's JSON fails with the file and a hint", () => {
@@ -757,5 +790,115 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
     } finally {
       await fake.close();
     }
+  });
+});
+
+describe("gitlab-eks ci: markers carry the Pulumi project and the stack; an old marker's note or issue is taken over", function () {
+  this.timeout(processTimeout(6));
+  let fake: FakeGitlab;
+  let projectId: number;
+  let botId: number;
+  let token: string;
+  let mrIid: number;
+  const NEW = (kind: string, stack = "dev") =>
+    `<!-- gitlab-eks:${kind} project=infra-live stack=${stack} dir=. -->`;
+  const OLD = (kind: string, stack = "dev") => `<!-- gitlab-eks:${kind} stack=${stack} dir=. -->`;
+  const OTHER_PROJECT = (kind: string) => `<!-- gitlab-eks:${kind} project=other-infra stack=dev dir=. -->`;
+
+  beforeEach(async () => {
+    ({ fake, botId, projectId, token, mrIid } = await consumerWorld());
+  });
+  afterEach(async () => {
+    await fake?.close();
+  });
+
+  const env = () => ({
+    ...noCi,
+    CI_SERVER_URL: fake.url,
+    CI_PROJECT_ID: String(projectId),
+    CI_MERGE_REQUEST_IID: String(mrIid),
+    GITLAB_EKS_TOKEN: token,
+  });
+
+  it("the marker names the project (from Pulumi.yaml), the stack and the folder; the old form is looked for after it", () => {
+    assert.equal(
+      marker("drift", "dev", "infra", "infra-live"),
+      "<!-- gitlab-eks:drift project=infra-live stack=dev dir=infra -->",
+    );
+    assert.deepEqual(markers("preview", "acme/infra/dev", ".", "a b"), [
+      "<!-- gitlab-eks:preview project=a%20b stack=acme%2Finfra%2Fdev dir=. -->",
+      "<!-- gitlab-eks:preview stack=acme%2Finfra%2Fdev dir=. -->",
+    ]);
+    assert.deepEqual(
+      markers("preview", "dev"),
+      [OLD("preview")],
+      "no Pulumi.yaml to read: the old form only",
+    );
+  });
+
+  it("a re-run after upgrading edits the note the old helper wrote; other projects' and stacks' notes are left alone", async () => {
+    const note = (body: string) =>
+      fake.addNote({ projectId, noteableType: "MergeRequest", noteableIid: mrIid, body, authorId: botId });
+    const old = note(`${OLD("preview")}\nold plan`);
+    const other = note(`${OTHER_PROJECT("preview")}\nanother project's plan`);
+    const staging = note(`${OLD("preview", "staging")}\nstaging's plan`);
+    const dir = consumer({ ...PROJECT, "p.json": fixtureText("preview-changes.json") });
+    fake.clearRequests();
+    const r = await cliAsync(["ci", "preview", "--stack", "dev", "--json", "p.json", "--note"], {
+      cwd: dir,
+      env: env(),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`MR note updated on !${mrIid} \\(note ${old.id}\\)`));
+    assert.deepEqual(
+      fake.mutatingRequests().map((q) => `${q.method} ${q.path.split("/").pop()}`),
+      [`PUT ${old.id}`],
+      "the old note edited, no second note",
+    );
+    assert.ok(old.body.startsWith(`${NEW("preview")}\n#### Pulumi preview for stack \`dev\``), old.body);
+    assert.deepEqual(
+      [other.body, staging.body],
+      [`${OTHER_PROJECT("preview")}\nanother project's plan`, `${OLD("preview", "staging")}\nstaging's plan`],
+    );
+    fake.clearRequests();
+    const again = await cliAsync(["ci", "preview", "--stack", "dev", "--json", "p.json", "--note"], {
+      cwd: dir,
+      env: env(),
+    });
+    assert.match(again.stdout, new RegExp(`MR note unchanged on !${mrIid} \\(note ${old.id}\\)`));
+    assert.deepEqual(fake.mutatingRequests(), []);
+    assert.equal(fake.state.notes.filter((n) => !n.system).length, 3);
+  });
+
+  it("drift edits, then closes, the issue the old helper opened; another project's issue of the same stack is never touched", async () => {
+    const issue = (description: string) =>
+      fake.addIssue({
+        projectId,
+        authorId: botId,
+        title: "Drift",
+        description,
+        labels: ["pulumi-drift"],
+        state: "opened",
+      });
+    const old = issue(`${OLD("drift")}\nold drift`);
+    const other = issue(`${OTHER_PROJECT("drift")}\nanother project's drift`);
+    const drift = (json: string) =>
+      cliAsync(["ci", "drift", "--stack", "dev", "--json", "p.json"], {
+        cwd: consumer({ ...PROJECT, "p.json": json }),
+        env: env(),
+      });
+    const drifted = await drift(fixtureText("preview-changes.json"));
+    assert.equal(drifted.code, 1, drifted.stderr);
+    assert.match(drifted.stderr, new RegExp(`drift issue #${old.iid} updated`));
+    assert.equal(fake.state.issues.length, 2, "no second issue");
+    assert.ok(old.description?.startsWith(`${NEW("drift")}\n`), String(old.description));
+    const gone = await drift(fixtureText("preview-no-changes.json"));
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.match(gone.stdout, new RegExp(`drift issue #${old.iid} closed`));
+    assert.deepEqual([old.state, other.state], ["closed", "opened"]);
+    assert.equal(other.description, `${OTHER_PROJECT("drift")}\nanother project's drift`);
+    const none = await drift(fixtureText("preview-no-changes.json"));
+    assert.match(none.stdout, /no open drift issue for stack dev: nothing to close/);
+    assert.equal(other.state, "opened");
   });
 });

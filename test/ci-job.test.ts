@@ -271,6 +271,16 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
     assert.ok(!fs.existsSync(path.join(r.dir, "installed")));
   });
 
+  it("stack and promote_to_stack that are not stack names are both reported, before anything runs (exit 1)", async () => {
+    const r = await job("promote", { GITLAB_EKS_STACK: "../../etc", GITLAB_EKS_PROMOTE_TO_STACK: "a b" });
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.err.slice(0, 2), [
+      `inputs.stack: "../../etc" is not a stack name (letters, digits, '-', '_' and '.', at most 100 each, optionally org/project/stack). Fix: the name of a Pulumi.<stack>.yaml in root_dir, e.g. dev.`,
+      `inputs.promote_to_stack: "a b" is not a stack name (letters, digits, '-', '_' and '.', at most 100 each, optionally org/project/stack). Fix: the name of a Pulumi.<stack>.yaml in root_dir, e.g. dev.`,
+    ]);
+    assert.deepEqual(r.calls, []);
+  });
+
   it("a failing stack select ends the job with pulumi's status", async () => {
     const r = await job("destroy", { PULUMI_STANDIN_SELECT_EXIT: "255" });
     assert.equal(r.code, 255);

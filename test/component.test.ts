@@ -385,7 +385,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     assert.equal(notes.length, 1);
     assert.match(
       secondNote,
-      /^<!-- gitlab-eks:preview stack=dev dir=\. -->\n#### Pulumi preview for stack `dev`: no changes/,
+      /^<!-- gitlab-eks:preview project=infra-live stack=dev dir=\. -->\n#### Pulumi preview for stack `dev`: no changes/,
     );
     assert.match(secondNote, new RegExp(`<sub>commit \`${firstSha.slice(0, 8)}\` · \\[job log\\]`));
   });
@@ -408,7 +408,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
 
   it("the note puts the summary first, the per-resource diff in a collapsed block, and secrets as [secret]", () => {
     const lines = firstNote.split("\n");
-    assert.equal(lines[0], "<!-- gitlab-eks:preview stack=dev dir=. -->");
+    assert.equal(lines[0], "<!-- gitlab-eks:preview project=infra-live stack=dev dir=. -->");
     assert.equal(
       lines[1],
       "#### Pulumi preview for stack `dev`: 1 to create, 2 to update, 1 to replace, 1 to delete (41 unchanged)",

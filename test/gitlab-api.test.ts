@@ -11,11 +11,11 @@ import {
 import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { deleteEnvironment, ensureEnvironment } from "../infra/gitlab/environments";
-import { ensureFile } from "../infra/gitlab/files";
+import { deleteFile, ensureFile } from "../infra/gitlab/files";
 import { instanceMetadata, projectAccess, tokenSelf } from "../infra/gitlab/instance";
 import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
 import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
-import { retryAfterMs } from "../infra/gitlab/requester";
+import { DEFAULT_RETRY, retryAfterMs, retryPolicyFromEnv, TIMEOUT_VARIABLE } from "../infra/gitlab/requester";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
 const FAST = {
@@ -171,6 +171,24 @@ describe("GitLab API module", () => {
       assert.equal(retryAfterMs("soon"), undefined);
       assert.equal(retryAfterMs(null), undefined);
     });
+
+    it("takes the attempt timeout from GITLAB_EKS_GITLAB_TIMEOUT_MS, and refuses a bad value naming it", () => {
+      assert.equal(retryPolicyFromEnv({}), DEFAULT_RETRY);
+      assert.deepEqual(retryPolicyFromEnv({ [TIMEOUT_VARIABLE]: " 45000 " }), {
+        ...DEFAULT_RETRY,
+        attemptTimeoutMs: 45_000,
+      });
+      for (const bad of ["30s", "0", "-5", "1.5", "99999999"])
+        assert.throws(
+          () => retryPolicyFromEnv({ [TIMEOUT_VARIABLE]: bad }),
+          new RegExp(`GITLAB_EKS_GITLAB_TIMEOUT_MS is "${bad.replace(".", "\\.")}": .*milliseconds.*Fix: `),
+        );
+      // A client without an explicit policy reads it from the environment it is given, like the token.
+      assert.throws(
+        () => gitlabClient(resolveConnection({ url: w.fake.url }, {}), { env: { [TIMEOUT_VARIABLE]: "x" } }),
+        /GITLAB_EKS_GITLAB_TIMEOUT_MS is "x"/,
+      );
+    });
   });
 
   describe("agents and tokens", () => {
@@ -308,6 +326,16 @@ describe("GitLab API module", () => {
   });
 
   describe("files and environments", () => {
+    it("deleting a file that is gone is done: GitLab's 400 for it is checked against the branch", async () => {
+      const a = api(w.maintainerToken);
+      const path = ".gitlab/agents/prod/config.yaml";
+      await ensureFile(a, "platform/clusters", path, "ci_access: {}\n", { message: "agent config" });
+      await deleteFile(a, "platform/clusters", path, "main", "remove");
+      await deleteFile(a, "platform/clusters", path, "main", "remove again");
+      assert.equal(w.fake.countRequests({ method: "DELETE", status: 400 }), 1, "GitLab said 400");
+      assert.equal(w.fake.readFile(w.clustersId, "main", path), undefined);
+    });
+
     it("commits the agent config file only when its content changes", async () => {
       const a = api(w.maintainerToken);
       const path = ".gitlab/agents/prod/config.yaml";

@@ -1,119 +1,206 @@
 /**
- * Every GitLab object the stack and the CI helper create, driven through the faults real GitLab
- * installations produce (the fake's fault layer): a connection closed after the request was applied, a
+ * Every GitLab object the stack creates, driven through the faults real GitLab
+ * installations produce (test/support/faulted-gitlab.ts): a connection closed after the request was applied, a
  * proxy answering 500/502/504 after the backend committed, a 500 before applying, a 429 storm, a 503 with
- * Retry-After, and the same fault twice in a row (the run fails). Each case: the faulted run, a re-run with
- * the state the faulted run left, then destroy; counts asserted on the fake after convergence and after
- * destroy, and no token value in any output. The real dynamic providers and the real infra/gitlab module
+ * Retry-After, a stall past the client's timeout (before or after applying), and the same fault twice in a
+ * row (the run fails). The same for each object's DELETE at destroy and PUT on an in-place change. Each
+ * case: the faulted run, a re-run with the state the faulted run left, then destroy; counts asserted on
+ * the fake after convergence and after destroy, and no token value in any output. The real dynamic providers and the real infra/gitlab module
  * run through gitbeaker over HTTP.
  */
 import assert from "node:assert/strict";
-import { receptiveUrlProvider, repositoryFileProvider } from "../infra/cloud/gitlab/agentResources";
-import { gitlabRunnerProvider } from "../infra/cloud/gitlab/runnerResource";
-import { gitlabClient } from "../infra/gitlab/client";
-import { resolveConnection } from "../infra/gitlab/connection";
-import { closeIssue, upsertIssue } from "../infra/gitlab/issues";
-import { upsertMergeRequestNote } from "../infra/gitlab/mergeRequestNotes";
-import { promoteCommit } from "../infra/gitlab/promotion";
+import type * as pulumi from "@pulumi/pulumi";
 import {
-  agentObjects,
+  agentEnvironmentProvider,
+  agentTokenProvider,
+  agentTokenRetirementProvider,
+  clusterAgentProvider,
+  receptiveUrlProvider,
+  repositoryFileProvider,
+} from "../infra/cloud/gitlab/agentResources";
+import { gitlabRunnerProvider } from "../infra/cloud/gitlab/runnerResource";
+import {
   assertFaultedRun,
-  destroyOf,
-  FAULT_OWNER as OWNER,
-  FAULT_PROJECT as PROJECT,
+  assertNoSecretIn as assertNoSecretIn_,
+  faultedGitlab,
   FAULTS,
-  faultWorld,
+  RESENT_FAULTS,
   type Match,
-  pulumiUpOf,
-  type StackObjects,
-  type State,
-} from "./support/faults";
+} from "./support/faulted-gitlab";
 import { TLS_CERT } from "./support/fake-kube";
+import type { GitlabWorld } from "./support/gitlab-world";
 
+type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type State = { id: string; outs: Props };
+const OWNER = "platform-clusters/production";
 /** A real certificate (GitLab validates ca_cert), standing in for the CA of the agent's endpoint. */
 const AGENT_CA = TLS_CERT.toString("utf8");
 const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
 
 describe("GitLab objects through lost and ambiguous answers: faulted run, re-run, destroy", () => {
-  const fw = faultWorld((w) => (w.fake.state.instance.receptiveAgentsEnabled = true));
+  const ctx = faultedGitlab();
+  const output = ctx.output;
+  let w: GitlabWorld;
+  let target: { url: string; tokenVariable: string };
+  beforeEach(() => {
+    w = ctx.w;
+    target = { url: w.fake.url, tokenVariable: "GITLAB_TOKEN" };
+  });
 
+  /** What `pulumi up` does for one resource (check, then create, or diff and update/replace). */
+  async function up(
+    p: pulumi.dynamic.ResourceProvider,
+    state: State | undefined,
+    inputs: Props,
+  ): Promise<State> {
+    const c = await p.check?.(state?.outs ?? {}, inputs);
+    if (c?.failures?.length) throw new Error(c.failures.map((f) => f.reason).join("; "));
+    if (!state) {
+      const r = await p.create(inputs);
+      return { id: r.id, outs: r.outs as Props };
+    }
+    const d = await p.diff!(state.id, state.outs, inputs);
+    if (!d.changes) return state;
+    assert.deepEqual(d.replaces, [], "no object is replaced in these runs");
+    const u = await p.update!(state.id, state.outs, inputs);
+    return { id: state.id, outs: u.outs as Props };
+  }
+
+  const PROJECT = "platform/clusters";
   /** The stack's GitLab objects in the program's order: [name, provider, inputs]. */
-  const stack = (s: Record<string, State>, rotation = "initial"): StackObjects => {
-    const objects = agentObjects(fw, s, rotation);
-    return [
-      [
-        "file",
-        repositoryFileProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          path: ".gitlab/agents/prod/config.yaml",
-          content: `${HEADER}ci_access: {}\n`,
-          commitMessage: "gitlab-eks: configure agent prod",
-          retainOnDelete: false,
-          owner: OWNER,
-          adopt: false,
-          agentName: "prod",
-        }),
-      ],
-      objects.agent,
-      objects.token,
-      objects.environment,
-      [
-        "receptiveUrl",
-        receptiveUrlProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          agentId: s.agent.outs.agentId,
-          url: "grpcs://agent.example.com:443",
-          // TLS settings too: a create whose answer was lost is found by URL and TLS settings.
-          caCert: AGENT_CA,
-          tlsHost: "agentk.internal.example.com",
-          agentAdopted: s.agent.outs.adopted,
-        }),
-      ],
-      // After the Helm release in the program: revokes this stack's tokens other than the one in state.
-      objects.retirement,
-      [
-        "runner",
-        gitlabRunnerProvider,
-        () => ({
-          target: fw.target,
-          runnerType: "project_type",
-          project: PROJECT,
-          description: "gitlab-eks-production",
-          tags: ["eks"],
-          runUntagged: false,
-          locked: true,
-          accessLevel: "not_protected",
-          paused: false,
-          owner: OWNER,
-        }),
-      ],
-    ];
-  };
+  const stack = (
+    s: Record<string, State>,
+    rotation = "initial",
+    changed = false,
+  ): [string, pulumi.dynamic.ResourceProvider, () => Props][] => [
+    [
+      "file",
+      repositoryFileProvider,
+      () => ({
+        target,
+        project: PROJECT,
+        path: ".gitlab/agents/prod/config.yaml",
+        content: `${HEADER}ci_access: {}\n${changed ? "user_access: {}\n" : ""}`,
+        commitMessage: "gitlab-eks: configure agent prod",
+        retainOnDelete: false,
+        owner: OWNER,
+        adopt: false,
+        agentName: "prod",
+      }),
+    ],
+    [
+      "agent",
+      clusterAgentProvider,
+      () => ({ target, project: PROJECT, name: "prod", retainOnDelete: false, owner: OWNER, adopt: false }),
+    ],
+    [
+      "token",
+      agentTokenProvider,
+      () => ({
+        target,
+        project: PROJECT,
+        agentId: s.agent.outs.agentId,
+        name: `gitlab-eks-production-${rotation}`,
+        description: "gitlab-eks: cluster prod",
+        owner: OWNER,
+      }),
+    ],
+    [
+      "environment",
+      agentEnvironmentProvider,
+      () => ({
+        target,
+        project: PROJECT,
+        name: "production",
+        tier: changed ? "staging" : "production",
+        clusterAgentId: s.agent.outs.agentId,
+        kubernetesNamespace: "apps",
+        retainOnDelete: false,
+        owner: OWNER,
+      }),
+    ],
+    [
+      "receptiveUrl",
+      receptiveUrlProvider,
+      () => ({
+        target,
+        project: PROJECT,
+        agentId: s.agent.outs.agentId,
+        url: "grpcs://agent.example.com:443",
+        // TLS settings too: a create whose answer was lost is found by URL and TLS settings.
+        caCert: AGENT_CA,
+        tlsHost: "agentk.internal.example.com",
+        agentAdopted: s.agent.outs.adopted,
+      }),
+    ],
+    // After the Helm release in the program: revokes this stack's tokens other than the one in state.
+    [
+      "retirement",
+      agentTokenRetirementProvider,
+      () => ({
+        target,
+        project: PROJECT,
+        agentId: s.agent.outs.agentId,
+        keepTokenId: s.token.outs.tokenId,
+        replacedTokenIds: s.token.outs.replacedTokenIds,
+        owner: OWNER,
+      }),
+    ],
+    [
+      "runner",
+      gitlabRunnerProvider,
+      () => ({
+        target,
+        runnerType: "project_type",
+        project: PROJECT,
+        description: "gitlab-eks-production",
+        tags: changed ? ["eks", "large"] : ["eks"],
+        runUntagged: false,
+        locked: true,
+        accessLevel: "not_protected",
+        paused: false,
+        owner: OWNER,
+      }),
+    ],
+  ];
 
   /** One `pulumi up`: stops at the first failure, keeping the state of what succeeded. */
-  const pulumiUp = (s: Record<string, State>, rotation?: string) =>
-    pulumiUpOf(stack(s, rotation), s, fw.output);
-  const destroy = (s: Record<string, State>) => destroyOf(stack(s), s);
+  async function pulumiUp(
+    s: Record<string, State>,
+    rotation?: string,
+    changed?: boolean,
+  ): Promise<Error | undefined> {
+    for (const [name, provider, inputs] of stack(s, rotation, changed)) {
+      try {
+        s[name] = await up(provider, s[name], inputs());
+      } catch (e) {
+        output.push((e as Error).message);
+        return e as Error;
+      }
+    }
+    return undefined;
+  }
 
-  const agentTokens = () => fw.w.fake.state.agentTokens.filter((t) => t.status === "active");
+  async function destroy(s: Record<string, State>) {
+    for (const [name, provider] of stack(s).reverse())
+      if (s[name]) await provider.delete!(s[name].id, s[name].outs);
+  }
+
+  const agentTokens = () => w.fake.state.agentTokens.filter((t) => t.status === "active");
   const stackRunners = () =>
-    fw.w.fake.state.runners.filter((r) => r.description.includes(`[gitlab-eks:${OWNER}]`));
+    w.fake.state.runners.filter((r) => r.description.includes(`[gitlab-eks:${OWNER}]`));
 
   function assertConverged(s: Record<string, State>) {
-    assert.equal(fw.w.fake.state.agents.length, 1, "one agent");
+    assert.equal(w.fake.state.agents.length, 1, "one agent");
     assert.deepEqual(
       agentTokens().map((t) => t.id),
       [s.token.outs.tokenId],
       "one active token, the one state holds",
     );
-    assert.equal(fw.w.fake.state.environments.length, 1, "one environment");
-    assert.equal(fw.w.fake.state.urlConfigurations.length, 1, "one URL configuration");
+    assert.equal(w.fake.state.environments.length, 1, "one environment");
+    assert.equal(w.fake.state.urlConfigurations.length, 1, "one URL configuration");
     assert.deepEqual(
-      [fw.w.fake.state.urlConfigurations[0].caCert, fw.w.fake.state.urlConfigurations[0].tlsHost],
+      [w.fake.state.urlConfigurations[0].caCert, w.fake.state.urlConfigurations[0].tlsHost],
       [AGENT_CA, "agentk.internal.example.com"],
       "with its TLS settings",
     );
@@ -122,26 +209,22 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       [s.runner.outs.runnerId],
       "one runner of this stack, the one state holds",
     );
-    assert.equal(fw.w.fake.state.runners.length, 1);
+    assert.equal(w.fake.state.runners.length, 1);
     for (const k of ["file", "agent", "environment", "receptiveUrl"])
       assert.equal(s[k].outs.adopted, false, `${k} is this stack's own, so destroy deletes it`);
   }
 
   function assertDestroyed() {
-    assert.equal(fw.w.fake.state.agents.length, 0, "agent deleted");
+    assert.equal(w.fake.state.agents.length, 0, "agent deleted");
     assert.equal(agentTokens().length, 0, "no active token");
-    assert.equal(fw.w.fake.state.environments.length, 0, "environment deleted");
-    assert.equal(fw.w.fake.state.urlConfigurations.length, 0);
-    assert.equal(fw.w.fake.state.runners.length, 0, "no runner left");
-    assert.equal(fw.w.fake.readFile(fw.w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
+    assert.equal(w.fake.state.environments.length, 0, "environment deleted");
+    assert.equal(w.fake.state.urlConfigurations.length, 0);
+    assert.equal(w.fake.state.runners.length, 0, "no runner left");
+    assert.equal(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
   }
 
-  function assertNoSecretIn(s: Record<string, State>) {
-    const secrets = [fw.w.maintainerToken, s.token?.outs.token, s.runner?.outs.token].filter(Boolean);
-    const text = [...fw.output, JSON.stringify(fw.w.fake.requests)].join("\n");
-    for (const secret of secrets) assert.ok(!text.includes(secret), "a token value in the output");
-    assert.ok(!/glpat-|glagent-|glrt-/.test(text), "a token-shaped value in the output");
-  }
+  const assertNoSecretIn = (s: Record<string, State>) =>
+    assertNoSecretIn_(w, output, [s.token?.outs.token, s.runner?.outs.token]);
 
   /** [object, its create, whether it is created again (token lost) rather than found after a lost answer] */
   const CREATES: [string, Match, boolean][] = [
@@ -158,11 +241,89 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
       for (const fault of FAULTS)
         it(fault.name, async () => {
           const s: Record<string, State> = {};
-          fault.inject(fw.w.fake, match);
-          assertFaultedRun(fw.w.fake, await pulumiUp(s), fault, recreated, match);
+          fault.inject(w.fake, match);
+          assertFaultedRun(w.fake, await pulumiUp(s), fault, recreated, match);
           assert.equal(await pulumiUp(s), undefined, "the re-run converges");
           assertConverged(s);
           assert.equal(await pulumiUp(s), undefined);
+          assertConverged(s);
+          await destroy(s);
+          assertDestroyed();
+          assertNoSecretIn(s);
+        });
+    });
+
+  /**
+   * `pulumi destroy` with each object's DELETE faulted: GET, PUT and DELETE are resent (a second DELETE
+   * changes nothing, and a 404 then counts as done), so the same destroy removes everything.
+   */
+  const DELETES: [string, Match][] = [
+    ["runner", { method: "DELETE", pathPattern: /\/runners\/\d+$/ }],
+    ["receptive URL configuration", { method: "DELETE", pathPattern: /url_configurations\/\d+$/ }],
+    ["environment", { method: "DELETE", pathPattern: /environments\/\d+$/ }],
+    ["agent token", { method: "DELETE", pathPattern: /\/tokens\/\d+$/ }],
+    ["agent", { method: "DELETE", pathPattern: /cluster_agents\/\d+$/ }],
+    ["config file", { method: "DELETE", pathPattern: /repository\/files\// }],
+  ];
+  for (const [object, match] of DELETES)
+    describe(`${object}: destroying it`, () => {
+      for (const fault of RESENT_FAULTS)
+        it(fault.name, async () => {
+          const s: Record<string, State> = {};
+          assert.equal(await pulumiUp(s), undefined);
+          assertConverged(s);
+          fault.inject(w.fake, match);
+          await destroy(s);
+          assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+          assertDestroyed();
+          assertNoSecretIn(s);
+        });
+    });
+
+  /**
+   * A `pulumi up` that changes objects in place (the config file's content, the environment's tier, the
+   * runner's tags) with each object's PUT faulted: a PUT is resent (a second one changes nothing), so the
+   * same run converges, on the same objects.
+   */
+  const UPDATES: [string, Match, () => void][] = [
+    [
+      "config file",
+      { method: "PUT", pathPattern: /repository\/files\// },
+      () =>
+        assert.match(
+          String(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml")),
+          /user_access/,
+        ),
+    ],
+    [
+      "environment",
+      { method: "PUT", pathPattern: /environments\/\d+$/ },
+      () => assert.equal(w.fake.state.environments[0].tier, "staging"),
+    ],
+    [
+      "runner",
+      { method: "PUT", pathPattern: /\/runners\/\d+$/ },
+      () => assert.deepEqual([...w.fake.state.runners[0].tagList].sort(), ["eks", "large"]),
+    ],
+  ];
+  for (const [object, match, assertChanged] of UPDATES)
+    describe(`${object}: changing it in place`, () => {
+      for (const fault of RESENT_FAULTS)
+        it(fault.name, async () => {
+          const s: Record<string, State> = {};
+          assert.equal(await pulumiUp(s), undefined);
+          const ids = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.id]));
+          fault.inject(w.fake, match);
+          assert.equal(await pulumiUp(s, undefined, true), undefined, "the faulted run converges");
+          assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+          assertChanged();
+          assertConverged(s);
+          assert.deepEqual(
+            Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.id])),
+            ids,
+            "the same objects",
+          );
+          assert.equal(await pulumiUp(s, undefined, true), undefined);
           assertConverged(s);
           await destroy(s);
           assertDestroyed();
@@ -176,7 +337,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         const s: Record<string, State> = {};
         assert.equal(await pulumiUp(s), undefined);
         const inUse = s.token.outs.tokenId;
-        fault.inject(fw.w.fake, { method: "POST", pathPattern: /\/tokens$/ });
+        fault.inject(w.fake, { method: "POST", pathPattern: /\/tokens$/ });
         const failed = await pulumiUp(s, "2026-11");
         if (fault.failsTheRun) {
           assert.match(String(failed?.message), /Not resent/);
@@ -193,118 +354,6 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
         await destroy(s);
         assertDestroyed();
         assertNoSecretIn(s);
-      });
-  });
-
-  describe("CI helper objects: MR note, promotion branch and MR, drift issue", () => {
-    const api = () =>
-      gitlabClient(resolveConnection({ url: fw.w.fake.url }, {}), {
-        env: { GITLAB_TOKEN: fw.w.maintainerToken },
-        sleep: async () => {},
-      });
-    const ci: [string, Match, () => Promise<unknown>, () => void][] = [
-      [
-        "MR note",
-        { method: "POST", pathPattern: /merge_requests\/\d+\/notes$/ },
-        () =>
-          upsertMergeRequestNote(
-            api(),
-            { project: fw.w.clustersId, mergeRequestIid: fw.w.fake.state.mergeRequests[0].iid },
-            "<!-- gitlab-eks:preview -->",
-            "<!-- gitlab-eks:preview -->\nno changes",
-          ),
-        () => assert.equal(fw.w.fake.state.notes.filter((n) => !n.system).length, 1, "one note"),
-      ],
-      [
-        "promotion branch",
-        { method: "POST", pathPattern: /repository\/branches$/ },
-        () => promote(),
-        () =>
-          assert.equal(fw.w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length, 1),
-      ],
-      [
-        "promotion MR",
-        { method: "POST", pathPattern: /merge_requests$/ },
-        () => promote(),
-        () =>
-          assert.equal(
-            fw.w.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging").length,
-            1,
-            "one MR",
-          ),
-      ],
-      [
-        "drift issue",
-        { method: "POST", pathPattern: /issues$/ },
-        () =>
-          upsertIssue(api(), {
-            project: PROJECT,
-            marker: "<!-- gitlab-eks:drift -->",
-            labels: ["gitlab-eks-drift"],
-            title: "Drift in production",
-            description: "<!-- gitlab-eks:drift -->\n1 change",
-          }),
-        () => assert.equal(fw.w.fake.state.issues.length, 1, "one issue"),
-      ],
-      [
-        "drift issue's closing comment",
-        { method: "POST", pathPattern: /issues\/\d+\/notes$/ },
-        async () => {
-          const lookup = { project: PROJECT, marker: "<!-- m -->", labels: ["gitlab-eks-drift"] };
-          if (!fw.w.fake.state.issues.length)
-            await upsertIssue(api(), { ...lookup, title: "Drift", description: "<!-- m -->\nx" });
-          await closeIssue(api(), lookup, "No drift any more.");
-        },
-        () =>
-          assert.equal(
-            fw.w.fake.state.notes.filter((n) => !n.system && n.body === "No drift any more.").length,
-            1,
-            "one comment",
-          ),
-      ],
-    ];
-    const promote = () => {
-      const sha = fw.w.fake.state.projects.find((p) => p.id === fw.w.clustersId)!.branches.main.commitId;
-      return promoteCommit(api(), {
-        project: fw.w.clustersId,
-        sha,
-        promotionBranch: "gitlab-eks/promote/main-to-staging",
-        targetBranch: "staging",
-        title: "Promote main to staging",
-        description: "d",
-      });
-    };
-
-    beforeEach(() => {
-      const bot = fw.w.fake.state.users.find((u) => u.username === "platform-bot")!;
-      fw.w.fake.addBranch(fw.w.clustersId, "staging", { protected: true });
-      fw.w.fake.pushCommit(fw.w.clustersId, "main");
-      fw.w.fake.addMergeRequest({
-        projectId: fw.w.clustersId,
-        sourceBranch: "feature",
-        targetBranch: "main",
-        title: "t",
-        authorId: bot.id,
-      });
-    });
-
-    for (const [object, match, run, assertOne] of ci)
-      describe(object, () => {
-        for (const fault of FAULTS)
-          it(fault.name, async () => {
-            fault.inject(fw.w.fake, match);
-            const failed = await run().then(
-              () => undefined,
-              (e: Error) => e,
-            );
-            fw.output.push(String(failed?.message ?? ""));
-            assertFaultedRun(fw.w.fake, failed, fault, false, match);
-            await run(); // the re-run (the next pipeline)
-            assertOne();
-            await run();
-            assertOne();
-            assertNoSecretIn({});
-          });
       });
   });
 });

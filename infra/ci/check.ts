@@ -6,7 +6,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Problem } from "../config/problems";
 
-const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
+/**
+ * A stack name as `pulumi stack select` takes it in CI: `stack`, `org/stack` or `org/project/stack`, each
+ * part letters, digits, '-', '_' and '.' (not dots alone: `../x` is a path, not a stack).
+ */
+export const CI_STACK_NAME =
+  /^(?!\.+(\/|$))[A-Za-z0-9_.-]{1,100}(\/(?!\.+(\/|$))[A-Za-z0-9_.-]{1,100}){0,2}$/;
 
 export interface CheckInput {
   stack: string;
@@ -43,10 +48,12 @@ export function checkInputs(input: CheckInput, env: Record<string, string | unde
       key: "inputs.root_dir",
       message: `no Pulumi.yaml in ${JSON.stringify(dir)}. Fix: set root_dir to the folder of your Pulumi project (relative to the repository root).`,
     });
-  else if (!STACK_NAME.test(stack))
+  else if (!CI_STACK_NAME.test(stack))
     problems.push({
       key: "inputs.stack",
-      message: `${JSON.stringify(stack)} is not a stack name (letters, digits, '-', '_', '.', optionally org/project/stack).`,
+      message:
+        `${JSON.stringify(stack)} is not a stack name (letters, digits, '-', '_' and '.', at most 100 each, ` +
+        `optionally org/project/stack). Fix: the name of a Pulumi.<stack>.yaml in root_dir, e.g. dev.`,
     });
   else {
     const short = stack.split("/").pop() as string;

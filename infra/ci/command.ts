@@ -7,7 +7,8 @@
 import { Argument, type Command } from "commander";
 import * as path from "node:path";
 import { ConfigError } from "../config/problems";
-import { checkInputs } from "./check";
+import { escapeText } from "../core/text";
+import { checkInputs, CI_STACK_NAME } from "./check";
 import { DEFAULT_TOKEN_VARIABLE, maskingProblems, stepIo, type CiIo, type StepIo } from "./io";
 import { runJob } from "./job";
 import { JOBS, type JobName } from "./settings";
@@ -31,12 +32,39 @@ function masked(
   return maskingProblems(sio.mask, () => step(sio));
 }
 
+/** The options of `ci` subcommands that name a stack, by commander's attribute name. */
+const STACK_OPTIONS: Record<string, [flags: string, flag: string]> = {
+  stack: ["-s, --stack <name>", "--stack"],
+  fromStack: ["--from-stack <name>", "--from-stack"],
+};
+
+/**
+ * Every stack option of a `ci` subcommand that is not a stack name, one line each, as the CLI's own
+ * `--stack` says it. A stack name ends up in the MR note, issue and merge request markers, file names
+ * and pulumi's arguments.
+ */
+export function badStackOptions(opts: Record<string, unknown>): string[] {
+  return Object.entries(STACK_OPTIONS)
+    .filter(([attr]) => typeof opts[attr] === "string" && !CI_STACK_NAME.test(opts[attr] as string))
+    .map(
+      ([attr, [flags, flag]]) =>
+        `option '${flags}' argument is invalid. ${escapeText(JSON.stringify(opts[attr]))} is not a stack name ` +
+        `(letters, digits, '-', '_' and '.', at most 100 each, optionally org/project/stack). Fix: ${flag} dev`,
+    );
+}
+
 export function registerCiCommands(program: Command, io: CiIo): void {
   const ci = program
     .command("ci")
     .description(
       "The GitLab CI/CD component's jobs (`ci job`) and their steps: checks, MR notes, widget report, promotion, drift.",
-    );
+    )
+    // Before any step runs: a usage error (exit 2) naming every bad stack option at once.
+    .hook("preAction", (_ci, step) => {
+      const bad = badStackOptions(step.opts());
+      if (bad.length)
+        step.error(`error: ${bad.join("\nerror: ")}`, { exitCode: 2, code: "gitlab-eks.stack" });
+    });
 
   ci.command("job")
     .description(

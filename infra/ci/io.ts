@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { ConfigError, Problem } from "../config/problems";
 import { GitlabTokenError, readToken, resolveConnection, type GitlabConnection } from "../gitlab/connection";
 import { jobSecrets, masker, type Mask } from "./mask";
@@ -201,10 +202,30 @@ function mergedResult(io: CiIo): MergedResult | undefined {
   };
 }
 
+/** The `name` of the Pulumi project in `dir` (its Pulumi.yaml), or undefined when there is none to read. */
+export function pulumiProjectName(dir: string): string | undefined {
+  for (const file of ["Pulumi.yaml", "Pulumi.yml"]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, file), "utf8");
+    } catch {
+      continue;
+    }
+    try {
+      const name = (parse(text) as { name?: unknown } | null)?.name;
+      return typeof name === "string" && name.trim() ? name.trim() : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 export function noteContext(io: StepIo, stack: string, dir: string): NoteContext {
   return {
     stack,
     dir,
+    project: pulumiProjectName(path.resolve(io.cwd, dir)),
     commitSha: io.env.CI_COMMIT_SHA,
     mergedResult: mergedResult(io),
     jobUrl: io.env.CI_JOB_URL,

@@ -26,9 +26,24 @@ export const MAX_DIFF_CHARS = 60_000;
 
 export type MarkerKind = "preview" | "drift" | "promote";
 
-/** The hidden marker, one per kind and stack (and Pulumi project folder, so monorepos do not collide). */
-export function marker(kind: MarkerKind, stack: string, dir = "."): string {
-  return `<!-- gitlab-eks:${kind} stack=${encodeURIComponent(stack)} dir=${encodeURIComponent(dir)} -->`;
+/**
+ * The hidden marker, one per kind and stack: the Pulumi project's name (when known), the stack and the
+ * Pulumi project folder, so neither monorepos nor two projects with a stack of the same name collide.
+ */
+export function marker(kind: MarkerKind, stack: string, dir = ".", project?: string): string {
+  const p = project === undefined ? "" : `project=${encodeURIComponent(project)} `;
+  return `<!-- gitlab-eks:${kind} ${p}stack=${encodeURIComponent(stack)} dir=${encodeURIComponent(dir)} -->`;
+}
+
+/**
+ * The markers that find this stack's note or issue again, the one written now first. Helpers before the
+ * project name was in the marker wrote `stack=... dir=...` only: a folder holds one Pulumi project, so
+ * that marker, on a note or issue of this GitLab project, is this stack's too, and it is edited (and so
+ * takes the new marker) rather than left beside a second one.
+ */
+export function markers(kind: MarkerKind, stack: string, dir = ".", project?: string): string[] {
+  const legacy = marker(kind, stack, dir);
+  return project === undefined ? [legacy] : [marker(kind, stack, dir, project), legacy];
 }
 
 export function summaryLine(c: ChangeCounts): string {
@@ -156,6 +171,8 @@ export interface MergedResult {
 export interface NoteContext {
   stack: string;
   dir?: string;
+  /** The Pulumi project's name (Pulumi.yaml), in the marker. */
+  project?: string;
   commitSha?: string;
   /** Set in merged-results pipelines: the footer names the merged heads, not the merge commit. */
   mergedResult?: MergedResult;
@@ -235,7 +252,7 @@ function renderFailedPreviewNote(digest: PreviewDigest, failure: PreviewFailure,
   const others = (digest.diagnostics ?? []).filter(
     (d) => d.severity === "warning" || d.severity === "info#err",
   );
-  const lines = [marker("preview", ctx.stack, ctx.dir)];
+  const lines = [marker("preview", ctx.stack, ctx.dir, ctx.project)];
   if (failure.kind === "errors") {
     const n = failure.errors.length;
     lines.push(
@@ -295,7 +312,7 @@ export function renderPreviewNote(digest: PreviewDigest, ctx: NoteContext): stri
   const counts = countChanges(digest);
   const where = inDir(ctx);
   return [
-    marker("preview", ctx.stack, ctx.dir),
+    marker("preview", ctx.stack, ctx.dir, ctx.project),
     `#### Pulumi preview for stack \`${ctx.stack}\`${where}: ${summaryLine(counts)}`,
     "",
     ...summaryTable(counts),
@@ -316,7 +333,7 @@ export function renderDriftIssue(
   return {
     title: `Drift detected in Pulumi stack ${ctx.stack}${ctx.dir && ctx.dir !== "." ? ` (${ctx.dir})` : ""}`,
     description: [
-      marker("drift", ctx.stack, ctx.dir),
+      marker("drift", ctx.stack, ctx.dir, ctx.project),
       `The scheduled refresh and preview of stack \`${ctx.stack}\` found that the infrastructure no longer matches the code: ${summaryLine(counts)}.`,
       "",
       "Either run the stack's `up` job to put the infrastructure back as the code says, or change the code to accept what changed. This issue is updated by each scheduled run while the drift lasts, and closed by the first one that finds none.",
@@ -351,7 +368,7 @@ export function renderPromotionMr(
   targetPreview?: PreviewDigest,
 ): { title: string; description: string } {
   const lines = [
-    marker("promote", ctx.stack, ctx.dir),
+    marker("promote", ctx.stack, ctx.dir, ctx.project),
     `Promotes ${ctx.commitSha ? `commit \`${ctx.commitSha.slice(0, 8)}\`` : "the commit"}, which stack \`${ctx.fromStack}\` runs (deployed from \`${ctx.sourceBranch}\`), to \`${ctx.targetBranch}\`. Merging this merge request deploys it to stack \`${ctx.stack}\`.`,
     "",
     `The \`up\` job of stack \`${ctx.fromStack}\` succeeded for exactly this commit; its source branch was created at it. Each later successful \`up\` moves this merge request to the newly deployed commit and updates this description; there is never more than one open promotion merge request from \`${ctx.sourceBranch}\` to \`${ctx.targetBranch}\`.`,

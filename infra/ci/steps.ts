@@ -17,6 +17,7 @@ import {
   failedPreviewProblem,
   logDiagnostics,
   noteContext,
+  pulumiProjectName,
   project,
   readPreview,
   readPreviewOrNothing,
@@ -34,7 +35,7 @@ import {
   type PreviewFailure,
 } from "./preview";
 import {
-  marker,
+  markers,
   renderDriftIssue,
   renderDriftResolved,
   renderPreviewNote,
@@ -78,7 +79,7 @@ async function postPreviewNote(
     const r = await upsertMergeRequestNote(
       await api(io, c.conn, "Posting the preview note"),
       { project: project(io), mergeRequestIid: iid, tokenVariable: o.tokenVariable },
-      marker("preview", o.stack, o.dir),
+      markers("preview", o.stack, o.dir, pulumiProjectName(path.resolve(io.cwd, o.dir))),
       body,
       { log: (line) => io.out(line) },
     );
@@ -320,7 +321,7 @@ export async function driftStep(io: StepIo, o: DriftOptions): Promise<void> {
   });
   const counts = countChanges(digest);
   const lookup = {
-    marker: marker("drift", o.stack, o.dir),
+    marker: markers("drift", o.stack, o.dir, pulumiProjectName(path.resolve(io.cwd, o.dir))),
     labels: [o.label],
     tokenVariable: o.tokenVariable,
   };

@@ -5,7 +5,7 @@
  */
 import { Gitlab } from "@gitbeaker/core";
 import { GitlabConnection, readToken } from "./connection";
-import { createRequester, RequestEvent, RetryPolicy, Sleep } from "./requester";
+import { createRequester, RequestEvent, retryPolicyFromEnv, RetryPolicy, Sleep } from "./requester";
 
 export type GitlabApi = InstanceType<typeof Gitlab<false>>;
 
@@ -13,6 +13,7 @@ export interface ClientOptions {
   env?: Record<string, string | undefined>;
   /** What the calls are for, used in the message when no token is set. */
   purpose?: string;
+  /** Default: DEFAULT_RETRY, its attempt timeout from GITLAB_EKS_GITLAB_TIMEOUT_MS in `env` when set. */
   retry?: RetryPolicy;
   onRequest?: (e: RequestEvent) => void;
   sleep?: Sleep;
@@ -21,9 +22,10 @@ export interface ClientOptions {
 export function gitlabClient(conn: GitlabConnection, options: ClientOptions = {}): GitlabApi {
   const env = options.env ?? process.env;
   const purpose = options.purpose ?? "Calling the GitLab API";
+  const retry = options.retry ?? retryPolicyFromEnv(env);
   return new Gitlab({
     host: conn.url,
     token: async () => readToken(conn, env, purpose),
-    requesterFn: createRequester(options.retry, options.onRequest, options.sleep),
+    requesterFn: createRequester(retry, options.onRequest, options.sleep),
   });
 }

@@ -1,7 +1,7 @@
 /** Repository files (`/projects/:id/repository/files`): kept equal to a desired content, committing only on change. */
 import { createHash } from "node:crypto";
 import type { GitlabApi } from "./client";
-import { call, callOrAbsent, createOnce } from "./errors";
+import { call, callOrAbsent, createOnce, type GitlabApiError } from "./errors";
 
 export interface FileState {
   path: string;
@@ -98,7 +98,12 @@ export async function ensureFile(
   };
 }
 
-/** Deletes the file; one already gone is fine. */
+/**
+ * Deletes the file; one already gone is fine. GitLab answers a DELETE of a file that is not there with
+ * 400 "A file with this name doesn't exist", not 404: that is what a resent DELETE meets when the first
+ * one's answer was lost or a proxy answered 504 after the commit. A 400 is therefore checked against the
+ * branch: the file gone means done.
+ */
 export async function deleteFile(
   api: GitlabApi,
   project: string,
@@ -106,7 +111,12 @@ export async function deleteFile(
   branch: string,
   message: string,
 ): Promise<void> {
-  await callOrAbsent(ctx(project, `delete ${path} in ${project}`), () =>
-    api.RepositoryFiles.remove(project, path, branch, message),
-  );
+  try {
+    await callOrAbsent(ctx(project, `delete ${path} in ${project}`), () =>
+      api.RepositoryFiles.remove(project, path, branch, message),
+    );
+  } catch (e) {
+    if ((e as GitlabApiError).status === 400 && !(await readFile(api, project, path, branch))) return;
+    throw e;
+  }
 }

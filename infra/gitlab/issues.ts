@@ -8,10 +8,13 @@
 import type { GitlabApi } from "./client";
 import { call, createOnce } from "./errors";
 
-/** How an issue of ours is found again: the marker its description starts with, and its labels. */
+/**
+ * How an issue of ours is found again: the marker its description starts with, and its labels. Several
+ * markers: the current one first, then older forms that still name this stack (see upsertMergeRequestNote).
+ */
 export interface IssueLookup {
   project: string | number;
-  marker: string;
+  marker: string | readonly string[];
   labels: string[];
   tokenVariable?: string;
 }
@@ -40,7 +43,12 @@ export async function findOpenIssue(api: GitlabApi, lookup: IssueLookup) {
   const open = await call({ ...context(lookup), action: `look for the open issue labelled ${labels}` }, () =>
     api.Issues.all({ projectId: lookup.project, state: "opened", labels, perPage: 100 }),
   );
-  return open.find((i) => typeof i.description === "string" && i.description.startsWith(lookup.marker));
+  const markers = typeof lookup.marker === "string" ? [lookup.marker] : lookup.marker;
+  for (const m of markers) {
+    const found = open.find((i) => typeof i.description === "string" && i.description.startsWith(m));
+    if (found) return found;
+  }
+  return undefined;
 }
 
 export async function upsertIssue(api: GitlabApi, spec: IssueSpec): Promise<IssueResult> {

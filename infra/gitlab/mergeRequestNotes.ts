@@ -27,15 +27,20 @@ interface Note {
   author?: string;
 }
 
-/** Creates the note whose body starts with `marker`, or edits the one already there. */
+/**
+ * Creates the note whose body starts with `marker`, or edits the one already there. `marker` may list
+ * several: the one the body starts with first, then older forms of it that still find this stack's note
+ * (edited to the new body, so to the new marker); a note with the first is preferred.
+ */
 export async function upsertMergeRequestNote(
   api: GitlabApi,
   target: NoteTarget,
-  marker: string,
+  marker: string | readonly string[],
   body: string,
   options: { log?: (line: string) => void } = {},
 ): Promise<UpsertResult> {
   const { project, mergeRequestIid: iid, tokenVariable } = target;
+  const markers = typeof marker === "string" ? [marker] : marker;
   const ctx = {
     scope: "api",
     role: `Reporter (or higher) on ${project}`,
@@ -47,8 +52,11 @@ export async function upsertMergeRequestNote(
     const notes = await call({ ...ctx, action: `list the notes of merge request !${iid}` }, () =>
       api.MergeRequestNotes.all(project, iid, { sort: "asc", orderBy: "created_at", perPage: 100 }),
     );
+    const rank = (n: { body?: unknown }) =>
+      typeof n.body === "string" ? markers.findIndex((m) => (n.body as string).startsWith(m)) : -1;
     return notes
-      .filter((n) => !n.system && typeof n.body === "string" && n.body.startsWith(marker))
+      .filter((n) => !n.system && rank(n) >= 0)
+      .sort((a, b) => rank(a) - rank(b))
       .map((n) => ({
         id: n.id,
         body: n.body as string,

@@ -57,6 +57,27 @@ export const DEFAULT_RETRY: RetryPolicy = {
 };
 
 /**
+ * The environment variable that sets the timeout of one attempt, in milliseconds, for every client built
+ * without an explicit policy (the dynamic providers in `pulumi up`, the CI helper). Unset: 30 s. A GitLab
+ * slow to answer large requests may need more; the tests set less, so that a stall past the client's
+ * timeout ends in a test's time. Read by the policy, from the same environment as the token.
+ */
+export const TIMEOUT_VARIABLE = "GITLAB_EKS_GITLAB_TIMEOUT_MS";
+
+/** DEFAULT_RETRY with the attempt timeout from TIMEOUT_VARIABLE when it is set; a bad value is refused. */
+export function retryPolicyFromEnv(env: Record<string, string | undefined>): RetryPolicy {
+  const raw = env[TIMEOUT_VARIABLE]?.trim();
+  if (!raw) return DEFAULT_RETRY;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > 3_600_000)
+    throw new Error(
+      `${TIMEOUT_VARIABLE} is ${JSON.stringify(raw)}: it must be the timeout of one GitLab request in ` +
+        `milliseconds, a whole number from 1 to 3600000. Fix: set it to e.g. 60000, or unset it for the ` +
+        `default of ${DEFAULT_RETRY.attemptTimeoutMs}.`,
+    );
+  return { ...DEFAULT_RETRY, attemptTimeoutMs: Number(raw) };
+}
+
+/**
  * An array, not a Set: Pulumi's closure serialization (dynamic providers run only in serialized form)
  * turns a captured Set into an empty object, and `.has` then throws on every non-2xx response.
  */
