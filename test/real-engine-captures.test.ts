@@ -49,6 +49,7 @@ describe("real engine: captured output of the real Pulumi CLI", function () {
     assert.deepEqual(JSON.parse(committed("stack-outputs.json")), {
       apiKey: "[secret]",
       greeting: "hello (5 characters)",
+      url: "https://real-consumer.example/dev/5",
     });
     const digest = (file: string) =>
       JSON.parse(committed(file).slice(0, committed(file).indexOf("\n}\n") + 2)) as {
