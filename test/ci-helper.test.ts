@@ -246,7 +246,7 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
     }
     const stack = fixtureText("stack-outputs.json");
     assert.equal(stack, `${JSON.stringify(JSON.parse(stack), null, 2)}\n`, "stack output --json: 2 spaces");
-    assert.equal(fixtureText("preview-empty.json"), "");
+    assert.equal(fixtureText("preview-no-stack.json"), "");
     assert.ok(fixtureText("preview-every-operation.json").includes(`"value": "${UNKNOWN_VALUE}"`));
   });
 
@@ -735,12 +735,12 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
 
   it("empty output and `{}`: says pulumi printed no preview and where its error is, no stack trace, exit 1", () => {
     const dir = withFixtures();
-    const empty = preview(dir, "preview-empty.json");
+    const empty = preview(dir, "preview-no-stack.json");
     assert.equal(empty.code, 1);
     assert.match(empty.stdout, /^stack dev: preview failed before planning: pulumi printed no preview\.$/m);
     assert.equal(
       empty.stderr,
-      "--json: preview-empty.json: expected the output of `pulumi preview --json`, but it is empty. Did pulumi fail before printing it? Fix: read pulumi's own error above in the job log (for example a missing stack, the backend or its credentials, or invalid configuration).\n",
+      "--json: preview-no-stack.json: expected the output of `pulumi preview --json`, but it is empty. Did pulumi fail before printing it? Fix: read pulumi's own error above in the job log (for example a missing stack, the backend or its credentials, or invalid configuration).\n",
     );
     assert.ok(!("create" in report(dir)));
     const nothing = preview(dir, "preview-before-planning.json");
@@ -767,8 +767,8 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
         /^--json: preview-before-planning\.json: `pulumi preview --json` printed just `\{\}`: it stopped before planning\. Drift is unknown, so no drift issue was opened or changed\. Fix: /m,
       ],
       [
-        "preview-empty.json",
-        /^--json: preview-empty\.json: expected the output of `pulumi preview --json`, but it is empty\./m,
+        "preview-no-stack.json",
+        /^--json: preview-no-stack\.json: expected the output of `pulumi preview --json`, but it is empty\./m,
       ],
     ] as const) {
       const r = cli(["ci", "drift", "--stack", "dev", "--json", file], { cwd: dir, env: noCi });
@@ -809,7 +809,7 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
       for (const file of [
         "preview-every-operation.json",
         "leaky.json",
-        "preview-empty.json",
+        "preview-no-stack.json",
         "preview-before-planning.json",
         "preview-every-operation.json",
       ]) {

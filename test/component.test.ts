@@ -654,7 +654,7 @@ describe("CI/CD component: preview options (expect_no_changes, refresh, policy_p
   });
 });
 
-describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a program error, 255 before planning)", function () {
+describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a program error, 6 for a missing stack)", function () {
   this.timeout(gclTimeout(3));
   let fake: FakeGitlab;
   let repo: ConsumerRepo;
@@ -682,7 +682,7 @@ describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a progr
     for (const [name, env] of [
       ["plan", {}],
       ["programError", { PULUMI_STANDIN_PREVIEW: "preview-program-error.json", PULUMI_STANDIN_EXIT: "1" }],
-      ["empty", { PULUMI_STANDIN_PREVIEW: "preview-empty.json", PULUMI_STANDIN_EXIT: "255" }],
+      ["empty", { PULUMI_STANDIN_PREVIEW: "preview-no-stack.json", PULUMI_STANDIN_EXIT: "6" }],
     ] as const) {
       runs[name] = await gcl(repo, ["--force-shell-executor", "dev:preview"], vars, env);
       notes.push(fake.state.notes.find((n) => n.noteableIid === iid && !n.system)?.body ?? "");
@@ -706,7 +706,7 @@ describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a progr
     assert.match(error, /stack dev: pulumi preview failed with 1 error \(above\)\. Fix: /);
     assert.ok(!error.includes("\u001b[31m"), "the program's colours are stripped");
     const empty = runs.empty.stdout + runs.empty.stderr;
-    assert.match(empty, /error: preview failed \(stand-in pulumi, PULUMI_STANDIN_EXIT=255\)/);
+    assert.match(empty, /error: preview failed \(stand-in pulumi, PULUMI_STANDIN_EXIT=6\)/);
     assert.match(empty, /stack dev: preview failed before planning: pulumi printed no preview\./);
     assert.match(
       empty,
