@@ -6,7 +6,8 @@
  *
  * The sequence is a consumer's life under the CI component: a first preview (changes), up, a preview with
  * no changes, the stack's outputs, a config change (update), a change made outside the program (drift,
- * seen by `preview --refresh --expect-no-changes`), a failing program, and destroy. index.json lists each
+ * seen by `preview --refresh --expect-no-changes`), a failing program, a preview of a stack that does not
+ * exist (nothing printed), and destroy. index.json lists each
  * capture with the command and its exit code. test/real-engine-captures.test.ts regenerates them and fails
  * when they differ from the committed ones.
  *
@@ -131,6 +132,18 @@ export async function capturePulumiFixtures(outDir: string): Promise<Capture[]> 
   await set("fail", "true");
   await capture("preview-program-error.json", ["preview", "--json"]);
   ok(await stack.cli(["config", "rm", "fail", "--stack", "dev"]), "config rm fail");
+  // A stack that does not exist: the CLI stops before planning, prints nothing on stdout (its error is on
+  // stderr) and exits 6 (stack not found).
+  const noStack = ["preview", "--json", "--stack", "missing"];
+  const missing = await stack.cli(noStack);
+  if (missing.stdout !== "")
+    throw new Error(`pulumi ${noStack.join(" ")} printed a preview:\n${missing.stdout}`);
+  fs.writeFileSync(path.join(outDir, "preview-no-stack.json"), "");
+  index.push({
+    file: "preview-no-stack.json",
+    command: `pulumi ${noStack.join(" ")}`,
+    exitCode: missing.code,
+  });
   ok(await capture("destroy.json", ["destroy", "--yes", "--json"]), "destroy");
   fs.writeFileSync(path.join(outDir, "index.json"), `${JSON.stringify(index, null, 2)}\n`);
   stack.dispose();
@@ -153,6 +166,7 @@ if (require.main === module) {
  * parallel during a refresh, so the order of their steps and events varies from run to run, nothing else.
  */
 export function canonicalCapture(text: string): string {
+  if (text === "") return text;
   const sortSteps = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sortSteps);
     if (v && typeof v === "object") {

@@ -22,12 +22,18 @@ import { type FakeGitlab } from "./support/fake-gitlab";
 import { processTimeout } from "./support/gcl";
 import { consumerWorld } from "./support/gitlab-world";
 
-const FIXTURES = path.join(ROOT, "test", "fixtures", "pulumi");
+/** Captured from the real CLI (test/fixtures/pulumi-captured), else hand-written (test/fixtures/pulumi). */
+const CAPTURED = path.join(ROOT, "test", "fixtures", "pulumi-captured");
+const HANDWRITTEN = path.join(ROOT, "test", "fixtures", "pulumi");
+const fixturePath = (name: string) =>
+  fs.existsSync(path.join(CAPTURED, name)) ? path.join(CAPTURED, name) : path.join(HANDWRITTEN, name);
 /** Shaped like a personal access token, so the masking by shape is tested; built here, never committed. */
 const PAT_SHAPED = ["glpat", "AbCdEf0123456789xyz"].join("-");
-const fixtureText = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
+const fixtureText = (name: string) => fs.readFileSync(fixturePath(name), "utf8");
 const fixture = (name: string) => parsePreview(fixtureText(name), name);
-const PREVIEWS = fs.readdirSync(FIXTURES).filter((f) => f.startsWith("preview-"));
+const PREVIEWS = [...fs.readdirSync(CAPTURED), ...fs.readdirSync(HANDWRITTEN)].filter((f) =>
+  f.startsWith("preview-"),
+);
 const DIGESTS = PREVIEWS.filter((f) => fixtureText(f).trim() !== "");
 
 function consumer(files: Record<string, string>): string {
@@ -46,24 +52,40 @@ const noCi = {
 
 describe("gitlab-eks ci: reading Pulumi's preview", () => {
   it("counts from Pulumi's changeSummary, a replacement once", () => {
+    // Real captures: the fixture consumer's first preview (3 creates with the stack), then no changes.
     assert.deepEqual(countChanges(fixture("preview-changes.json")), {
-      create: 1,
-      update: 2,
-      replace: 1,
-      delete: 1,
-      same: 41,
+      create: 3,
+      update: 0,
+      replace: 0,
+      delete: 0,
+      same: 0,
+    });
+    assert.deepEqual(countChanges(fixture("preview-update.json")), {
+      create: 0,
+      update: 1,
+      replace: 0,
+      delete: 0,
+      same: 2,
     });
     assert.deepEqual(countChanges(fixture("preview-no-changes.json")), {
       create: 0,
       update: 0,
       replace: 0,
       delete: 0,
-      same: 46,
+      same: 3,
+    });
+    // Hand-written: every operation, a replacement among them.
+    assert.deepEqual(countChanges(fixture("preview-every-operation.json")), {
+      create: 1,
+      update: 2,
+      replace: 1,
+      delete: 1,
+      same: 41,
     });
   });
 
   it("counts from the steps when changeSummary is missing, skipping the stack, providers and replacement halves", () => {
-    const d = fixture("preview-changes.json");
+    const d = fixture("preview-every-operation.json");
     const steps = [
       ...(d.steps ?? []),
       {
@@ -166,14 +188,25 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
         order.filter((k) => k in o),
         `${what}: keys out of Go's order`,
       );
-    assert.ok(DIGESTS.length >= 4, DIGESTS.join(", "));
+    assert.deepEqual(DIGESTS.sort(), [
+      "preview-before-planning.json",
+      "preview-changes.json",
+      "preview-drift.json",
+      "preview-every-operation.json",
+      "preview-no-changes.json",
+      "preview-program-error.json",
+      "preview-update.json",
+    ]);
     for (const name of DIGESTS) {
       const text = fixtureText(name);
       const d = JSON.parse(text) as PreviewDigest;
       assert.equal(text, goJson(d, "    "), `${name} is not laid out as json.MarshalIndent(v, "", "    ")`);
       inOrder(d, ["config", "steps", "diagnostics", "duration", "changeSummary", "maybeCorrupt"], name);
       if (d.config) sorted(d.config);
-      if (d.duration !== undefined) assert.ok(Number.isInteger(d.duration) && d.duration > 0, name);
+      // The captures' durations are normalised to 0 (scripts/capture-pulumi-fixtures.ts); a hand-written one is real-looking.
+      const captured = fs.existsSync(path.join(CAPTURED, name));
+      if (d.duration !== undefined)
+        assert.ok(Number.isInteger(d.duration) && (captured ? d.duration === 0 : d.duration > 0), name);
       if (d.changeSummary) {
         sorted(d.changeSummary);
         for (const n of Object.values(d.changeSummary)) assert.ok(n > 0, `${name}: changeSummary has a 0`);
@@ -189,7 +222,20 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
           if (st) {
             inOrder(
               st,
-              ["urn", "custom", "id", "type", "inputs", "outputs", "parent", "dependencies", "provider"],
+              [
+                "urn",
+                "custom",
+                "id",
+                "type",
+                "inputs",
+                "outputs",
+                "parent",
+                "dependencies",
+                "provider",
+                "propertyDependencies",
+                "created",
+                "modified",
+              ],
               what,
             );
             for (const m of [st.inputs, st.outputs]) if (m) sorted(m);
@@ -200,12 +246,12 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
     }
     const stack = fixtureText("stack-outputs.json");
     assert.equal(stack, `${JSON.stringify(JSON.parse(stack), null, 2)}\n`, "stack output --json: 2 spaces");
-    assert.equal(fixtureText("preview-empty.json"), "");
-    assert.ok(fixtureText("preview-changes.json").includes(`"value": "${UNKNOWN_VALUE}"`));
+    assert.equal(fixtureText("preview-no-stack.json"), "");
+    assert.ok(fixtureText("preview-every-operation.json").includes(`"value": "${UNKNOWN_VALUE}"`));
   });
 
   it("tells a plan from a failed preview: errors, or no steps at all", () => {
-    assert.equal(previewFailure(fixture("preview-changes.json")), undefined);
+    assert.equal(previewFailure(fixture("preview-every-operation.json")), undefined);
     assert.equal(previewFailure(fixture("preview-no-changes.json")), undefined);
     const failed = previewFailure(fixture("preview-program-error.json"));
     assert.equal(failed?.kind, "errors");
@@ -218,7 +264,7 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
   });
 
   it("a value unknown until up, the bridge's __defaults and assets are shown as a reviewer reads them", () => {
-    const note = renderPreviewNote(fixture("preview-changes.json"), { stack: "dev" });
+    const note = renderPreviewNote(fixture("preview-every-operation.json"), { stack: "dev" });
     assert.match(note, /^\+ {5}value: \(known after up\)$/m);
     assert.ok(!note.includes(UNKNOWN_VALUE) && !note.includes("__defaults"));
     const SIG = "4dabf18193072939515e22adb298388d";
@@ -255,11 +301,19 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
   });
 
   it("a program error: the note says the preview failed and shows pulumi's errors, plain and masked, and no plan", () => {
+    // The real CLI's failing program (a check failure); the program's stderr, with colours, and a warning
+    // holding tokens are added, as a program prints them.
     const d = fixture("preview-program-error.json");
-    d.diagnostics?.push({
-      message: `retrying with ${PAT_SHAPED} and tok-0123456789`,
-      severity: "warning",
-    });
+    d.diagnostics?.push(
+      {
+        message: "\u001b[33m(node:1187) Warning: Setting the NODE_TLS_REJECT_UNAUTHORIZED\u001b[39m\n",
+        severity: "info#err",
+      },
+      {
+        message: `retrying with ${PAT_SHAPED} and tok-0123456789`,
+        severity: "warning",
+      },
+    );
     const note = renderPreviewNote(d, {
       stack: "dev",
       jobUrl: "https://gitlab.example.com/j/1",
@@ -272,8 +326,10 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
       "the same marker: the note is edited in place",
     );
     assert.equal(lines[1], "#### Pulumi preview for stack `dev` failed: 1 error");
-    assert.match(note, /^error: Stack "dev": 1 configuration problem:$/m);
-    assert.match(note, /^ {2}gitlab-eks:cluster\.kubernetesVersion: Kubernetes "1\.40" is not a version/m);
+    assert.match(
+      note,
+      /^error: pulumi-nodejs:dynamic\/real-consumer:Gate resource 'gate': property fail value \{true\} has a problem: the gate is closed \(real-consumer:fail is true\)$/m,
+    );
     assert.match(note, /<summary>Other messages: warnings and the program's stderr \(2\)<\/summary>/);
     assert.match(note, /^program stderr: \(node:1187\) Warning: Setting the NODE_TLS_REJECT_UNAUTHORIZED/m);
     assert.match(note, /^warning: retrying with \[secret\] and \[secret\]$/m);
@@ -494,7 +550,7 @@ describe("gitlab-eks ci: bad input in the job log", () => {
 
 describe("gitlab-eks ci drift: when the drift is gone", function () {
   this.timeout(processTimeout(4));
-  const NO_CHANGES = fs.readFileSync(path.join(FIXTURES, "preview-no-changes.json"), "utf8");
+  const NO_CHANGES = fixtureText("preview-no-changes.json");
   let fake: FakeGitlab;
   let projectId: number;
   let token: string;
@@ -529,7 +585,7 @@ describe("gitlab-eks ci drift: when the drift is gone", function () {
       env: { ...noCi, CI_PROJECT_ID: "1" },
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "stack dev: no drift (46 resources unchanged).\n");
+    assert.equal(r.stdout, "stack dev: no drift (3 resources unchanged).\n");
     assert.match(
       r.stderr,
       /^no drift issue checked, so an open one stays open\. Closing the drift issue needs a GitLab token in the GITLAB_EKS_TOKEN environment variable: .* It is not set\.\n$/,
@@ -600,7 +656,7 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
 
   it("a whole plan but a failing exit status (a policy violation, left out of --json) is flagged, not hidden", () => {
     const dir = withFixtures();
-    const r = preview(dir, "preview-changes.json", ["--pulumi-status", "255"]);
+    const r = preview(dir, "preview-every-operation.json", ["--pulumi-status", "255"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /stack dev: 1 to create, 2 to update/);
     assert.match(
@@ -611,7 +667,7 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
     // --expect-no-changes with changes is why pulumi failed: nothing to flag. The real CLI exits 7 for it
     // (v3.248.0, test/fixtures/pulumi-captured/index.json), CLIs before the exit-code taxonomy 255.
     for (const status of ["7", "255"]) {
-      const expected = preview(dir, "preview-changes.json", [
+      const expected = preview(dir, "preview-every-operation.json", [
         "--pulumi-status",
         status,
         "--expect-no-changes",
@@ -620,12 +676,16 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
       assert.ok(!expected.stderr.includes("warning"), expected.stderr);
     }
     // Any other status is not what --expect-no-changes gives: flagged even under it.
-    const other = preview(dir, "preview-changes.json", ["--pulumi-status", "1", "--expect-no-changes"]);
+    const other = preview(dir, "preview-every-operation.json", [
+      "--pulumi-status",
+      "1",
+      "--expect-no-changes",
+    ]);
     assert.match(
       other.stderr,
       /^warning: `pulumi preview` exited with status 1, though its `--json` output/m,
     );
-    const bad = preview(dir, "preview-changes.json", ["--pulumi-status", "x"]);
+    const bad = preview(dir, "preview-every-operation.json", ["--pulumi-status", "x"]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^--pulumi-status: is "x"/);
   });
@@ -647,7 +707,7 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
   });
 
   it("the note shows that warning under the summary", () => {
-    const note = renderPreviewNote(fixture("preview-changes.json"), {
+    const note = renderPreviewNote(fixture("preview-every-operation.json"), {
       stack: "dev",
       warning: "exited with 255",
     });
@@ -661,11 +721,7 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
     assert.match(r.stdout, /^stack dev: preview failed; pulumi reported:$/m);
     assert.match(
       r.stderr,
-      /^program stderr: \(node:1187\) Warning: Setting the NODE_TLS_REJECT_UNAUTHORIZED/m,
-    );
-    assert.match(
-      r.stderr,
-      /^error: Stack "dev": 1 configuration problem:\n {2}gitlab-eks:cluster\.kubernetesVersion: /m,
+      /^error: pulumi-nodejs:dynamic\/real-consumer:Gate resource 'gate': property fail value \{true\} has a problem: the gate is closed/m,
     );
     assert.match(
       r.stderr,
@@ -679,12 +735,12 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
 
   it("empty output and `{}`: says pulumi printed no preview and where its error is, no stack trace, exit 1", () => {
     const dir = withFixtures();
-    const empty = preview(dir, "preview-empty.json");
+    const empty = preview(dir, "preview-no-stack.json");
     assert.equal(empty.code, 1);
     assert.match(empty.stdout, /^stack dev: preview failed before planning: pulumi printed no preview\.$/m);
     assert.equal(
       empty.stderr,
-      "--json: preview-empty.json: expected the output of `pulumi preview --json`, but it is empty. Did pulumi fail before printing it? Fix: read pulumi's own error above in the job log (for example a missing stack, the backend or its credentials, or invalid configuration).\n",
+      "--json: preview-no-stack.json: expected the output of `pulumi preview --json`, but it is empty. Did pulumi fail before printing it? Fix: read pulumi's own error above in the job log (for example a missing stack, the backend or its credentials, or invalid configuration).\n",
     );
     assert.ok(!("create" in report(dir)));
     const nothing = preview(dir, "preview-before-planning.json");
@@ -694,7 +750,7 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
       "--json: preview-before-planning.json: `pulumi preview --json` printed just `{}`: it stopped before planning. Fix: read pulumi's own error above in the job log (for example a missing stack, the backend or its credentials, or invalid configuration).\n",
     );
     assert.ok(!("create" in report(dir)));
-    const ok = preview(dir, "preview-changes.json");
+    const ok = preview(dir, "preview-every-operation.json");
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(report(dir), { create: 2, update: 2, delete: 2 });
   });
@@ -711,8 +767,8 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
         /^--json: preview-before-planning\.json: `pulumi preview --json` printed just `\{\}`: it stopped before planning\. Drift is unknown, so no drift issue was opened or changed\. Fix: /m,
       ],
       [
-        "preview-empty.json",
-        /^--json: preview-empty\.json: expected the output of `pulumi preview --json`, but it is empty\./m,
+        "preview-no-stack.json",
+        /^--json: preview-no-stack\.json: expected the output of `pulumi preview --json`, but it is empty\./m,
       ],
     ] as const) {
       const r = cli(["ci", "drift", "--stack", "dev", "--json", file], { cwd: dir, env: noCi });
@@ -751,18 +807,18 @@ describe("gitlab-eks ci: a failed preview in the job log, the widget report and 
       const bodies: string[] = [];
       const outputs: string[] = [];
       for (const file of [
-        "preview-changes.json",
+        "preview-every-operation.json",
         "leaky.json",
-        "preview-empty.json",
+        "preview-no-stack.json",
         "preview-before-planning.json",
-        "preview-changes.json",
+        "preview-every-operation.json",
       ]) {
         const r = await cliAsync(["ci", "preview", "--stack", "dev", "--json", file, "--note"], {
           cwd: dir,
           env,
         });
         outputs.push(r.stdout + r.stderr);
-        assert.equal(r.code, file === "preview-changes.json" ? 0 : 1, `${file}: ${r.stderr}`);
+        assert.equal(r.code, file === "preview-every-operation.json" ? 0 : 1, `${file}: ${r.stderr}`);
         const notes = fake.state.notes.filter((n) => n.noteableIid === iid && !n.system);
         assert.equal(notes.length, 1, `${file}: one note`);
         bodies.push(notes[0].body);
@@ -842,7 +898,7 @@ describe("gitlab-eks ci: markers carry the Pulumi project and the stack; an old 
     const old = note(`${OLD("preview")}\nold plan`);
     const other = note(`${OTHER_PROJECT("preview")}\nanother project's plan`);
     const staging = note(`${OLD("preview", "staging")}\nstaging's plan`);
-    const dir = consumer({ ...PROJECT, "p.json": fixtureText("preview-changes.json") });
+    const dir = consumer({ ...PROJECT, "p.json": fixtureText("preview-every-operation.json") });
     fake.clearRequests();
     const r = await cliAsync(["ci", "preview", "--stack", "dev", "--json", "p.json", "--note"], {
       cwd: dir,
@@ -887,7 +943,7 @@ describe("gitlab-eks ci: markers carry the Pulumi project and the stack; an old 
         cwd: consumer({ ...PROJECT, "p.json": json }),
         env: env(),
       });
-    const drifted = await drift(fixtureText("preview-changes.json"));
+    const drifted = await drift(fixtureText("preview-every-operation.json"));
     assert.equal(drifted.code, 1, drifted.stderr);
     assert.match(drifted.stderr, new RegExp(`drift issue #${old.iid} updated`));
     assert.equal(fake.state.issues.length, 2, "no second issue");

@@ -308,7 +308,7 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
         INFRA_GITLAB: BOT_TOKEN,
         PULUMI_STANDIN_SAY: said,
         PULUMI_STANDIN_WAIT_FOR: seen,
-        GITLAB_EKS_URL_OUTPUT: "consoleUrl",
+        GITLAB_EKS_URL_OUTPUT: "url",
       },
       {
         dir,
@@ -330,7 +330,10 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
       "up --yes --non-interactive --skip-preview --stack dev",
       "stack output --stack dev --json",
     ]);
-    assert.match(fs.readFileSync(path.join(r.dir, "pulumi.env"), "utf8"), /^ENVIRONMENT_URL=https:\/\//m);
+    assert.match(
+      fs.readFileSync(path.join(r.dir, "pulumi.env"), "utf8"),
+      /^ENVIRONMENT_URL=https:\/\/real-consumer\.example\/dev\/5$/m,
+    );
   });
 
   it("a cancelled job (SIGTERM to the helper) is passed on to pulumi, and ends with pulumi's status", async () => {
@@ -370,9 +373,9 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
     const plan = await job("preview");
     assert.equal(plan.code, 0, text(plan));
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(plan.dir, "pulumi-report.json"), "utf8")), {
-      create: 2,
-      update: 2,
-      delete: 2,
+      create: 3,
+      update: 0,
+      delete: 0,
     });
     const expected = await job("preview", { GITLAB_EKS_EXPECT_NO_CHANGES: "true" });
     assert.equal(expected.code, 7);
@@ -396,7 +399,7 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
   });
 
   it("drift: exit 1 on drift, pulumi's flags for a refresh; promote with no next environment does nothing", async () => {
-    const drift = await job("drift");
+    const drift = await job("drift", { PULUMI_STANDIN_PREVIEW: "preview-drift.json" });
     assert.equal(drift.code, 1);
     assert.match(text(drift), /stack dev: drifted from the code/);
     assert.deepEqual(args(drift).slice(-1), [

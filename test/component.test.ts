@@ -358,8 +358,8 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
         { CI_PIPELINE_SOURCE: "schedule", GITLAB_EKS_TOKEN: token, CI_JOB_ID: jobId },
         env,
       );
-    runs.drift1 = await run("301");
-    runs.drift2 = await run("302");
+    runs.drift1 = await run("301", { PULUMI_STANDIN_PREVIEW: "preview-drift.json" });
+    runs.drift2 = await run("302", { PULUMI_STANDIN_PREVIEW: "preview-drift.json" });
     openIssuesAfterDrift = fake.state.issues.filter((i) => i.state === "opened").map((i) => ({ ...i }));
     const issuePaths = /\/issues/;
     const before = mutations(issuePaths).length;
@@ -397,38 +397,45 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     const notes = mrNotes();
     assert.equal(notes.length, 1);
     assert.equal(notes[0].body, mergedNote);
-    assert.match(mergedNote, /^#### Pulumi preview for stack `dev`: 1 to create, 2 to update/m);
+    assert.match(mergedNote, /^#### Pulumi preview for stack `dev`: 3 to create, 0 to update/m);
     assert.match(
       mergedNote,
       /<sub>merged result of `11111111` into `main` at `22222222` · \[job log\]\(.*\) · \[pipeline\]\(.*\) · posted by gitlab-eks<\/sub>/,
     );
     assert.ok(!mergedNote.includes(firstSha.slice(0, 8)), "not the temporary merge commit");
-    assert.deepEqual(JSON.parse(runs.mergedReport.stdout), { create: 2, update: 2, delete: 2 });
+    assert.deepEqual(JSON.parse(runs.mergedReport.stdout), { create: 3, update: 0, delete: 0 });
   });
 
-  it("the note puts the summary first, the per-resource diff in a collapsed block, and secrets as [secret]", () => {
+  it("the note puts the summary first and the per-resource diff in a collapsed block", () => {
+    // The real CLI's first preview of the fixture consumer program (test/fixtures/pulumi-captured); how
+    // updates, replacements, deletions and secrets are shown is tested in test/ci-helper.test.ts.
     const lines = firstNote.split("\n");
     assert.equal(lines[0], "<!-- gitlab-eks:preview project=infra-live stack=dev dir=. -->");
     assert.equal(
       lines[1],
-      "#### Pulumi preview for stack `dev`: 1 to create, 2 to update, 1 to replace, 1 to delete (41 unchanged)",
+      "#### Pulumi preview for stack `dev`: 3 to create, 0 to update, 0 to replace, 0 to delete (0 unchanged)",
     );
-    assert.ok(firstNote.indexOf("| 1 | 2 | 1 | 1 | 41 |") < firstNote.indexOf("<details>"));
-    assert.match(firstNote, /<details><summary>Per-resource diff \(5 resources\)<\/summary>\n\n```diff\n/);
-    assert.match(firstNote, /^~ {5}version: "1\.32" => "1\.33"$/m);
-    assert.match(firstNote, /^~ {5}secretString: "\[secret\]" => "\[secret\]"$/m);
-    assert.match(firstNote, /^\+- {4}namePrefix: .* \(forces replacement\)$/m);
-    assert.match(firstNote, /^- aws:iam\/rolePolicyAttachment:RolePolicyAttachment legacy-ssm \(delete\)$/m);
+    assert.ok(firstNote.indexOf("| 3 | 0 | 0 | 0 | 0 |") < firstNote.indexOf("<details>"));
+    assert.match(firstNote, /<details><summary>Per-resource diff \(2 resources\)<\/summary>\n\n```diff\n/);
+    assert.match(
+      firstNote,
+      /^\+ pulumi-nodejs:dynamic\/real-consumer:Record record \(create\)\n\+ {5}content: "hello"$/m,
+    );
+    assert.match(
+      firstNote,
+      /^\+ pulumi-nodejs:dynamic\/real-consumer:Gate gate \(create\)\n\+ {5}fail: false$/m,
+    );
+    assert.ok(!firstNote.includes("__provider"), "the dynamic provider's serialized code is not shown");
   });
 
   it("writes the merge request widget report with Pulumi's counts (a replacement counts as create and delete)", () => {
-    assert.deepEqual(JSON.parse(runs.report.stdout), { create: 2, update: 2, delete: 2 });
+    assert.deepEqual(JSON.parse(runs.report.stdout), { create: 3, update: 0, delete: 0 });
   });
 
   it("without a token the preview still succeeds and says why no note was posted", () => {
     assert.equal(runs.previewNoToken.code, 0);
     const log = runs.previewNoToken.stdout + runs.previewNoToken.stderr;
-    assert.match(log, /stack dev: 1 to create/);
+    assert.match(log, /stack dev: 3 to create/);
     assert.match(log, /no MR note posted \(the preview itself succeeded\)/);
     assert.match(log, /GITLAB_EKS_TOKEN environment variable/);
     assert.match(log, /Only CI_JOB_TOKEN is available/);
@@ -439,12 +446,9 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     assert.equal(
       runs.dotenv.stdout,
       [
-        "PULUMI_OUTPUT_CLUSTERNAME=gitlab-eks-dev",
-        "PULUMI_OUTPUT_CONSOLEURL=https://console.aws.amazon.com/eks/home?region=eu-west-1#/clusters/gitlab-eks-dev",
-        'PULUMI_OUTPUT_PRIVATESUBNETIDS=["subnet-0a1b2c3d4e5f60001","subnet-0a1b2c3d4e5f60002"]',
-        "PULUMI_OUTPUT_REGION=eu-west-1",
-        "PULUMI_OUTPUT_VPCID=vpc-0a1b2c3d4e5f60000",
-        "ENVIRONMENT_URL=https://console.aws.amazon.com/eks/home?region=eu-west-1#/clusters/gitlab-eks-dev",
+        "PULUMI_OUTPUT_GREETING=hello (5 characters)",
+        "PULUMI_OUTPUT_URL=https://real-consumer.example/dev/5",
+        "ENVIRONMENT_URL=https://real-consumer.example/dev/5",
         "",
       ].join("\n"),
     );
@@ -503,7 +507,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
       promotion.description ?? "",
       new RegExp(`^Promotes commit \`${promotedSha2.slice(0, 8)}\``, "m"),
     );
-    assert.match(promotion.description ?? "", /#### Preview of stack `staging`: 1 to create/);
+    assert.match(promotion.description ?? "", /#### Preview of stack `staging`: 3 to create/);
   });
 
   it("a failed preview of the target stack fails the promote job with pulumi's errors and changes nothing", () => {
@@ -550,7 +554,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
 
   it("once the drift is gone, the next run closes the issue with ONE comment; a re-run changes nothing", () => {
     assert.equal(runs.drift3.code, 0, runs.drift3.stdout + runs.drift3.stderr);
-    assert.match(runs.drift3.stdout, /stack dev: no drift \(46 resources unchanged\)/);
+    assert.match(runs.drift3.stdout, /stack dev: no drift \(3 resources unchanged\)/);
     assert.match(runs.drift3.stdout, /drift issue #\d+ closed: http\S+\/-\/issues\/\d+$/m);
     assert.deepEqual(driftIssueRequests, ["PUT 200", "POST 201"], "close first, then comment");
     assert.equal(fake.state.issues.length, 1);
@@ -567,7 +571,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     assert.equal(comments.length, 1);
     assert.match(
       comments[0].body,
-      /^The scheduled refresh and preview of stack `dev` found no drift: no changes \(46 unchanged\)\. .*this issue is closed\./,
+      /^The scheduled refresh and preview of stack `dev` found no drift: no changes \(3 unchanged\)\. .*this issue is closed\./,
     );
     assert.match(
       comments[0].body,
@@ -639,9 +643,9 @@ describe("CI/CD component: preview options (expect_no_changes, refresh, policy_p
     assert.notEqual(result.code, 0);
     assert.match(result.stdout + result.stderr, /MR note created on !1/);
     assert.deepEqual(JSON.parse(projectFile(repo, "pulumi-report.json")), {
-      create: 2,
-      update: 2,
-      delete: 2,
+      create: 3,
+      update: 0,
+      delete: 0,
     });
     assert.equal(fake.state.notes.length, 1);
     // expect_no_changes explains pulumi's failure: the plan is not flagged as an unexplained one.
@@ -650,7 +654,7 @@ describe("CI/CD component: preview options (expect_no_changes, refresh, policy_p
   });
 });
 
-describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a program error, 255 before planning)", function () {
+describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a program error, 6 for a missing stack)", function () {
   this.timeout(gclTimeout(3));
   let fake: FakeGitlab;
   let repo: ConsumerRepo;
@@ -678,7 +682,7 @@ describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a progr
     for (const [name, env] of [
       ["plan", {}],
       ["programError", { PULUMI_STANDIN_PREVIEW: "preview-program-error.json", PULUMI_STANDIN_EXIT: "1" }],
-      ["empty", { PULUMI_STANDIN_PREVIEW: "preview-empty.json", PULUMI_STANDIN_EXIT: "255" }],
+      ["empty", { PULUMI_STANDIN_PREVIEW: "preview-no-stack.json", PULUMI_STANDIN_EXIT: "6" }],
     ] as const) {
       runs[name] = await gcl(repo, ["--force-shell-executor", "dev:preview"], vars, env);
       notes.push(fake.state.notes.find((n) => n.noteableIid === iid && !n.system)?.body ?? "");
@@ -695,11 +699,14 @@ describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a progr
     for (const name of ["programError", "empty"]) assert.notEqual(runs[name].code, 0, name);
     const error = runs.programError.stdout + runs.programError.stderr;
     assert.match(error, /stack dev: preview failed; pulumi reported:/);
-    assert.match(error, /error: Stack "dev": 1 configuration problem:/);
+    assert.match(
+      error,
+      /error: pulumi-nodejs:dynamic\/real-consumer:Gate resource 'gate': property fail value \{true\} has a problem: the gate is closed/,
+    );
     assert.match(error, /stack dev: pulumi preview failed with 1 error \(above\)\. Fix: /);
     assert.ok(!error.includes("\u001b[31m"), "the program's colours are stripped");
     const empty = runs.empty.stdout + runs.empty.stderr;
-    assert.match(empty, /error: preview failed \(stand-in pulumi, PULUMI_STANDIN_EXIT=255\)/);
+    assert.match(empty, /error: preview failed \(stand-in pulumi, PULUMI_STANDIN_EXIT=6\)/);
     assert.match(empty, /stack dev: preview failed before planning: pulumi printed no preview\./);
     assert.match(
       empty,
@@ -714,10 +721,10 @@ describe("CI/CD component: a failed preview (stand-in pulumi exits 1 for a progr
       ["POST 201", "PUT 200", "PUT 200"],
     );
     assert.equal(fake.state.notes.filter((n) => n.noteableIid === iid && !n.system).length, 1);
-    assert.match(notes[0], /^#### Pulumi preview for stack `dev`: 1 to create/m);
+    assert.match(notes[0], /^#### Pulumi preview for stack `dev`: 3 to create/m);
     assert.match(notes[1], /^#### Pulumi preview for stack `dev` failed: 1 error$/m);
     assert.match(notes[2], /^#### Pulumi preview for stack `dev` failed before planning$/m);
-    assert.deepEqual(reports.plan, { create: 2, update: 2, delete: 2 });
+    assert.deepEqual(reports.plan, { create: 3, update: 0, delete: 0 });
     for (const name of ["programError", "empty"]) assert.ok(!("create" in (reports[name] as object)), name);
   });
 });

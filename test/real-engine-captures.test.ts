@@ -43,12 +43,14 @@ describe("real engine: captured output of the real Pulumi CLI", function () {
         "preview-drift.json",
         "refresh-drift.json",
         "preview-program-error.json",
+        "preview-no-stack.json",
         "destroy.json",
       ],
     );
     assert.deepEqual(JSON.parse(committed("stack-outputs.json")), {
       apiKey: "[secret]",
       greeting: "hello (5 characters)",
+      url: "https://real-consumer.example/dev/5",
     });
     const digest = (file: string) =>
       JSON.parse(committed(file).slice(0, committed(file).indexOf("\n}\n") + 2)) as {
@@ -61,6 +63,8 @@ describe("real engine: captured output of the real Pulumi CLI", function () {
     assert.deepEqual(digest("preview-drift.json").changeSummary, { same: 2, update: 1 });
     assert.notEqual(exit("preview-drift.json"), 0, "--expect-no-changes fails on drift");
     assert.notEqual(exit("preview-program-error.json"), 0);
+    assert.equal(committed("preview-no-stack.json"), "", "a stack that does not exist: nothing printed");
+    assert.equal(exit("preview-no-stack.json"), 6, "v3.248.0's exit code for a missing stack");
     assert.match(
       digest("preview-program-error.json").diagnostics?.find((d) => d.severity === "error")?.message ?? "",
       /the gate is closed \(real-consumer:fail is true\)/,
