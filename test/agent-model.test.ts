@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { tierOf } from "../infra/config/gitlab";
+import { tierOf } from "../infra/config/agent";
 import { agentConfigFile, agentRbac, defaultImageTag, versionSkewProblem } from "../infra/model/agent";
 import { configOf, minimal, problemsOf } from "./support/config";
 

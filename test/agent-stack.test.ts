@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import type { AgentConfig } from "../infra/config/gitlab";
+import type { AgentConfig } from "../infra/config/agent";
 import type { StackConfig } from "../infra/config/types";
 import { deployUnderMocks, exampleConfig } from "./support/deploy";
 import { gitlabWorld, GitlabWorld, selfManagedEeWorld } from "./support/gitlab-world";

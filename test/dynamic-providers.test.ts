@@ -1,131 +1,27 @@
 /**
- * The GitLab dynamic providers against the fake GitLab server: the create/diff/update/delete sequence a
- * `pulumi up`, a second `pulumi up`, a rotation and a `pulumi destroy` drive, and the providers loaded
- * from their serialized form exactly as Pulumi's dynamic-provider host loads them.
+ * The GitLab dynamic providers of the agent's objects against the fake GitLab server: the
+ * create/diff/update/delete sequence a `pulumi up`, a second `pulumi up` and a `pulumi destroy` drive;
+ * ownership and adoption; failures half-way. Rotation: dynamic-providers-rotation.test.ts; the providers
+ * as Pulumi loads them: dynamic-providers-serialized.test.ts.
  */
 import assert from "node:assert/strict";
-import * as pulumi from "@pulumi/pulumi";
 import {
   agentEnvironmentProvider,
   agentTokenProvider,
-  agentTokenRetirementProvider,
   clusterAgentProvider,
-  receptiveUrlProvider,
   repositoryFileProvider,
 } from "../infra/cloud/gitlab/agentResources";
-import {
-  fluxDeployTokenProvider,
-  fluxDeployTokenRetirementProvider,
-} from "../infra/cloud/gitlab/fluxResources";
-import { fluxDeployTokenName } from "../infra/gitlab/deployTokens";
-import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+import { HEADER, providerWorld, type Target, up } from "./support/provider-world";
+import type { GitlabWorld } from "./support/gitlab-world";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const requireFromString = require("require-from-string") as (code: string) => {
-  handler: () => pulumi.dynamic.ResourceProvider;
-};
-
-type Props = Record<string, unknown>;
-
-/** A provider as Pulumi's dynamic-provider host runs it: serialized, then loaded from that text. */
-async function load(p: pulumi.dynamic.ResourceProvider) {
-  return requireFromString(
-    (await pulumi.runtime.serializeFunction(() => p, { allowSecrets: false })).text,
-  ).handler();
-}
-
-describe("GitLab dynamic providers", () => {
+describe("GitLab dynamic providers: the agent's objects", () => {
+  const pw = providerWorld();
+  const { agentInputs, tokenInputs, fileInputs, envInputs, firstUp } = pw;
   let w: GitlabWorld;
-  let savedToken: string | undefined;
-  let target: { url: string; tokenVariable: string };
-
-  beforeEach(async () => {
-    w = await gitlabWorld();
-    target = { url: w.fake.url, tokenVariable: "GITLAB_TOKEN" };
-    savedToken = process.env.GITLAB_TOKEN;
-    process.env.GITLAB_TOKEN = w.maintainerToken;
+  let target: Target;
+  beforeEach(() => {
+    ({ w, target } = pw);
   });
-  afterEach(async () => {
-    if (savedToken === undefined) delete process.env.GITLAB_TOKEN;
-    else process.env.GITLAB_TOKEN = savedToken;
-    await w.fake.close();
-  });
-
-  /** What `pulumi up` does for one resource: create when new, else diff and update or replace. */
-  async function up(
-    p: pulumi.dynamic.ResourceProvider,
-    state: { id: string; outs: Props } | undefined,
-    inputs: Props,
-  ) {
-    if (p.check) {
-      const c = await p.check(state?.outs ?? {}, inputs);
-      if (c.failures?.length) throw new Error(c.failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
-    }
-    if (!state) {
-      const r = await p.create(inputs);
-      return { state: { id: r.id, outs: r.outs as Props }, replaced: undefined };
-    }
-    const d = p.diff ? await p.diff(state.id, state.outs, inputs) : { changes: true, replaces: [] };
-    if (!d.changes) return { state, replaced: undefined };
-    if (d.replaces?.length) {
-      const r = await p.create(inputs); // create-before-delete; the caller deletes `replaced` after dependents
-      return { state: { id: r.id, outs: r.outs as Props }, replaced: state };
-    }
-    const u = await p.update!(state.id, state.outs, inputs);
-    return { state: { id: state.id, outs: (u.outs ?? inputs) as Props }, replaced: undefined };
-  }
-
-  const OWNER = "platform-clusters/production";
-  const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
-  const agentInputs = (extra: Props = {}) => ({
-    target,
-    project: "platform/clusters",
-    name: "prod",
-    retainOnDelete: false,
-    owner: OWNER,
-    adopt: false,
-    ...extra,
-  });
-  const tokenInputs = (agentId: number, name = "gitlab-eks-production-initial") => ({
-    target,
-    project: "platform/clusters",
-    agentId,
-    name,
-    description: "gitlab-eks: cluster prod",
-    owner: OWNER,
-  });
-  const fileInputs = (content = "ci_access: {}\n", extra: Props = {}) => ({
-    target,
-    project: "platform/clusters",
-    path: ".gitlab/agents/prod/config.yaml",
-    content: HEADER + content,
-    commitMessage: "gitlab-eks: agent prod config",
-    retainOnDelete: false,
-    owner: OWNER,
-    adopt: false,
-    agentName: "prod",
-    ...extra,
-  });
-  const envInputs = (clusterAgentId: number) => ({
-    target,
-    project: "platform/clusters",
-    name: "production",
-    tier: "production",
-    clusterAgentId,
-    kubernetesNamespace: "apps",
-    retainOnDelete: false,
-    owner: OWNER,
-  });
-
-  /** In the program's order: the config file (naming the stack) before the agent. */
-  async function firstUp() {
-    const file = (await up(repositoryFileProvider, undefined, fileInputs())).state;
-    const agent = (await up(clusterAgentProvider, undefined, agentInputs())).state;
-    const agentId = agent.outs.agentId as number;
-    const token = (await up(agentTokenProvider, undefined, tokenInputs(agentId))).state;
-    const env = (await up(agentEnvironmentProvider, undefined, envInputs(agentId))).state;
-    return { agent, agentId, token, file, env };
-  }
 
   it("first up registers the agent, a token, the config file and the environment", async () => {
     const s = await firstUp();
@@ -241,26 +137,6 @@ describe("GitLab dynamic providers", () => {
     );
   });
 
-  it("a stack created before tokens carried its identity: the first rotation still retires the old token", async () => {
-    const s = await firstUp();
-    const legacy = w.fake.state.agentTokens.find((t) => t.id === s.token.outs.tokenId)!;
-    legacy.description = "gitlab-eks: cluster prod, stack production"; // the old description, no identity
-    const rotated = await up(agentTokenProvider, s.token, tokenInputs(s.agentId, "gitlab-eks-production-2"));
-    assert.deepEqual(rotated.state.outs.replacedTokenIds, [legacy.id]);
-    await up(agentTokenRetirementProvider, undefined, {
-      target,
-      project: "platform/clusters",
-      agentId: s.agentId,
-      keepTokenId: rotated.state.outs.tokenId,
-      replacedTokenIds: rotated.state.outs.replacedTokenIds,
-      owner: OWNER,
-    });
-    assert.deepEqual(
-      w.fake.state.agentTokens.filter((t) => t.status === "active").map((t) => t.id),
-      [rotated.state.outs.tokenId],
-    );
-  });
-
   it("a second stack naming the same agent is refused at preview, adopt or not", async () => {
     await firstUp();
     for (const adopt of [false, true]) {
@@ -339,53 +215,6 @@ describe("GitLab dynamic providers", () => {
     assert.equal(w.fake.state.agentTokens.filter((t) => t.status === "active").length, 1);
   });
 
-  it("rotation: the new token is created while the one in use stays; the old is revoked only by the retirement", async () => {
-    const s = await firstUp();
-    const activeIds = () =>
-      w.fake.state.agentTokens
-        .filter((t) => t.agentId === s.agentId && t.status === "active")
-        .map((t) => t.id);
-    const retirementInputs = (keepTokenId: number) => ({
-      target,
-      project: "platform/clusters",
-      agentId: s.agentId,
-      keepTokenId,
-      owner: OWNER,
-    });
-    const retirement = (
-      await up(agentTokenRetirementProvider, undefined, retirementInputs(s.token.outs.tokenId as number))
-    ).state;
-    const rotated = await up(
-      agentTokenProvider,
-      s.token,
-      tokenInputs(s.agentId, "gitlab-eks-production-2026-11"),
-    );
-    assert.equal(
-      rotated.replaced,
-      undefined,
-      "an update: the token in use stays in state while the new one is made",
-    );
-    assert.notEqual(rotated.state.outs.token, s.token.outs.token);
-    assert.deepEqual(activeIds().sort(), [s.token.outs.tokenId, rotated.state.outs.tokenId].sort());
-    // ... the Secret and the pods roll; then the retirement runs:
-    await up(
-      agentTokenRetirementProvider,
-      retirement,
-      retirementInputs(rotated.state.outs.tokenId as number),
-    );
-    assert.deepEqual(activeIds(), [rotated.state.outs.tokenId]);
-    // A foreign token is never revoked to make room: the next rotation says what to do instead.
-    w.fake.addAgentToken({ agentId: s.agentId, name: "glab-bootstrap-1" });
-    await assert.rejects(
-      up(agentTokenProvider, rotated.state, tokenInputs(s.agentId, "gitlab-eks-production-2027-05")),
-      /none is an orphan of this stack.*"glab-bootstrap-1"/,
-    );
-    assert.ok(
-      w.fake.requestsMatching({ method: "POST", pathPattern: /\/tokens$/ }).every((r) => r.status === 201),
-      "GitLab never refused a third token",
-    );
-  });
-
   it("destroy revokes the token and removes the environment, the config file and the agent", async () => {
     const s = await firstUp();
     await agentTokenProvider.delete!(s.token.id, s.token.outs);
@@ -429,115 +258,5 @@ describe("GitLab dynamic providers", () => {
       up(clusterAgentProvider, undefined, agentInputs()),
       /needs a GitLab token in the GITLAB_TOKEN environment variable/,
     );
-  });
-
-  describe("as Pulumi runs them: serialized, then loaded by the dynamic-provider host", () => {
-    const providers = {
-      clusterAgentProvider,
-      agentTokenProvider,
-      agentTokenRetirementProvider,
-      repositoryFileProvider,
-      agentEnvironmentProvider,
-      receptiveUrlProvider,
-      fluxDeployTokenProvider,
-      fluxDeployTokenRetirementProvider,
-    };
-
-    for (const [name, provider] of Object.entries(providers)) {
-      it(`${name} serializes without capturing any token`, async () => {
-        const { text } = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
-        assert.ok(!text.includes(w.maintainerToken));
-        assert.ok(!/glpat-|glagent-[A-Za-z0-9]|gldt-[A-Za-z0-9]/.test(text));
-        assert.match(text, /require\("@gitbeaker\/core"\)/);
-      });
-    }
-
-    it("the serialized providers keep their error handling: 404 is 'already gone', 403 keeps its message", async () => {
-      const agentP = await load(clusterAgentProvider);
-      const tokenP = await load(agentTokenProvider);
-      const agent = await agentP.create(agentInputs());
-      await agentP.delete!(agent.id, agent.outs);
-      await agentP.delete!(agent.id, agent.outs); // GitLab answers 404: done, not an error
-      assert.equal((await agentP.read!(agent.id, agent.outs)).id, "");
-      const again = await agentP.create(agentInputs());
-      process.env.GITLAB_TOKEN = w.developerToken;
-      await assert.rejects(tokenP.create(tokenInputs(again.outs.agentId)), (e: Error) => {
-        assert.match(
-          e.message,
-          /Cannot create a token for cluster agent .*needs to be Maintainer on platform\/clusters/,
-        );
-        return true;
-      });
-    });
-
-    it("the serialized providers register, rotate and destroy against GitLab", async () => {
-      const agentP = await load(clusterAgentProvider);
-      const tokenP = await load(agentTokenProvider);
-      const agent = await agentP.create(agentInputs());
-      const token = await tokenP.create(tokenInputs(agent.outs.agentId));
-      assert.match(token.outs.token, /^glagent-/);
-      const rotated = await tokenP.update!(
-        token.id,
-        token.outs,
-        tokenInputs(agent.outs.agentId, "gitlab-eks-production-2"),
-      );
-      assert.ok(rotated.outs!.token && rotated.outs!.token !== token.outs.token);
-      assert.equal(w.fake.state.agentTokens.filter((t) => t.status === "active").length, 2);
-      const retirementP = await load(agentTokenRetirementProvider);
-      const retired = await retirementP.create({
-        target,
-        project: "platform/clusters",
-        agentId: agent.outs.agentId,
-        keepTokenId: rotated.outs!.tokenId,
-        replacedTokenIds: rotated.outs!.replacedTokenIds,
-        owner: OWNER,
-      });
-      assert.deepEqual(retired.outs.revoked, [token.outs.tokenId]);
-      const fileP = await load(repositoryFileProvider);
-      assert.match(
-        ((await fileP.check!({}, { ...fileInputs(), owner: "platform-clusters/other" })).failures ?? [])[0]
-          ?.reason ?? "",
-        /belongs to gitlab-eks stack platform-clusters\/production/,
-      );
-      await tokenP.delete!(token.id, rotated.outs);
-      assert.equal(w.fake.state.agentTokens.filter((t) => t.status === "active").length, 0);
-      await agentP.delete!(agent.id, agent.outs);
-      assert.equal(w.fake.state.agents.length, 0);
-    });
-
-    it("Flux's deploy token, loaded: created with its value once, rotated, the old one retired, a developer refused", async () => {
-      const tokenP = await load(fluxDeployTokenProvider);
-      const inputs = (rotation: string) => ({
-        target,
-        project: "platform/clusters",
-        name: fluxDeployTokenName(OWNER, "prod", rotation),
-        owner: OWNER,
-      });
-      const first = await tokenP.create(inputs("initial"));
-      assert.match(first.outs.token, /^gldt-/);
-      assert.match(first.outs.username, /^gitlab\+deploy-token-\d+$/);
-      const rotated = await tokenP.update!(first.id, first.outs, inputs("2026-11"));
-      assert.equal(w.fake.state.deployTokens.length, 2, "the one in use stays until retired");
-      const retired = await (
-        await load(fluxDeployTokenRetirementProvider)
-      ).create({
-        target,
-        project: "platform/clusters",
-        keepTokenId: rotated.outs!.tokenId,
-        replacedTokenIds: rotated.outs!.replacedTokenIds,
-        owner: OWNER,
-      });
-      assert.deepEqual(retired.outs.revoked, [first.outs.tokenId]);
-      await tokenP.delete!(first.id, rotated.outs);
-      assert.equal(w.fake.state.deployTokens.length, 0);
-      process.env.GITLAB_TOKEN = w.developerToken;
-      await assert.rejects(tokenP.create(inputs("initial")), (e: Error) => {
-        assert.match(
-          e.message,
-          /deploy tokens of platform\/clusters.*needs to be Maintainer on platform\/clusters/,
-        );
-        return true;
-      });
-    });
   });
 });

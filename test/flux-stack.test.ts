@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import type { AgentConfig } from "../infra/config/gitlab";
+import type { AgentConfig } from "../infra/config/agent";
 import type { StackConfig } from "../infra/config/types";
 import { isolationRule } from "../infra/model/isolation";
 import { desiredNodePools } from "../infra/model/nodePools";

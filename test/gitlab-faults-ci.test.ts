@@ -1,6 +1,6 @@
 /**
  * The CI helper's GitLab objects (MR note, promotion branch and MR, drift issue and its closing comment)
- * driven through the faults of test/support/faulted-gitlab.ts: the faulted create, and the edits and the
+ * driven through the faults of test/support/faults.ts: the faulted create, and the edits and the
  * close with their PUT faulted; then the next pipeline's run. One of each, and no token in any output.
  * The real infra/gitlab module runs through gitbeaker over HTTP.
  */
@@ -14,21 +14,20 @@ import { TIMEOUT_VARIABLE } from "../infra/gitlab/requester";
 import {
   assertFaultedRun,
   assertNoSecretIn,
-  faultedGitlab,
   FAULTS,
+  faultWorld,
   RESENT_FAULTS,
   TIMEOUT_MS,
   type Match,
-} from "./support/faulted-gitlab";
+} from "./support/faults";
 
 const PROJECT = "platform/clusters";
 
 describe("CI helper objects through lost and ambiguous answers: faulted run, next pipeline", () => {
-  const ctx = faultedGitlab();
-  const output = ctx.output;
-  let w: typeof ctx.w;
+  const fw = faultWorld();
+  let w: typeof fw.w;
   beforeEach(() => {
-    w = ctx.w;
+    w = fw.w;
   });
 
   describe("CI helper objects: MR note, promotion branch and MR, drift issue", () => {
@@ -131,13 +130,13 @@ describe("CI helper objects through lost and ambiguous answers: faulted run, nex
               () => undefined,
               (e: Error) => e,
             );
-            output.push(String(failed?.message ?? ""));
+            fw.output.push(String(failed?.message ?? ""));
             assertFaultedRun(w.fake, failed, fault, false, match);
             await run(); // the re-run (the next pipeline)
             assertOne();
             await run();
             assertOne();
-            assertNoSecretIn(w, output);
+            assertNoSecretIn(w, fw.output);
           });
       });
 
@@ -200,7 +199,7 @@ describe("CI helper objects through lost and ambiguous answers: faulted run, nex
             assertDone();
             await run(); // the next pipeline changes nothing more
             assertDone();
-            assertNoSecretIn(w, output);
+            assertNoSecretIn(w, fw.output);
           });
       });
   });

@@ -1,6 +1,6 @@
 /**
  * Every GitLab object the stack creates, driven through the faults real GitLab
- * installations produce (test/support/faulted-gitlab.ts): a connection closed after the request was applied, a
+ * installations produce (test/support/faults.ts): a connection closed after the request was applied, a
  * proxy answering 500/502/504 after the backend committed, a 500 before applying, a 429 storm, a 503 with
  * Retry-After, a stall past the client's timeout (before or after applying), and the same fault twice in a
  * row (the run fails). The same for each object's DELETE at destroy and PUT on an in-place change. Each
@@ -9,182 +9,97 @@
  * run through gitbeaker over HTTP.
  */
 import assert from "node:assert/strict";
-import type * as pulumi from "@pulumi/pulumi";
-import {
-  agentEnvironmentProvider,
-  agentTokenProvider,
-  agentTokenRetirementProvider,
-  clusterAgentProvider,
-  receptiveUrlProvider,
-  repositoryFileProvider,
-} from "../infra/cloud/gitlab/agentResources";
+import { receptiveUrlProvider, repositoryFileProvider } from "../infra/cloud/gitlab/agentResources";
 import { gitlabRunnerProvider } from "../infra/cloud/gitlab/runnerResource";
 import {
+  agentObjects,
   assertFaultedRun,
   assertNoSecretIn as assertNoSecretIn_,
-  faultedGitlab,
+  destroyOf,
+  FAULT_OWNER as OWNER,
+  FAULT_PROJECT as PROJECT,
   FAULTS,
-  RESENT_FAULTS,
+  faultWorld,
   type Match,
-} from "./support/faulted-gitlab";
+  pulumiUpOf,
+  RESENT_FAULTS,
+  type StackObjects,
+  type State,
+} from "./support/faults";
 import { TLS_CERT } from "./support/fake-kube";
 import type { GitlabWorld } from "./support/gitlab-world";
 
-type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-type State = { id: string; outs: Props };
-const OWNER = "platform-clusters/production";
 /** A real certificate (GitLab validates ca_cert), standing in for the CA of the agent's endpoint. */
 const AGENT_CA = TLS_CERT.toString("utf8");
 const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
 
 describe("GitLab objects through lost and ambiguous answers: faulted run, re-run, destroy", () => {
-  const ctx = faultedGitlab();
-  const output = ctx.output;
+  const fw = faultWorld();
   let w: GitlabWorld;
-  let target: { url: string; tokenVariable: string };
   beforeEach(() => {
-    w = ctx.w;
-    target = { url: w.fake.url, tokenVariable: "GITLAB_TOKEN" };
+    w = fw.w;
   });
 
-  /** What `pulumi up` does for one resource (check, then create, or diff and update/replace). */
-  async function up(
-    p: pulumi.dynamic.ResourceProvider,
-    state: State | undefined,
-    inputs: Props,
-  ): Promise<State> {
-    const c = await p.check?.(state?.outs ?? {}, inputs);
-    if (c?.failures?.length) throw new Error(c.failures.map((f) => f.reason).join("; "));
-    if (!state) {
-      const r = await p.create(inputs);
-      return { id: r.id, outs: r.outs as Props };
-    }
-    const d = await p.diff!(state.id, state.outs, inputs);
-    if (!d.changes) return state;
-    assert.deepEqual(d.replaces, [], "no object is replaced in these runs");
-    const u = await p.update!(state.id, state.outs, inputs);
-    return { id: state.id, outs: u.outs as Props };
-  }
+  /** The stack's GitLab objects in the program's order. */
+  const stack = (s: Record<string, State>, rotation = "initial", changed = false): StackObjects => {
+    const objects = agentObjects(fw, s, rotation, { tier: changed ? "staging" : "production" });
+    return [
+      [
+        "file",
+        repositoryFileProvider,
+        () => ({
+          target: fw.target,
+          project: PROJECT,
+          path: ".gitlab/agents/prod/config.yaml",
+          content: `${HEADER}ci_access: {}\n${changed ? "user_access: {}\n" : ""}`,
+          commitMessage: "gitlab-eks: configure agent prod",
+          retainOnDelete: false,
+          owner: OWNER,
+          adopt: false,
+          agentName: "prod",
+        }),
+      ],
+      objects.agent,
+      objects.token,
+      objects.environment,
+      [
+        "receptiveUrl",
+        receptiveUrlProvider,
+        () => ({
+          target: fw.target,
+          project: PROJECT,
+          agentId: s.agent.outs.agentId,
+          url: "grpcs://agent.example.com:443",
+          // TLS settings too: a create whose answer was lost is found by URL and TLS settings.
+          caCert: AGENT_CA,
+          tlsHost: "agentk.internal.example.com",
+          agentAdopted: s.agent.outs.adopted,
+        }),
+      ],
+      // After the Helm release in the program: revokes this stack's tokens other than the one in state.
+      objects.retirement,
+      [
+        "runner",
+        gitlabRunnerProvider,
+        () => ({
+          target: fw.target,
+          runnerType: "project_type",
+          project: PROJECT,
+          description: "gitlab-eks-production",
+          tags: changed ? ["eks", "large"] : ["eks"],
+          runUntagged: false,
+          locked: true,
+          accessLevel: "not_protected",
+          paused: false,
+          owner: OWNER,
+        }),
+      ],
+    ];
+  };
 
-  const PROJECT = "platform/clusters";
-  /** The stack's GitLab objects in the program's order: [name, provider, inputs]. */
-  const stack = (
-    s: Record<string, State>,
-    rotation = "initial",
-    changed = false,
-  ): [string, pulumi.dynamic.ResourceProvider, () => Props][] => [
-    [
-      "file",
-      repositoryFileProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        path: ".gitlab/agents/prod/config.yaml",
-        content: `${HEADER}ci_access: {}\n${changed ? "user_access: {}\n" : ""}`,
-        commitMessage: "gitlab-eks: configure agent prod",
-        retainOnDelete: false,
-        owner: OWNER,
-        adopt: false,
-        agentName: "prod",
-      }),
-    ],
-    [
-      "agent",
-      clusterAgentProvider,
-      () => ({ target, project: PROJECT, name: "prod", retainOnDelete: false, owner: OWNER, adopt: false }),
-    ],
-    [
-      "token",
-      agentTokenProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        agentId: s.agent.outs.agentId,
-        name: `gitlab-eks-production-${rotation}`,
-        description: "gitlab-eks: cluster prod",
-        owner: OWNER,
-      }),
-    ],
-    [
-      "environment",
-      agentEnvironmentProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        name: "production",
-        tier: changed ? "staging" : "production",
-        clusterAgentId: s.agent.outs.agentId,
-        kubernetesNamespace: "apps",
-        retainOnDelete: false,
-        owner: OWNER,
-      }),
-    ],
-    [
-      "receptiveUrl",
-      receptiveUrlProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        agentId: s.agent.outs.agentId,
-        url: "grpcs://agent.example.com:443",
-        // TLS settings too: a create whose answer was lost is found by URL and TLS settings.
-        caCert: AGENT_CA,
-        tlsHost: "agentk.internal.example.com",
-        agentAdopted: s.agent.outs.adopted,
-      }),
-    ],
-    // After the Helm release in the program: revokes this stack's tokens other than the one in state.
-    [
-      "retirement",
-      agentTokenRetirementProvider,
-      () => ({
-        target,
-        project: PROJECT,
-        agentId: s.agent.outs.agentId,
-        keepTokenId: s.token.outs.tokenId,
-        replacedTokenIds: s.token.outs.replacedTokenIds,
-        owner: OWNER,
-      }),
-    ],
-    [
-      "runner",
-      gitlabRunnerProvider,
-      () => ({
-        target,
-        runnerType: "project_type",
-        project: PROJECT,
-        description: "gitlab-eks-production",
-        tags: changed ? ["eks", "large"] : ["eks"],
-        runUntagged: false,
-        locked: true,
-        accessLevel: "not_protected",
-        paused: false,
-        owner: OWNER,
-      }),
-    ],
-  ];
-
-  /** One `pulumi up`: stops at the first failure, keeping the state of what succeeded. */
-  async function pulumiUp(
-    s: Record<string, State>,
-    rotation?: string,
-    changed?: boolean,
-  ): Promise<Error | undefined> {
-    for (const [name, provider, inputs] of stack(s, rotation, changed)) {
-      try {
-        s[name] = await up(provider, s[name], inputs());
-      } catch (e) {
-        output.push((e as Error).message);
-        return e as Error;
-      }
-    }
-    return undefined;
-  }
-
-  async function destroy(s: Record<string, State>) {
-    for (const [name, provider] of stack(s).reverse())
-      if (s[name]) await provider.delete!(s[name].id, s[name].outs);
-  }
+  const pulumiUp = (s: Record<string, State>, rotation?: string, changed?: boolean) =>
+    pulumiUpOf(stack(s, rotation, changed), s, fw.output);
+  const destroy = (s: Record<string, State>) => destroyOf(stack(s), s);
 
   const agentTokens = () => w.fake.state.agentTokens.filter((t) => t.status === "active");
   const stackRunners = () =>
@@ -224,7 +139,7 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
   }
 
   const assertNoSecretIn = (s: Record<string, State>) =>
-    assertNoSecretIn_(w, output, [s.token?.outs.token, s.runner?.outs.token]);
+    assertNoSecretIn_(w, fw.output, [s.token?.outs.token, s.runner?.outs.token]);
 
   /** [object, its create, whether it is created again (token lost) rather than found after a lost answer] */
   const CREATES: [string, Match, boolean][] = [

@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import type { AgentConfig } from "../config/gitlab";
+import type { AgentConfig } from "../config/agent";
 import type { StackConfig } from "../config/types";
 import { resolveConnection } from "../gitlab/connection";
 import { configFileHeader, ownerOf, ownerTag } from "../gitlab/ownership";

@@ -6,7 +6,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AgentConfig } from "../config/gitlab";
+import type { AgentConfig } from "../config/agent";
 import type { StackConfig } from "../config/types";
 import { FLUX_CHART, FLUX_CHART_REPO, fluxChartValues, fluxClusterObjects } from "../model/flux";
 

@@ -13,7 +13,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AgentConfig } from "../config/gitlab";
+import type { AgentConfig } from "../config/agent";
 import type { StackConfig } from "../config/types";
 import { fluxDeployTokenName } from "../gitlab/deployTokens";
 import { FLUX_GIT_SECRET, fluxManifestFile, type FluxObject } from "../model/flux";

@@ -8,7 +8,8 @@
 import * as v from "valibot";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { autoscalerSchema } from "./autoscalerSchema";
-import { agentSchema, gitlabSchema } from "./gitlab";
+import { agentSchema } from "./agent";
+import { gitlabSchema } from "./gitlab";
 import { hostBitsProblem, IPV4_CIDR, networkOf } from "../core/cidr";
 import { instanceTypeProblem } from "../core/instances";
 import { show } from "./problems";

@@ -1,6 +1,7 @@
 /** The validated stack configuration: every default filled in, every cross-setting rule checked. */
 import type { AutoscalerConfig } from "./autoscalerSchema";
-import type { AgentConfig, GitlabConfig } from "./gitlab";
+import type { AgentConfig } from "./agent";
+import type { GitlabConfig } from "./gitlab";
 import type { RunnerConfig } from "./runnerTypes";
 
 export type { AgentConfig, AutoscalerConfig, GitlabConfig, RunnerConfig };

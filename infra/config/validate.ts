@@ -10,7 +10,8 @@ import { closest, editDistance } from "../core/suggest";
 import { SECRET_PLACEHOLDER } from "../core/secret";
 import { subnetPlanProblem } from "../core/cidr";
 import { checkAutoscaler } from "./autoscalerSchema";
-import { checkAgent, checkGitlab } from "./gitlab";
+import { checkAgent } from "./agent";
+import { checkGitlab } from "./gitlab";
 import { ConfigError, Problem, show } from "./problems";
 import { checkRunner } from "./runnerRules";
 import {

@@ -4,7 +4,7 @@
  * has an address; a pinned agent version fits GitLab's. Run by the Pulumi program before it creates
  * anything (preview fails on any failed check), and printed check by check by `gitlab-eks doctor`.
  */
-import type { AgentConfig } from "../config/gitlab";
+import type { AgentConfig } from "../config/agent";
 import { defaultImageTag, versionSkewProblem } from "../model/agent";
 import { gitlabClient, type GitlabApi } from "./client";
 import { GitlabConnection, GitlabTokenError, readToken } from "./connection";

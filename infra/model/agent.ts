@@ -2,7 +2,7 @@
  * The GitLab agent for Kubernetes as plain data: its config file in GitLab, its Helm values, the RBAC it
  * gets in the cluster, and the version rules. Used by the Pulumi layer, `render` and `doctor`.
  */
-import type { AccessEntry, AgentConfig } from "../config/gitlab";
+import type { AccessEntry, AgentConfig } from "../config/agent";
 import type { StackConfig } from "../config/types";
 import { isolationRule } from "./isolation";
 import { RECEPTIVE_API_PORT } from "../config/agentModes";

@@ -2,7 +2,7 @@
  * A receptive agent exposed by the stack (`agent.receptive.expose`): the Service of type LoadBalancer in
  * front of agentk's receptive API, and the URL GitLab connects to once the load balancer has an address.
  */
-import type { AgentConfig } from "../config/gitlab";
+import type { AgentConfig } from "../config/agent";
 import { RECEPTIVE_API_PORT } from "../config/agentModes";
 import { AGENT_CHART } from "./agent";
 

@@ -9,7 +9,7 @@
  * FLUX_GIT_SECRET.
  */
 import { stringify } from "yaml";
-import type { AgentConfig } from "../config/gitlab";
+import type { AgentConfig } from "../config/agent";
 import type { StackConfig } from "../config/types";
 import { AGENT_CHART, AGENT_CHART_REPO, AGENT_TOKEN_SECRET, agentHelmValues, type AgentFacts } from "./agent";
 import { isolationRule, managerPodPlacement, type PodPlacement } from "./isolation";

@@ -3,7 +3,7 @@
  * Kustomization that applies the agent project's manifest folder, and of the agent's HelmRelease that
  * Flux installed from it. Pure: the objects are read by infra/cli/verify.ts.
  */
-import type { AgentConfig } from "../config/gitlab";
+import type { AgentConfig } from "../config/agent";
 import { FLUX_HELM_API, FLUX_KUSTOMIZE_API, fluxClusterObjects } from "./flux";
 
 export interface FluxCondition {

@@ -5,7 +5,7 @@
  */
 import { stringify } from "yaml";
 import type { StackConfig } from "../config/types";
-import type { AgentConfig } from "../config/gitlab";
+import type { AgentConfig } from "../config/agent";
 import { agentConfigFile, agentHelmValues, agentRbac, type AgentFacts } from "./agent";
 import { exposedReceptiveUrl, receptiveService } from "./agentReceptive";
 import { renderAutoscaler } from "./autoscalerRender";

@@ -1,4 +1,9 @@
-/** The faults the GitLab fault tests drive every object through (the fake's fault layer). */
+/**
+ * The faults the GitLab fault tests drive every object through (the fake's fault layer, see
+ * test/support/fake-gitlab/faults.ts), the world they run in (the fake GitLab, GITLAB_TOKEN set to its
+ * maintainer's token, the attempt timeout short enough for a stall to end in a test's time), a stack's
+ * `pulumi up` and `pulumi destroy` over the real dynamic providers, and the agent's objects.
+ */
 import assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import {
@@ -7,6 +12,7 @@ import {
   agentTokenRetirementProvider,
   clusterAgentProvider,
 } from "../../infra/cloud/gitlab/agentResources";
+import { TIMEOUT_VARIABLE } from "../../infra/gitlab/requester";
 import type { FakeGitlab } from "./fake-gitlab";
 import { gitlabWorld, type GitlabWorld } from "./gitlab-world";
 
@@ -34,6 +40,18 @@ export const FAULTS: { name: string; inject: (f: FakeGitlab, m: Match) => void; 
     name: "503 with Retry-After",
     inject: (f, m) => f.failNext({ ...m, status: 503, retryAfterSeconds: 0 }),
   },
+  // No answer until the client's attempt timeout (GITLAB_EKS_GITLAB_TIMEOUT_MS, set by faultWorld) closes the
+  // connection; the fake lets go of the request then, or when the test closes it.
+  { name: "stall past the client's timeout, after applying", inject: (f, m) => f.stall(m) },
+  {
+    name: "stall past the client's timeout, before applying",
+    inject: (f, m) => f.stall({ ...m, apply: false }),
+  },
+  {
+    name: "stall after applying twice",
+    inject: (f, m) => f.stall({ ...m, times: 2 }),
+    failsTheRun: true,
+  },
   {
     name: "answer lost twice",
     inject: (f, m) => f.loseAnswer({ ...m, times: 2 }),
@@ -45,6 +63,25 @@ export const FAULTS: { name: string; inject: (f: FakeGitlab, m: Match) => void; 
     failsTheRun: true,
   },
 ];
+
+/**
+ * The attempt timeout of every client in these tests, through the variable the providers read. It ends a
+ * stalled request; a request the fake answers never comes near it, even on a loaded machine, and one
+ * that did would be retried (GET, PUT, DELETE) or looked up (POST), as the faults are.
+ */
+export const TIMEOUT_MS = "2000";
+
+export type Fault = (typeof FAULTS)[number];
+
+/** The faults met by requests that are resent (DELETE, PUT): after applying, and a 429 storm. */
+export const RESENT_FAULTS = FAULTS.filter((f) =>
+  [
+    "answer lost after applying",
+    "504 after applying",
+    "429 storm",
+    "stall past the client's timeout, after applying",
+  ].includes(f.name),
+);
 
 /** What `pulumi up` does for one resource (check, then create, or diff and update/replace). */
 export async function up(
@@ -99,23 +136,29 @@ export interface FaultWorld {
 }
 
 /**
- * Registers the hooks of a fault suite: a fresh fake GitLab for each test, GITLAB_TOKEN set to its
- * maintainer's token for the providers (as the provider process reads it), restored afterwards.
+ * Registers the hooks of a fault suite: a fresh fake GitLab for each test (receptive agents enabled),
+ * GITLAB_TOKEN set to its maintainer's token and the attempt timeout to TIMEOUT_MS for the providers (as
+ * the provider process reads them), restored afterwards; the fake is closed (releasing any stall).
  */
-export function faultWorld(setup: (w: GitlabWorld) => void = () => {}): FaultWorld {
+export function faultWorld(): FaultWorld {
   const fw = { output: [] } as unknown as FaultWorld;
   let saved: string | undefined;
+  let savedTimeout: string | undefined;
   beforeEach(async () => {
     fw.w = await gitlabWorld();
-    setup(fw.w);
+    fw.w.fake.state.instance.receptiveAgentsEnabled = true;
     fw.target = { url: fw.w.fake.url, tokenVariable: "GITLAB_TOKEN" };
     saved = process.env.GITLAB_TOKEN;
+    savedTimeout = process.env[TIMEOUT_VARIABLE];
     process.env.GITLAB_TOKEN = fw.w.maintainerToken;
+    process.env[TIMEOUT_VARIABLE] = TIMEOUT_MS;
     fw.output = [];
   });
   afterEach(async () => {
     if (saved === undefined) delete process.env.GITLAB_TOKEN;
     else process.env.GITLAB_TOKEN = saved;
+    if (savedTimeout === undefined) delete process.env[TIMEOUT_VARIABLE];
+    else process.env[TIMEOUT_VARIABLE] = savedTimeout;
     await fw.w.fake.close();
   });
   return fw;
@@ -125,11 +168,11 @@ export const FAULT_OWNER = "platform-clusters/production";
 export const FAULT_PROJECT = "platform/clusters";
 
 /**
- * The agent's objects both fault suites run (agent "prod", its token, the "production" environment with
- * `environment` added to its inputs, and the token retirement), keyed by their name in state.
+ * The agent's objects the stack fault suites run (agent "prod", its token, the "production" environment
+ * with `environment` added to its inputs, and the token retirement), keyed by their name in state.
  */
 export function agentObjects(
-  fw: FaultWorld,
+  fw: Pick<FaultWorld, "target">,
   s: Record<string, State>,
   rotation: string,
   environment: Props = {},
@@ -185,7 +228,7 @@ export function agentObjects(
 export function assertFaultedRun(
   fake: FakeGitlab,
   failed: Error | undefined,
-  fault: (typeof FAULTS)[number],
+  fault: Fault,
   recreated: boolean,
   m: Match,
 ): void {
@@ -197,4 +240,20 @@ export function assertFaultedRun(
     fake.clearFaults();
   }
   assert.equal(fake.pendingFaults(), 0, "the fault was hit");
+}
+
+/**
+ * No token value (the maintainer's, and `secrets`), and nothing shaped like a token, in what the run
+ * printed, sent, or committed into Git.
+ */
+export function assertNoSecretIn(
+  w: GitlabWorld,
+  output: string[],
+  secrets: (string | undefined)[] = [],
+): void {
+  const committed = w.fake.state.commits.map((c) => JSON.stringify(c));
+  const text = [...output, JSON.stringify(w.fake.requests), ...committed].join("\n");
+  for (const secret of [w.maintainerToken, ...secrets].filter(Boolean))
+    assert.ok(!text.includes(secret as string), "a token value in the output or in Git");
+  assert.ok(!/glpat-|glagent-|glrt-|gldt-/.test(text), "a token-shaped value in the output or in Git");
 }

@@ -2,7 +2,7 @@
  * Shared pieces of our GitLab dynamic providers (the pattern every GitLab object in this project follows):
  *   - the only connection input is a GitlabTarget (URL and the NAME of the token's environment variable);
  *   - the token is read from the provider process's environment at each request: never an input, never
- *     in state, never captured by the serialized provider (test/dynamic-providers.test.ts checks this);
+ *     in state, never captured by the serialized provider (test/dynamic-providers-serialized.test.ts checks this);
  *   - create finds before it creates (adopts), delete treats "already gone" as done, read returns an
  *     empty id when the object is gone so `pulumi refresh` notices;
  *   - providers are plain objects whose functions call infra/gitlab, so Pulumi's closure serialization

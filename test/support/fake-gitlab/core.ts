@@ -28,6 +28,7 @@ import {
   Route,
 } from "./http";
 import { createEntities } from "./entities";
+import { createPagination } from "./pagination";
 import type { FakeGitlabOptions } from "./api";
 
 /** The fake's state, id counters, lookups, permission checks and route table, shared by every resource. */
@@ -392,7 +393,7 @@ export type Base = ReturnType<typeof createBase>;
 
 export function createCore(options: FakeGitlabOptions = {}) {
   const base = createBase(options);
-  return { ...base, ...createEntities(base) };
+  return { ...base, ...createEntities(base), ...createPagination(base.baseUrl) };
 }
 
 export type Core = ReturnType<typeof createCore>;

@@ -1,0 +1,377 @@
+/**
+ * Config for `gitlab-eks:agent` (the GitLab agent for Kubernetes): schema, defaults and cross-setting
+ * rules (with the `gitlab-eks:gitlab` settings it depends on).
+ */
+import * as v from "valibot";
+import { dnsLabelProblem } from "../core/kubernetes";
+import { cpuQuantityProblem, memoryQuantityProblem } from "../core/quantity";
+import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
+import { type GitlabRaw, KAS_URL, PROJECT_REF, PROXY_URL } from "./gitlab";
+import { AGENT_INSTALL_METHODS, checkFluxRules, fluxConfigOf, type FluxConfig, fluxSchema } from "./flux";
+import { show, type Problem } from "./problems";
+import {
+  AGENT_RBAC_MODES,
+  type AgentRbacMode,
+  checkRbac,
+  checkReceptive,
+  existingRoleSchema,
+  existingServiceAccountSchema,
+  type ReceptiveConfig,
+  receptiveSchema,
+  receptiveUrlSchema,
+} from "./agentModes";
+
+/** GitLab's environment name rule: letters, digits, spaces and - _ / $ { } . ; not starting or ending with '/'. */
+const ENVIRONMENT_NAME = /^(?!\/)[A-Za-z0-9 _./${}-]{1,255}(?<!\/)$/;
+/** An environment name or a `*` pattern, as ci_access `environments` takes them. */
+const ENVIRONMENT_PATTERN = /^(?!\/)[A-Za-z0-9 _./${}*-]{1,255}(?<!\/)$/;
+/** GitLab authorizes an agent for at most 500 projects and groups (ci_access, user_access). */
+const MAX_AUTHORIZED = 500;
+const IMAGE_TAG = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
+const CHART_VERSION = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
+const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
+
+export const ENVIRONMENT_TIERS = ["production", "staging", "testing", "development", "other"] as const;
+export type EnvironmentTier = (typeof ENVIRONMENT_TIERS)[number];
+export const ACCESS_AS = ["agent", "ci_job"] as const;
+export const DEFAULT_AGENT_CHART_VERSION = "2.12.2";
+
+const accessEntry = section({
+  id: pattern("a project or group path (or numeric id)", PROJECT_REF, "group/app"),
+  defaultNamespace: v.optional(text("a Kubernetes namespace", "app")),
+  accessAs: v.optional(oneOf(ACCESS_AS), "agent"),
+  environments: v.optional(
+    list(
+      pattern("an environment name or pattern such as review/*", ENVIRONMENT_PATTERN, "production"),
+      "environments",
+      "'[production]'",
+    ),
+  ),
+});
+
+/** A Kubernetes namespace: an RFC 1123 label (it names RBAC objects' namespace). */
+const namespaceName = (example: string) =>
+  v.pipe(
+    text("a Kubernetes namespace", example),
+    v.check(
+      (x) => dnsLabelProblem(x) === undefined,
+      (i) =>
+        `${dnsLabelProblem(String(i.input))}: a Kubernetes namespace is an RFC 1123 label. ${fix(example)}`,
+    ),
+  );
+
+const resourceList = section({
+  cpu: v.optional(
+    v.pipe(
+      v.union(
+        [v.string(), v.number()],
+        (i) => `must be a CPU quantity such as 100m, got ${show(i.input)}. ${fix("100m")}`,
+      ),
+      v.transform(String),
+    ),
+  ),
+  memory: v.optional(text("a memory quantity", "256Mi")),
+});
+
+export const agentSchema = section({
+  enabled: v.optional(flag(), true),
+  name: v.optional(text("an agent name", "prod-cluster")),
+  namespace: v.optional(text("a Kubernetes namespace", "gitlab-agent"), "gitlab-agent"),
+  releaseName: v.optional(text("a Helm release name", "gitlab-agent"), "gitlab-agent"),
+  chartVersion: v.optional(
+    pattern("a chart version such as 2.12.2", CHART_VERSION, DEFAULT_AGENT_CHART_VERSION),
+    DEFAULT_AGENT_CHART_VERSION,
+  ),
+  imageTag: v.optional(pattern("an agentk image tag such as v18.5.1", IMAGE_TAG, "v18.5.1")),
+  kasAddress: v.optional(
+    pattern("a KAS address (wss://, grpc:// or grpcs://)", KAS_URL, "wss://kas.gitlab.example.com"),
+  ),
+  kasCaCert: v.optional(
+    v.pipe(
+      text("a PEM certificate", '"$(cat kas-ca.pem)"', { max: 65536, multiline: true }),
+      v.regex(PEM, (i) => `must be a PEM certificate, got ${show(i.input)}. ${fix('"$(cat kas-ca.pem)"')}`),
+    ),
+  ),
+  httpProxy: v.optional(pattern("a proxy URL", PROXY_URL, "http://proxy.internal:3128")),
+  httpsProxy: v.optional(pattern("a proxy URL", PROXY_URL, "http://proxy.internal:3128")),
+  noProxy: v.optional(
+    pattern("a comma-separated host list", /^[A-Za-z0-9.,:/*_[\]-]*$/, "10.0.0.0/8,.internal", 4096),
+  ),
+  /** The older spelling of `receptive.url`, still accepted. */
+  receptiveUrl: v.optional(receptiveUrlSchema()),
+  receptive: v.optional(receptiveSchema),
+  replicas: v.optional(wholeNumber(1, 10, 2), 2),
+  requests: v.optional(resourceList),
+  limits: v.optional(resourceList),
+  rbac: v.optional(oneOf(AGENT_RBAC_MODES), "least-privilege"),
+  existingServiceAccount: v.optional(existingServiceAccountSchema),
+  existingRole: v.optional(existingRoleSchema),
+  ciAccess: v.optional(
+    section({
+      projects: v.optional(list(accessEntry, "projects", "'[...]'", MAX_AUTHORIZED, "GitLab's limit"), []),
+      groups: v.optional(list(accessEntry, "groups", "'[...]'", MAX_AUTHORIZED, "GitLab's limit"), []),
+    }),
+    { projects: [], groups: [] },
+  ),
+  userAccess: v.optional(
+    section({
+      accessAs: v.optional(oneOf(["agent", "user"] as const), "agent"),
+      projects: v.optional(
+        list(
+          pattern("a project path", PROJECT_REF, "group/app"),
+          "projects",
+          "'[...]'",
+          MAX_AUTHORIZED,
+          "GitLab's limit",
+        ),
+        [],
+      ),
+      groups: v.optional(
+        list(
+          pattern("a group path", PROJECT_REF, "group"),
+          "groups",
+          "'[...]'",
+          MAX_AUTHORIZED,
+          "GitLab's limit",
+        ),
+        [],
+      ),
+    }),
+  ),
+  environment: v.optional(
+    section({
+      name: v.optional(
+        pattern(
+          "a GitLab environment name (letters, digits, spaces and - _ / $ { } ., not starting or ending with /)",
+          ENVIRONMENT_NAME,
+          "production",
+        ),
+      ),
+      tier: v.optional(oneOf(ENVIRONMENT_TIERS)),
+      kubernetesNamespace: v.optional(namespaceName("default")),
+    }),
+    {},
+  ),
+  tokenRotation: v.optional(
+    v.pipe(
+      v.union([v.string(), v.number()], () => `must be a string, e.g. a date. ${fix("2026-11")}`),
+      v.transform(String),
+      text("a string, e.g. a date", "2026-11", { max: 255 }),
+    ),
+    "initial",
+  ),
+  retainOnDelete: v.optional(flag(), false),
+  installMethod: v.optional(oneOf(AGENT_INSTALL_METHODS), "helm"),
+  flux: v.optional(fluxSchema, {}),
+  allowCiAccessInProduction: v.optional(flag(), false),
+  /**
+   * Operational container scanning (GitLab Ultimate). Off by default: when on, the gitlab-agent chart
+   * creates a ClusterRole and ClusterRoleBinding that let the scanner's service account list and get
+   * secrets, nodes, pods, workloads and RBAC objects cluster-wide, whatever `rbac` says.
+   */
+  containerScanning: v.optional(flag(), false),
+  adopt: v.optional(flag(), false),
+});
+
+export interface AccessEntry {
+  id: string;
+  defaultNamespace?: string;
+  accessAs: "agent" | "ci_job";
+  environments?: string[];
+}
+
+export interface AgentConfig {
+  name: string;
+  /** Project the agent is registered in (holds .gitlab/agents/<name>/config.yaml). */
+  project: string;
+  namespace: string;
+  releaseName: string;
+  chartVersion: string;
+  imageTag?: string;
+  kasAddress?: string;
+  kasCaCert?: string;
+  proxy: { httpProxy?: string; httpsProxy?: string; noProxy?: string };
+  /** The configured receptive URL (`receptive.url` or `receptiveUrl`); absent when `receptive.expose` gives it. */
+  receptiveUrl?: string;
+  /** Receptive mode (GitLab connects to the agent): URL, TLS settings, exposure; absent for the outbound agent. */
+  receptive?: ReceptiveConfig;
+  replicas: number;
+  resources: {
+    requests: { cpu?: string; memory?: string };
+    limits: { cpu?: string; memory?: string };
+  };
+  rbac: AgentRbacMode;
+  /** rbac existing-service-account: agentk runs as this service account, which the chart does not create. */
+  existingServiceAccount?: string;
+  /** rbac existing-role: the chart binds agentk's service account to this ClusterRole (`rbac.useExistingRole`). */
+  existingRole?: string;
+  ciAccess: { projects: AccessEntry[]; groups: AccessEntry[] };
+  userAccess?: { accessAs: "agent" | "user"; projects: string[]; groups: string[] };
+  environment: { name: string; tier: EnvironmentTier; kubernetesNamespace: string };
+  tokenRotation: string;
+  retainOnDelete: boolean;
+  /** Operational container scanning: the chart's cluster-wide scanner RBAC, and agentk's scanner pods. */
+  containerScanning: boolean;
+  /** `helm`: a helm.v3.Release of the agent; `flux`: Flux reconciles the agent from the agent project. */
+  installMethod: "helm" | "flux";
+  flux: FluxConfig;
+  /**
+   * Use an agent of this name that exists in GitLab and that this stack did not register (e.g. one made by
+   * `glab cluster agent bootstrap`). Adopted objects are released, never deleted, on destroy; an agent
+   * another gitlab-eks stack manages is refused all the same. Default false: an existing agent is refused.
+   */
+  adopt: boolean;
+}
+
+/** production/prod → production, staging/stage → staging, dev/development → development, test → testing. */
+export function tierOf(stack: string): EnvironmentTier {
+  const s = stack.toLowerCase();
+  if (/^(prod|production)([-_.].*)?$/.test(s)) return "production";
+  if (/^(stage|staging)([-_.].*)?$/.test(s)) return "staging";
+  if (/^(dev|development)([-_.].*)?$/.test(s)) return "development";
+  if (/^(test|testing|qa)([-_.].*)?$/.test(s)) return "testing";
+  return "other";
+}
+
+type AgentRaw = v.InferOutput<typeof agentSchema>;
+
+/** Cross-setting rules for the agent; returns undefined when disabled or when a problem was found. */
+export function checkAgent(
+  a: Partial<AgentRaw>,
+  g: Partial<GitlabRaw>,
+  ctx: { stack: string; clusterName?: string; bad: (field: string) => boolean; agentProjectBad?: boolean },
+  problems: Problem[],
+): AgentConfig | undefined {
+  const key = (f: string) => `gitlab-eks:agent.${f}`;
+  const before = problems.length;
+  if (a.enabled === false) return undefined;
+
+  if (!g.agentProject && !ctx.agentProjectBad)
+    problems.push({
+      key: "gitlab-eks:gitlab.agentProject",
+      message:
+        "is not set; the GitLab agent is registered in a project, which keeps its config file. " +
+        "Fix: pulumi config set --path 'gitlab-eks:gitlab.agentProject' <group/project> (or disable the agent: pulumi config set --path 'gitlab-eks:agent.enabled' false)",
+    });
+
+  const name = a.name ?? ctx.clusterName?.toLowerCase();
+  if (name !== undefined && !ctx.bad("name")) {
+    const p = dnsLabelProblem(name);
+    if (p)
+      problems.push({
+        key: key("name"),
+        message: `${a.name === undefined ? `is not set and the default (the cluster name, lowercased) ` : ""}${p}: GitLab agent names are RFC 1123 DNS labels. Fix: pulumi config set --path '${key("name")}' <name>`,
+      });
+  }
+  for (const f of ["namespace", "releaseName"] as const) {
+    const value = a[f];
+    if (value === undefined || ctx.bad(f)) continue;
+    const p = dnsLabelProblem(value);
+    if (p)
+      problems.push({ key: key(f), message: `${p}. Fix: pulumi config set --path '${key(f)}' gitlab-agent` });
+  }
+
+  const tier = a.environment?.tier ?? tierOf(ctx.stack);
+  const production = tier === "production" || tierOf(ctx.stack) === "production";
+  const rbac = checkRbac(a, { stack: ctx.stack, tier, production, bad: ctx.bad }, problems);
+  checkFluxRules(a, g.agentProject, { stack: ctx.stack, tier, production }, problems);
+  const receptive = checkReceptive(a, ctx.bad, problems);
+
+  const quantityChecks = [
+    ["cpu", cpuQuantityProblem, "100m"],
+    ["memory", memoryQuantityProblem, "256Mi"],
+  ] as const;
+  for (const kind of ["requests", "limits"] as const) {
+    for (const [resource, problemOf, example] of quantityChecks) {
+      const value = a[kind]?.[resource];
+      const p = value === undefined ? undefined : problemOf(value);
+      if (p)
+        problems.push({
+          key: key(`${kind}.${resource}`),
+          message: `${show(value)} ${p}. Fix: pulumi config set --path '${key(`${kind}.${resource}`)}' ${example}`,
+        });
+    }
+  }
+
+  const entries = [
+    ...(a.ciAccess?.projects ?? []).map((e, i) => ({ e, k: `ciAccess.projects[${i}]` })),
+    ...(a.ciAccess?.groups ?? []).map((e, i) => ({ e, k: `ciAccess.groups[${i}]` })),
+  ];
+  const seen = new Map<string, string>();
+  for (const { e, k } of entries) {
+    if (e.defaultNamespace !== undefined) {
+      const p = dnsLabelProblem(e.defaultNamespace);
+      if (p)
+        problems.push({
+          key: key(`${k}.defaultNamespace`),
+          message: `${p}. Fix: pulumi config set --path '${key(`${k}.defaultNamespace`)}' <namespace>`,
+        });
+    }
+    const prior = seen.get(`${k.split("[")[0]}:${e.id}`);
+    if (prior)
+      problems.push({
+        key: key(`${k}.id`),
+        message: `${e.id} is listed twice (also ${prior}); GitLab reads one entry per project or group. Fix: pulumi config rm --path '${key(k)}'`,
+      });
+    seen.set(`${k.split("[")[0]}:${e.id}`, k);
+  }
+  if (entries.length > 500)
+    problems.push({
+      key: key("ciAccess"),
+      message: `lists ${entries.length} projects and groups; GitLab allows at most 500. Fix: share the agent with groups instead of single projects`,
+    });
+
+  if (
+    problems.length > before ||
+    !rbac ||
+    !g.agentProject ||
+    !name ||
+    a.namespace === undefined ||
+    a.releaseName === undefined
+  )
+    return undefined;
+  return {
+    name,
+    project: g.agentProject,
+    namespace: a.namespace,
+    releaseName: a.releaseName,
+    chartVersion: a.chartVersion ?? DEFAULT_AGENT_CHART_VERSION,
+    imageTag: a.imageTag,
+    kasAddress: a.kasAddress,
+    kasCaCert: a.kasCaCert,
+    proxy: { httpProxy: a.httpProxy, httpsProxy: a.httpsProxy, noProxy: a.noProxy },
+    receptiveUrl: receptive?.url,
+    receptive,
+    replicas: a.replicas ?? 2,
+    resources: {
+      requests: { cpu: "50m", memory: "128Mi", ...stripUndefined(a.requests) },
+      limits: { memory: "256Mi", ...stripUndefined(a.limits) },
+    },
+    ...rbac,
+    ciAccess: {
+      projects: (a.ciAccess?.projects ?? []) as AccessEntry[],
+      groups: (a.ciAccess?.groups ?? []) as AccessEntry[],
+    },
+    userAccess: a.userAccess,
+    environment: {
+      name: a.environment?.name ?? ctx.stack,
+      tier,
+      // Where CI deploys is what the environment page should show.
+      kubernetesNamespace:
+        a.environment?.kubernetesNamespace ??
+        [...(a.ciAccess?.projects ?? []), ...(a.ciAccess?.groups ?? [])].find((e) => e.defaultNamespace)
+          ?.defaultNamespace ??
+        "default",
+    },
+    tokenRotation: a.tokenRotation ?? "initial",
+    retainOnDelete: a.retainOnDelete ?? false,
+    containerScanning: a.containerScanning ?? false,
+    installMethod: a.installMethod ?? "helm",
+    flux: fluxConfigOf(a.flux, ctx.clusterName ?? name),
+    adopt: a.adopt ?? false,
+  };
+}
+
+function stripUndefined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, x]) => x !== undefined)) as Partial<T>;
+}
