@@ -16,7 +16,14 @@ import {
   UNKNOWN_VALUE,
   type PreviewDigest,
 } from "../infra/ci/preview";
-import { diagnosticLines, marker, markers, MAX_DIFF_CHARS, renderPreviewNote } from "../infra/ci/render";
+import {
+  diagnosticLines,
+  marker,
+  markers,
+  MAX_DIFF_CHARS,
+  renderPreviewNote,
+  stepLines,
+} from "../infra/ci/render";
 import { cli, cliAsync, ROOT } from "./support/cli";
 import { type FakeGitlab } from "./support/fake-gitlab";
 import { processTimeout } from "./support/gcl";
@@ -67,6 +74,11 @@ describe("gitlab-eks ci: reading Pulumi's preview", () => {
       delete: 0,
       same: 2,
     });
+    // A dynamic resource's update has no diffReasons or detailedDiff in real output: the changed inputs
+    // are still shown, from its old and new inputs.
+    const update = fixture("preview-update.json").steps!.find((s) => s.op === "update")!;
+    assert.ok(!update.diffReasons?.length && !update.detailedDiff);
+    assert.deepEqual(stepLines(update).slice(1), ['~     content: "hello" => "hello again"']);
     assert.deepEqual(countChanges(fixture("preview-no-changes.json")), {
       create: 0,
       update: 0,

@@ -99,6 +99,11 @@ export function stepLines(step: PreviewStep, secrets: readonly string[] = []): s
   } else {
     const keys = new Set<string>([...(step.diffReasons ?? []), ...(step.replaceReasons ?? [])]);
     for (const k of Object.keys(step.detailedDiff ?? {})) keys.add(k.split(/[.[]/)[0]);
+    // Dynamic providers' steps carry neither diffReasons nor a detailedDiff (the real CLI's captures):
+    // then the changed inputs are the ones whose old and new values differ.
+    if (keys.size === 0)
+      for (const key of new Set([...shownKeys(oldIn), ...shownKeys(newIn)]))
+        if (JSON.stringify(oldIn[key]) !== JSON.stringify(newIn[key])) keys.add(key);
     const replaceKeys = new Set(step.replaceReasons ?? []);
     for (const key of [...keys].sort()) {
       const forces = replaceKeys.has(key) ? " (forces replacement)" : "";
