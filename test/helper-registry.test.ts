@@ -85,7 +85,7 @@ describe("helper from the component project's package registry (gitlab-ci-local)
       },
     ]);
     assert.ok(fs.existsSync(path.join(repoDir, ".gitlab-eks", "bin", "gitlab-eks")));
-    assert.match(log, /stack dev: 1 to create, 2 to update, 1 to replace, 1 to delete/);
+    assert.match(log, /stack dev: 3 to create, 0 to update, 0 to replace, 0 to delete/);
     assert.match(log, /no MR note posted/);
     assert.ok(!log.includes(JOB_TOKEN));
   });
