@@ -16,7 +16,7 @@ function expectProblem(values: Record<string, unknown>, key: string, pattern: Re
 
 describe("agent config", () => {
   it("defaults: named after the cluster, least privilege, environment per stack with its tier", () => {
-    const a = configOf(minimal(), "production").agent!;
+    const a = configOf(minimal(), "production").agents[0];
     assert.equal(a.name, "gitlab-eks-production");
     assert.equal(a.project, "platform/clusters");
     assert.deepEqual(
@@ -28,15 +28,15 @@ describe("agent config", () => {
       tier: "production",
       kubernetesNamespace: "default",
     });
-    assert.equal(configOf(minimal(), "staging").agent!.environment.tier, "staging");
+    assert.equal(configOf(minimal(), "staging").agents[0].environment.tier, "staging");
     assert.equal(tierOf("dev-eu"), "development");
     assert.equal(tierOf("review-42"), "other");
   });
 
   it("leaves container scanning off unless asked for, on any tier", () => {
-    assert.equal(configOf(minimal(), "production").agent!.containerScanning, false);
+    assert.equal(configOf(minimal(), "production").agents[0].containerScanning, false);
     assert.equal(
-      configOf(withAgent({ containerScanning: true }), "production").agent!.containerScanning,
+      configOf(withAgent({ containerScanning: true }), "production").agents[0].containerScanning,
       true,
     );
     const problems = problemsOf(withAgent({ containerScanning: "yes" }));
@@ -50,7 +50,7 @@ describe("agent config", () => {
       "gitlab-eks:cluster": { vpcCidr: "10.0.0.0/16" },
       "gitlab-eks:agent": { enabled: false },
     });
-    assert.equal(c.agent, undefined);
+    assert.deepEqual(c.agents, []);
   });
 
   it("refuses an invalid agent name (RFC 1123 label)", () => {
@@ -83,7 +83,7 @@ describe("agent config", () => {
       /tier production/,
       "ops",
     );
-    assert.equal(configOf(withAgent({ rbac: "cluster-admin" }), "dev").agent!.rbac, "cluster-admin");
+    assert.equal(configOf(withAgent({ rbac: "cluster-admin" }), "dev").agents[0].rbac, "cluster-admin");
   });
 
   it("refuses a KAS address with receptive mode, bad URLs, bad quantities and duplicates", () => {
@@ -128,7 +128,7 @@ describe("agent config", () => {
 });
 
 describe("agent model", () => {
-  const agent = (a: Record<string, unknown>) => configOf(withAgent(a)).agent!;
+  const agent = (a: Record<string, unknown>) => configOf(withAgent(a)).agents[0];
 
   it("writes the agent config file GitLab reads (ci_access, user_access)", () => {
     const file = agentConfigFile(

@@ -19,7 +19,8 @@ import type { RecordingMocks } from "./support/pulumi-mocks";
 
 const CA = TLS_CERT.toString("utf8");
 const withAgent = (agent: Record<string, unknown>) => minimal({ "gitlab-eks:agent": agent });
-const agentOf = (agent: Record<string, unknown>, stack = "dev") => configOf(withAgent(agent), stack).agent!;
+const agentOf = (agent: Record<string, unknown>, stack = "dev") =>
+  configOf(withAgent(agent), stack).agents[0];
 const FACTS = { kasAddress: "wss://kas.example.com", imageTag: "v18.5.1", tokenId: "7", jwtPublicKey: "PUB" };
 
 function expectProblems(agent: Record<string, unknown>, expected: [string, RegExp][], stack = "dev") {
@@ -258,7 +259,7 @@ describe("agent modes: the Pulumi program", () => {
     assert.equal(configs.length, 1);
     assert.equal(configs[0].inputs.url, url);
     assert.equal(configs[0].inputs.caCert, undefined);
-    const got = await new Promise((resolve) => deployed.agent!.receptiveUrl!.apply(resolve));
+    const got = await new Promise((resolve) => deployed.agents[0].receptiveUrl!.apply(resolve));
     assert.equal(got, url);
     const output = await new Promise((resolve) =>
       (deployed.outputs.agentReceptiveUrl as unknown as { apply: (f: (v: unknown) => void) => void }).apply(

@@ -45,7 +45,7 @@ function agentChart(mocks: RecordingMocks): { installed: unknown[]; values: any 
 }
 
 function withAgent(config: StackConfig, change: Partial<AgentConfig>): StackConfig {
-  return { ...config, agent: { ...config.agent!, ...change } };
+  return { ...config, agents: [{ ...config.agents[0], ...change }] };
 }
 
 describe("GitLab agent in the Pulumi program", () => {
@@ -62,7 +62,7 @@ describe("GitLab agent in the Pulumi program", () => {
       let mocks: RecordingMocks;
       before(async () => {
         config = exampleConfig(stack);
-        agent = config.agent!;
+        agent = config.agents[0];
         ({ mocks } = await deployUnderMocks(world, stack, config));
       });
 
@@ -233,7 +233,7 @@ describe("GitLab agent in the Pulumi program", () => {
       });
       // agentk runs the scanner pods in its own namespace only; the cluster-wide reads are the chart's.
       const own = role(mocks);
-      assert.equal(own.metadata.namespace, exampleConfig("production").agent!.namespace);
+      assert.equal(own.metadata.namespace, exampleConfig("production").agents[0].namespace);
       assert.deepEqual(
         own.rules.filter((r: { resources: string[] }) => ["pods", "configmaps"].includes(r.resources[0])),
         [
@@ -350,7 +350,7 @@ describe("GitLab agent in the Pulumi program", () => {
     it("when the agent project does not exist", async () => {
       const config = {
         ...exampleConfig("dev"),
-        agent: { ...exampleConfig("dev").agent!, project: "platform/missing" },
+        agents: [{ ...exampleConfig("dev").agents[0], project: "platform/missing" }],
       };
       await expectNothingCreated(
         config,

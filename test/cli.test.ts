@@ -197,7 +197,7 @@ describe("gitlab-eks render", () => {
     assert.equal(r.code, 0, r.stderr);
     const read = (f: string) => fs.readFileSync(path.join(out, f), "utf8");
     const config = productionWithFlux();
-    const agent = config.agent!;
+    const agent = config.agents[0];
     assert.equal(agent.installMethod, "flux");
     assert.deepEqual(fs.readdirSync(path.join(out, "flux"), { recursive: true }).map(String).sort(), [
       "cluster",

@@ -20,7 +20,7 @@ const facts = { kasAddress: "wss://kas.example.com", imageTag: "v18.5.1", tokenI
 
 describe("installMethod config", () => {
   it("defaults: helm, and for flux the manifest path glab uses for this cluster, main, flux-system, the pinned chart", () => {
-    const a = configOf(minimal(), "staging").agent!;
+    const a = configOf(minimal(), "staging").agents[0];
     assert.equal(a.installMethod, "helm");
     assert.deepEqual(a.flux, {
       manifestPath: ".gitlab/flux/gitlab-eks-staging",
@@ -33,7 +33,7 @@ describe("installMethod config", () => {
         installMethod: "flux",
         flux: { manifestPath: "clusters/eu/", branch: "gitops", namespace: "flux", chartVersion: "2.18.1" },
       }),
-    ).agent!;
+    ).agents[0];
     assert.deepEqual(
       [set.installMethod, set.flux],
       ["flux", { manifestPath: "clusters/eu", branch: "gitops", namespace: "flux", chartVersion: "2.18.1" }],
@@ -104,8 +104,8 @@ describe("ciAccess on production", () => {
 
   it("is allowed with agent.allowCiAccessInProduction, and anywhere else", () => {
     const allowed = configOf(withAgent({ ciAccess, allowCiAccessInProduction: true }), "production");
-    assert.equal(allowed.agent!.ciAccess.projects.length, 1);
-    assert.equal(configOf(withAgent({ ciAccess }), "staging").agent!.ciAccess.projects.length, 1);
+    assert.equal(allowed.agents[0].ciAccess.projects.length, 1);
+    assert.equal(configOf(withAgent({ ciAccess }), "staging").agents[0].ciAccess.projects.length, 1);
     assert.deepEqual(
       problemsOf(withAgent({ userAccess: { projects: ["platform/apps"] } }), "production"),
       [],
@@ -115,7 +115,7 @@ describe("ciAccess on production", () => {
 
 describe("Flux model", () => {
   const config = configOf(withAgent({ installMethod: "flux", releaseName: "agent-a", namespace: "agents" }));
-  const agent = config.agent!;
+  const agent = config.agents[0];
 
   it("commits a HelmRepository and a HelmRelease whose values are agentHelmValues, and nothing secret", () => {
     const files = agentFluxFiles(config, agent, facts);

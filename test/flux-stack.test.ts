@@ -37,7 +37,7 @@ type Deployed = Awaited<ReturnType<typeof deployUnderMocks>>["deployed"];
 
 const withAgent = (config: StackConfig, change: Partial<AgentConfig>): StackConfig => ({
   ...config,
-  agent: { ...config.agent!, ...change },
+  agents: [{ ...config.agents[0], ...change }],
 });
 const releases = (mocks: RecordingMocks, chart: string) =>
   mocks.ofType(RELEASE).filter((r) => r.inputs.chart === chart);
@@ -61,9 +61,9 @@ describe("installMethod flux in the Pulumi program", () => {
     // A non-default isolation rule: every placement must follow it, none may be spelled out.
     const example = productionWithFlux();
     config = { ...example, isolation: { labelKey: "example.com/pool", labelValue: "ci-jobs" } };
-    agent = config.agent!;
+    agent = config.agents[0];
     ({ mocks, deployed } = await deployUnderMocks(world, "production", config));
-    files = await valueOf(deployed.agent!.flux!.manifests);
+    files = await valueOf(deployed.agents[0].flux!.manifests);
   });
   after(() => world.fake.close());
 
@@ -144,7 +144,7 @@ describe("installMethod flux in the Pulumi program", () => {
     assert.ok(
       mocks.ofType("kubernetes:core/v1:Namespace").some((n) => n.inputs.metadata.name === agent.namespace),
     );
-    assert.equal(deployed.agent!.release, undefined);
+    assert.equal(deployed.agents[0].release, undefined);
   });
 
   it("computes the manifests for the folder: a HelmRepository and a pinned HelmRelease with exactly the direct install's values", async () => {
@@ -260,7 +260,7 @@ describe("installMethod helm stays as it was", () => {
   for (const stack of ["dev", "staging"]) {
     it(`example stack "${stack}": the agent's release, and nothing of Flux`, async () => {
       const config = exampleConfig(stack);
-      assert.equal(config.agent!.installMethod, "helm");
+      assert.equal(config.agents[0].installMethod, "helm");
       const { mocks, deployed } = await deployUnderMocks(world, stack, config);
       assert.equal(releases(mocks, "gitlab-agent").length, 1);
       assert.deepEqual(releases(mocks, "flux2"), []);
@@ -268,7 +268,7 @@ describe("installMethod helm stays as it was", () => {
       assert.ok(
         mocks.ofType("kubernetes:core/v1:Namespace").every((n) => n.inputs.metadata.name !== "flux-system"),
       );
-      assert.equal(deployed.agent!.flux, undefined);
+      assert.equal(deployed.agents[0].flux, undefined);
       assert.deepEqual(mocks.ofType(`${DYNAMIC}FluxDeployToken`), []);
       const env = mocks.one(`${DYNAMIC}AgentEnvironment`, "gitlab-agent-environment").inputs;
       assert.equal(env.fluxResourcePath, undefined);

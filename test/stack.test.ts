@@ -333,7 +333,7 @@ for (const stack of ["dev", "staging", "production"]) {
           ...(config.autoscaler?.headroom.nodes ? HEADROOM_TYPES : []),
           // installMethod flux (production): Flux's GitRepository and Kustomization, its deploy token and
           // the token's retirement (test/flux-stack.test.ts).
-          ...(config.agent?.installMethod === "flux"
+          ...(config.agents[0]?.installMethod === "flux"
             ? [
                 "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository",
                 "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization",

@@ -49,12 +49,18 @@ export async function doctor(
     failed += checks.filter((c) => !c.ok).length;
     unreachable ||= checks.some((c) => c.name === "reachable" && !c.ok);
   };
-  if (!config.agent) {
+  if (config.agents.length === 0) {
     out("ok    agent: disabled (gitlab-eks:agent.enabled is false); nothing to check");
     if (!config.runner) return 0;
-  } else {
-    out(`agent "${config.agent.name}" in ${config.agent.project}`);
-    const { checks } = await agentPreflight(conn, config.agent, { env, retry, sleep: options.sleep });
+  }
+  for (const agent of config.agents) {
+    out(`agent "${agent.name}" in ${agent.project}${agent.index > 0 ? ` (${agent.configKey})` : ""}`);
+    // Asking again would only wait out the same silence, or the same refusal, a second time.
+    if (unreachable) {
+      out("skip  agent checks: not run, GitLab did not serve the first agent's checks (see reachable above)");
+      continue;
+    }
+    const { checks } = await agentPreflight(conn, agent, { env, retry, sleep: options.sleep });
     print(checks);
   }
   if (config.runner) {

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { StackConfig } from "../config/types";
+import type { AgentConfig, StackConfig } from "../config/types";
 import { getObject, listAll } from "../kube/client";
 import { connectionFromKubeconfig } from "../kube/kubeconfig";
 import { AUTOSCALER_NAMESPACE, AUTOSCALER_STATUS_CONFIGMAP } from "../model/autoscaler";
@@ -104,8 +104,8 @@ export async function verify(
   let nodes: NodeInfo[];
   let pods: PodInfo[];
   let status: StatusConfigMap | undefined;
-  let flux: (FluxStatusObject | undefined)[] | undefined;
-  const fluxAgent = config.agent?.installMethod === "flux" ? config.agent : undefined;
+  let flux: (FluxStatusObject | undefined)[][] = [];
+  const fluxAgents = config.agents.filter((a) => a.installMethod === "flux");
   try {
     const conn = connectionFromKubeconfig(text, { baseDir, env: io.env, context: opts.context });
     [nodes, pods, status] = await Promise.all([
@@ -118,7 +118,7 @@ export async function verify(
           )
         : Promise.resolve(undefined),
     ]);
-    if (fluxAgent) flux = await readFlux(conn, fluxAgent);
+    flux = await Promise.all(fluxAgents.map((agent) => readFlux(conn, agent)));
   } catch (e) {
     throw new CliFailure([`gitlab-eks verify: ${(e as Error).message}`], EXIT_UNREACHABLE);
   }
@@ -138,12 +138,12 @@ export async function verify(
       `gitlab-eks verify: ${report.offenders.length} pod${report.offenders.length === 1 ? "" : "s"} break the runner isolation (${rule.label}); ${summary}`,
     );
   if (autoscaler?.problems.length) failures.push(...autoscaler.problems);
-  const fluxReport = fluxAgent && flux ? checkFluxStatus(fluxAgent, flux[0], flux[1]) : undefined;
-  if (fluxReport?.problems.length) failures.push(...fluxReport.problems);
+  const fluxReports = fluxAgents.map((agent, i) => checkFluxStatus(agent, flux[i][0], flux[i][1]));
+  for (const fluxReport of fluxReports) failures.push(...fluxReport.problems);
   if (failures.length) throw new CliFailure(failures, EXIT_OFFENDERS);
   io.out(`ok: ${summary}`);
   if (autoscaler) io.out(`ok: ${autoscaler.lines.join("; ")}`);
-  if (fluxReport) io.out(`ok: ${fluxReport.lines.join("; ")}`);
+  for (const fluxReport of fluxReports) io.out(`ok: ${fluxReport.lines.join("; ")}`);
   if (config.runner && report.managerPods === 0)
     io.out(
       `note: no runner manager pod found (label gitlab-eks/component=runner-manager); is the release installed?`,
@@ -153,7 +153,7 @@ export async function verify(
 /** installMethod flux: the Kustomization and the agent's HelmRelease (undefined when absent). */
 function readFlux(
   conn: Parameters<typeof getObject>[0],
-  agent: NonNullable<StackConfig["agent"]>,
+  agent: AgentConfig,
 ): Promise<(FluxStatusObject | undefined)[]> {
   const paths = fluxStatusPaths(agent);
   return Promise.all([

@@ -14,7 +14,6 @@ import { agentPreflight, AgentFacts } from "../gitlab/preflight";
 import {
   AGENT_CHART,
   AGENT_CHART_REPO,
-  AGENT_TOKEN_SECRET,
   agentAccessNamespaces,
   agentConfigFile,
   agentConfigPath,
@@ -113,7 +112,7 @@ export function deployAgent(
       "gitlab-agent-token",
       {
         metadata: {
-          name: AGENT_TOKEN_SECRET,
+          name: agent.tokenSecretName,
           namespace: agent.namespace,
           labels,
           annotations: { "gitlab-eks/agent-token-id": token.tokenId.apply(String) },

@@ -30,8 +30,10 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
     enableServerSideApply: true,
   });
   const inCluster = [nodePools.coredns];
-  const agent =
-    config.agent && deployAgent(config, config.agent, { provider: k8sProvider, dependsOn: inCluster, env });
+  const agents = config.agents.map((a) =>
+    deployAgent(config, a, { provider: k8sProvider, dependsOn: inCluster, env }),
+  );
+  const [agent] = agents;
   const runner =
     config.runner &&
     deployRunner(config, config.runner, {
@@ -56,7 +58,7 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
     network,
     nodePools,
     k8sProvider,
-    agent,
+    agents,
     runner,
     autoscaler,
     /** Every resource this stack registers, for dependsOn and for tests. */
@@ -65,7 +67,7 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
       cluster,
       ...nodePools.resources,
       k8sProvider,
-      ...(agent?.resources ?? []),
+      ...agents.flatMap((a) => a.resources),
       ...(runner?.resources ?? []),
       ...(autoscaler?.resources ?? []),
     ] as pulumi.Resource[],
@@ -83,11 +85,24 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
       sharedSecurityGroupId: nodePools.sharedSecurityGroup.id,
       ...(agent
         ? {
-            agentName: config.agent!.name,
+            // The first agent, as before `gitlab-eks:agents`; `agents` lists every one.
+            agentName: config.agents[0].name,
             agentId: agent.agent.agentId,
-            agentProject: config.agent!.project,
+            agentProject: config.agents[0].project,
             // Receptive mode: the URL GitLab connects to (configured, or the exposing load balancer's).
-            agentReceptiveUrl: agent.receptiveUrl ?? config.agent!.receptiveUrl,
+            agentReceptiveUrl: agent.receptiveUrl ?? config.agents[0].receptiveUrl,
+            agents: Object.fromEntries(
+              config.agents.map((a, i) => [
+                a.name,
+                {
+                  id: agents[i].agent.agentId,
+                  project: a.project,
+                  namespace: a.namespace,
+                  releaseName: a.releaseName,
+                  receptiveUrl: agents[i].receptiveUrl ?? a.receptiveUrl,
+                },
+              ]),
+            ),
           }
         : {}),
       ...(autoscaler ? { autoscalerRoleArn: autoscaler.role.arn } : {}),

@@ -3,7 +3,7 @@
  * rules (with the `gitlab-eks:gitlab` settings it depends on).
  */
 import * as v from "valibot";
-import { dnsLabelProblem } from "../core/kubernetes";
+import { dnsLabelProblem, dnsSubdomainProblem } from "../core/kubernetes";
 import { cpuQuantityProblem, memoryQuantityProblem } from "../core/quantity";
 import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { type GitlabRaw, KAS_URL, PROJECT_REF, PROXY_URL } from "./gitlab";
@@ -73,11 +73,17 @@ const resourceList = section({
   memory: v.optional(text("a memory quantity", "256Mi")),
 });
 
-export const agentSchema = section({
+/** Namespace and release name of the agent from `gitlab-eks:agent` and of the first `agents` entry. */
+export const DEFAULT_AGENT_RELEASE = "gitlab-agent";
+/** Helm release names are at most 53 characters (Helm's limit, so that generated names fit 63). */
+export const MAX_RELEASE_NAME_LENGTH = 53;
+
+export const agentEntries = {
   enabled: v.optional(flag(), true),
   name: v.optional(text("an agent name", "prod-cluster")),
-  namespace: v.optional(text("a Kubernetes namespace", "gitlab-agent"), "gitlab-agent"),
-  releaseName: v.optional(text("a Helm release name", "gitlab-agent"), "gitlab-agent"),
+  namespace: v.optional(text("a Kubernetes namespace", DEFAULT_AGENT_RELEASE)),
+  releaseName: v.optional(text("a Helm release name", DEFAULT_AGENT_RELEASE)),
+  tokenSecretName: v.optional(text("a Kubernetes Secret name", "gitlab-agent-token")),
   chartVersion: v.optional(
     pattern("a chart version such as 2.12.2", CHART_VERSION, DEFAULT_AGENT_CHART_VERSION),
     DEFAULT_AGENT_CHART_VERSION,
@@ -171,7 +177,9 @@ export const agentSchema = section({
    */
   containerScanning: v.optional(flag(), false),
   adopt: v.optional(flag(), false),
-});
+};
+
+export const agentSchema = section(agentEntries);
 
 export interface AccessEntry {
   id: string;
@@ -181,11 +189,22 @@ export interface AccessEntry {
 }
 
 export interface AgentConfig {
+  /** Where this agent's settings are: `gitlab-eks:agent`, or `gitlab-eks:agents[<index>]`; messages name it. */
+  configKey: string;
+  /** Position in `gitlab-eks:agents` (0 for `gitlab-eks:agent`): the first agent keeps the shorthand's defaults. */
+  index: number;
+  /**
+   * Appended to the Pulumi resource names of this agent's resources: empty for `gitlab-eks:agent`, `-<name>`
+   * for an `agents` entry, so that several agents' resources never share a name.
+   */
+  resourceSuffix: string;
   name: string;
   /** Project the agent is registered in (holds .gitlab/agents/<name>/config.yaml). */
   project: string;
   namespace: string;
   releaseName: string;
+  /** Our Secret holding the agent token (key `token`), in `namespace`; the chart's config.secretName. */
+  tokenSecretName: string;
   chartVersion: string;
   imageTag?: string;
   kasAddress?: string;
@@ -233,28 +252,58 @@ export function tierOf(stack: string): EnvironmentTier {
   return "other";
 }
 
-type AgentRaw = v.InferOutput<typeof agentSchema>;
+type AgentRaw = v.InferOutput<typeof agentSchema> & { project?: string };
 
-/** Cross-setting rules for the agent; returns undefined when disabled or when a problem was found. */
+/** Where an agent's settings are, and what its defaults depend on. */
+export interface AgentPlace {
+  stack: string;
+  clusterName?: string;
+  /** A field of this agent's settings failed its own format (its problem is reported already). */
+  bad: (field: string) => boolean;
+  agentProjectBad?: boolean;
+  /** `gitlab-eks:agent`, or `gitlab-eks:agents[<index>]`. */
+  configKey: string;
+  /** Position in `gitlab-eks:agents`; 0 for `gitlab-eks:agent`. */
+  index: number;
+}
+
+/** Cross-setting rules for one agent; returns undefined when disabled or when a problem was found. */
 export function checkAgent(
   a: Partial<AgentRaw>,
   g: Partial<GitlabRaw>,
-  ctx: { stack: string; clusterName?: string; bad: (field: string) => boolean; agentProjectBad?: boolean },
+  ctx: AgentPlace,
   problems: Problem[],
 ): AgentConfig | undefined {
-  const key = (f: string) => `gitlab-eks:agent.${f}`;
+  const key = (f: string) => `${ctx.configKey}.${f}`;
+  const listed = ctx.configKey !== "gitlab-eks:agent";
   const before = problems.length;
   if (a.enabled === false) return undefined;
 
-  if (!g.agentProject && !ctx.agentProjectBad)
-    problems.push({
-      key: "gitlab-eks:gitlab.agentProject",
-      message:
-        "is not set; the GitLab agent is registered in a project, which keeps its config file. " +
-        "Fix: pulumi config set --path 'gitlab-eks:gitlab.agentProject' <group/project> (or disable the agent: pulumi config set --path 'gitlab-eks:agent.enabled' false)",
-    });
+  const project = a.project ?? g.agentProject;
+  if (!project && !ctx.agentProjectBad && !ctx.bad("project"))
+    problems.push(
+      listed
+        ? {
+            key: key("project"),
+            message:
+              "is not set, and neither is gitlab-eks:gitlab.agentProject; an agent is registered in a project, which keeps its config file. " +
+              `Fix: pulumi config set --path '${key("project")}' <group/project> (or set gitlab-eks:gitlab.agentProject for every agent)`,
+          }
+        : {
+            key: "gitlab-eks:gitlab.agentProject",
+            message:
+              "is not set; the GitLab agent is registered in a project, which keeps its config file. " +
+              "Fix: pulumi config set --path 'gitlab-eks:gitlab.agentProject' <group/project> (or disable the agent: pulumi config set --path 'gitlab-eks:agent.enabled' false)",
+          },
+    );
 
-  const name = a.name ?? ctx.clusterName?.toLowerCase();
+  // The first agent is named after the cluster; every other one needs its own name.
+  const name = a.name ?? (ctx.index === 0 ? ctx.clusterName?.toLowerCase() : undefined);
+  if (a.name === undefined && ctx.index > 0)
+    problems.push({
+      key: key("name"),
+      message: `is not set; every agent after the first needs its own name (an RFC 1123 DNS label). Fix: pulumi config set --path '${key("name")}' <name>`,
+    });
   if (name !== undefined && !ctx.bad("name")) {
     const p = dnsLabelProblem(name);
     if (p)
@@ -263,19 +312,34 @@ export function checkAgent(
         message: `${a.name === undefined ? `is not set and the default (the cluster name, lowercased) ` : ""}${p}: GitLab agent names are RFC 1123 DNS labels. Fix: pulumi config set --path '${key("name")}' <name>`,
       });
   }
-  for (const f of ["namespace", "releaseName"] as const) {
-    const value = a[f];
-    if (value === undefined || ctx.bad(f)) continue;
-    const p = dnsLabelProblem(value);
+  // The first agent installs as gitlab-agent in gitlab-agent; the others as gitlab-agent-<name>.
+  const fallback = ctx.index === 0 ? DEFAULT_AGENT_RELEASE : `${DEFAULT_AGENT_RELEASE}-${name ?? "<name>"}`;
+  const namespace = a.namespace ?? fallback;
+  const releaseName = a.releaseName ?? fallback;
+  const tokenSecretName = a.tokenSecretName ?? `${releaseName}-token`;
+  const named = { namespace, releaseName, tokenSecretName };
+  for (const f of ["namespace", "releaseName", "tokenSecretName"] as const) {
+    if (ctx.bad(f) || (a[f] === undefined && name === undefined)) continue;
+    const value = named[f];
+    const defaulted = a[f] === undefined ? `is not set and the default ${show(value)} ` : "";
+    const p =
+      (f === "tokenSecretName" ? dnsSubdomainProblem(value) : dnsLabelProblem(value)) ??
+      (f === "releaseName" && value.length > MAX_RELEASE_NAME_LENGTH
+        ? `is ${value.length} characters long; Helm release names are at most ${MAX_RELEASE_NAME_LENGTH}`
+        : undefined);
     if (p)
-      problems.push({ key: key(f), message: `${p}. Fix: pulumi config set --path '${key(f)}' gitlab-agent` });
+      problems.push({
+        key: key(f),
+        message: `${defaulted}${p}. Fix: pulumi config set --path '${key(f)}' ${f === "tokenSecretName" ? "gitlab-agent-token" : DEFAULT_AGENT_RELEASE}`,
+      });
   }
 
   const tier = a.environment?.tier ?? tierOf(ctx.stack);
   const production = tier === "production" || tierOf(ctx.stack) === "production";
-  const rbac = checkRbac(a, { stack: ctx.stack, tier, production, bad: ctx.bad }, problems);
-  checkFluxRules(a, g.agentProject, { stack: ctx.stack, tier, production }, problems);
-  const receptive = checkReceptive(a, ctx.bad, problems);
+  const rules = { configKey: ctx.configKey, stack: ctx.stack, tier, production };
+  const rbac = checkRbac(a, { ...rules, bad: ctx.bad }, problems);
+  checkFluxRules(a, project, rules, problems);
+  const receptive = checkReceptive(a, ctx.configKey, ctx.bad, problems);
 
   const quantityChecks = [
     ["cpu", cpuQuantityProblem, "100m"],
@@ -321,20 +385,16 @@ export function checkAgent(
       message: `lists ${entries.length} projects and groups; GitLab allows at most 500. Fix: share the agent with groups instead of single projects`,
     });
 
-  if (
-    problems.length > before ||
-    !rbac ||
-    !g.agentProject ||
-    !name ||
-    a.namespace === undefined ||
-    a.releaseName === undefined
-  )
-    return undefined;
+  if (problems.length > before || !rbac || !project || !name) return undefined;
   return {
+    configKey: ctx.configKey,
+    index: ctx.index,
+    resourceSuffix: listed ? `-${name}` : "",
     name,
-    project: g.agentProject,
-    namespace: a.namespace,
-    releaseName: a.releaseName,
+    project,
+    namespace,
+    releaseName,
+    tokenSecretName,
     chartVersion: a.chartVersion ?? DEFAULT_AGENT_CHART_VERSION,
     imageTag: a.imageTag,
     kasAddress: a.kasAddress,
@@ -354,7 +414,8 @@ export function checkAgent(
     },
     userAccess: a.userAccess,
     environment: {
-      name: a.environment?.name ?? ctx.stack,
+      // The first agent's environment is named after the stack; the others' sit in its folder.
+      name: a.environment?.name ?? (ctx.index === 0 ? ctx.stack : `${ctx.stack}/${name}`),
       tier,
       // Where CI deploys is what the environment page should show.
       kubernetesNamespace:
@@ -367,7 +428,10 @@ export function checkAgent(
     retainOnDelete: a.retainOnDelete ?? false,
     containerScanning: a.containerScanning ?? false,
     installMethod: a.installMethod ?? "helm",
-    flux: fluxConfigOf(a.flux, ctx.clusterName ?? name),
+    flux: fluxConfigOf(
+      a.flux,
+      ctx.index === 0 ? (ctx.clusterName ?? name) : `${ctx.clusterName ?? "cluster"}-${name}`,
+    ),
     adopt: a.adopt ?? false,
   };
 }

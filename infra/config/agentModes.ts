@@ -89,10 +89,11 @@ interface ModesRaw {
  */
 export function checkReceptive(
   a: ModesRaw,
+  configKey: string,
   bad: (field: string) => boolean,
   problems: Problem[],
 ): ReceptiveConfig | undefined {
-  const key = (f: string) => `gitlab-eks:agent.${f}`;
+  const key = (f: string) => `${configKey}.${f}`;
   // An invalid receptive setting is reported already; rules across settings would only add noise.
   if (bad("receptive") || bad("receptiveUrl")) return undefined;
   const r = a.receptive ?? {};
@@ -137,10 +138,16 @@ export function checkReceptive(
 /** The RBAC mode with the names it needs; production refuses cluster-admin in any spelling. */
 export function checkRbac(
   a: ModesRaw,
-  ctx: { stack: string; tier: string; production: boolean; bad: (field: string) => boolean },
+  ctx: {
+    configKey: string;
+    stack: string;
+    tier: string;
+    production: boolean;
+    bad: (field: string) => boolean;
+  },
   problems: Problem[],
 ): AgentRbac | undefined {
-  const key = (f: string) => `gitlab-eks:agent.${f}`;
+  const key = (f: string) => `${ctx.configKey}.${f}`;
   const mode = a.rbac ?? "least-privilege";
   const before = problems.length;
   const needs = {

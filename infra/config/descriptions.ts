@@ -76,7 +76,10 @@ export const DESCRIPTIONS: Record<string, string> = {
   "gitlab-eks:agent.enabled": "`false` installs no agent and registers nothing in GitLab.",
   "gitlab-eks:agent.name": "Agent name in GitLab (an RFC 1123 DNS label).",
   "gitlab-eks:agent.namespace": "Kubernetes namespace of the agent (an RFC 1123 DNS label).",
-  "gitlab-eks:agent.releaseName": "Helm release name of the agent chart (an RFC 1123 DNS label).",
+  "gitlab-eks:agent.releaseName":
+    "Helm release name of the agent chart (an RFC 1123 DNS label, at most 53 characters); it also names the service account.",
+  "gitlab-eks:agent.tokenSecretName":
+    "The Kubernetes Secret (in the agent's namespace) holding the agent token; the chart reads it through `config.secretName`.",
   "gitlab-eks:agent.chartVersion":
     "Version of the `gitlab-agent` chart from https://charts.gitlab.io (pinned).",
   "gitlab-eks:agent.imageTag":
@@ -160,6 +163,8 @@ export const DESCRIPTIONS: Record<string, string> = {
     "Allow `ciAccess` on a production stack or tier; refused otherwise, since GitLab's docs say not to use the CI/CD workflow for production deployments.",
   "gitlab-eks:agent.retainOnDelete":
     "Keep the agent, its config file and environment in GitLab on `pulumi destroy` (the token is revoked all the same).",
+  "gitlab-eks:agents":
+    "Several agents in one cluster ([several agents](several-agents.md)), instead of `gitlab-eks:agent`: a list whose entries take every setting of `gitlab-eks:agent` plus `project` (the agent's project; default `gitlab.agentProject`). The first entry has the defaults of `gitlab-eks:agent`; each other one needs a `name`, and its namespace, release, environment and Flux folder default to ones of its own. Two agents may not share a name, a namespace and release, a namespace and token Secret, an environment of one project, or a Flux folder.",
 
   "gitlab-eks:runner": "GitLab Runner on the runner pool, created through the GitLab API.",
   "gitlab-eks:runner.enabled": "`false` keeps the settings but creates and installs no runner.",
@@ -267,17 +272,25 @@ export const COMPUTED_DEFAULTS: Record<string, string> = {
   "gitlab-eks:tags": "`{}`",
   "gitlab-eks:gitlab.url": "`CI_SERVER_URL` inside GitLab CI, else `https://gitlab.com`",
   "gitlab-eks:agent.name": "the cluster name, lowercased",
+  "gitlab-eks:agent.namespace":
+    "`gitlab-agent` (`gitlab-agent-<name>` for an `agents` entry after the first)",
+  "gitlab-eks:agent.releaseName":
+    "`gitlab-agent` (`gitlab-agent-<name>` for an `agents` entry after the first)",
+  "gitlab-eks:agent.tokenSecretName": "`<releaseName>-token`",
   "gitlab-eks:agent.imageTag": "`v` + KAS version (`GET /metadata`)",
   "gitlab-eks:agent.kasAddress": "`kas.externalUrl` (`GET /metadata`)",
   "gitlab-eks:agent.requests.cpu": "`50m`",
   "gitlab-eks:agent.requests.memory": "`128Mi`",
   "gitlab-eks:agent.limits.memory": "`256Mi`",
-  "gitlab-eks:agent.environment.name": "the stack name",
+  "gitlab-eks:agent.environment.name":
+    "the stack name (`<stack>/<name>` for an `agents` entry after the first)",
   "gitlab-eks:agent.environment.tier":
     "from the stack name (`prod`, `production`, `staging`, `dev`, ... optionally with a `-`, `_` or `.` suffix), else `other`",
   "gitlab-eks:agent.environment.kubernetesNamespace":
     "the first `ciAccess` `defaultNamespace`, else `default`",
-  "gitlab-eks:agent.flux.manifestPath": "`.gitlab/flux/<cluster name>`",
+  "gitlab-eks:agent.flux.manifestPath":
+    "`.gitlab/flux/<cluster name>` (`.gitlab/flux/<cluster name>-<name>` for an `agents` entry after the first)",
+  "gitlab-eks:agents": "absent: the one agent of `gitlab-eks:agent`",
   "gitlab-eks:runner": "absent: no runner",
   "gitlab-eks:runner.runnerType": "`group_type` when `group` is set, else `project_type`",
   "gitlab-eks:runner.description": "`<cluster name> (gitlab-eks)`",

@@ -77,10 +77,10 @@ export function checkFluxRules(
     ciAccess?: { projects?: unknown[]; groups?: unknown[] };
   },
   agentProject: string | undefined,
-  ctx: { stack: string; tier: string; production: boolean },
+  ctx: { configKey: string; stack: string; tier: string; production: boolean },
   problems: Problem[],
 ): void {
-  const key = (f: string) => `gitlab-eks:agent.${f}`;
+  const key = (f: string) => `${ctx.configKey}.${f}`;
   const ciEntries = (a.ciAccess?.projects?.length ?? 0) + (a.ciAccess?.groups?.length ?? 0);
   if (ciEntries > 0 && ctx.production && !a.allowCiAccessInProduction)
     problems.push({
@@ -92,9 +92,9 @@ export function checkFluxRules(
     });
   if (a.installMethod === "flux" && agentProject !== undefined && /^\d+$/.test(agentProject))
     problems.push({
-      key: "gitlab-eks:gitlab.agentProject",
+      key: ctx.configKey === "gitlab-eks:agent" ? "gitlab-eks:gitlab.agentProject" : key("project"),
       message:
-        `is the numeric id ${agentProject}, but Flux clones the agent project by its URL (agent.installMethod is flux). ` +
-        "Fix: pulumi config set --path 'gitlab-eks:gitlab.agentProject' <group/project>",
+        `is the numeric id ${agentProject}, but Flux clones the agent project by its URL (${key("installMethod")} is flux). ` +
+        `Fix: pulumi config set --path '${ctx.configKey === "gitlab-eks:agent" ? "gitlab-eks:gitlab.agentProject" : key("project")}' <group/project>`,
     });
 }

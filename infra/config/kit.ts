@@ -6,6 +6,9 @@ import * as v from "valibot";
 import { hiddenCharacter } from "../core/text";
 import { show } from "./problems";
 
+/** The stack configuration's namespace: every key this project reads is `gitlab-eks:<key>`. */
+export const NAMESPACE = "gitlab-eks";
+
 /** Longest free text a setting takes unless it says otherwise; values end up in names, labels and YAML. */
 export const MAX_TEXT_LENGTH = 1024;
 /** Longest list a setting takes unless it says otherwise (each list with a real limit states its own). */

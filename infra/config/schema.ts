@@ -6,16 +6,17 @@
  * message can say exactly which `pulumi config set` command fixes it.
  */
 import * as v from "valibot";
-import { fix, flag, list, oneOf, pattern, section, text, wholeNumber } from "./kit";
+import { fix, flag, list, NAMESPACE, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { autoscalerSchema } from "./autoscalerSchema";
 import { agentSchema } from "./agent";
+import { agentsSchema } from "./agents";
 import { gitlabSchema } from "./gitlab";
 import { hostBitsProblem, IPV4_CIDR, networkOf } from "../core/cidr";
 import { instanceTypeProblem } from "../core/instances";
 import { show } from "./problems";
 import { runnerSchema } from "./runnerSchema";
 
-export const NAMESPACE = "gitlab-eks";
+export { NAMESPACE };
 
 /**
  * Kubernetes versions GitLab supports for the agent (GitLab docs, "Supported Kubernetes versions for
@@ -272,7 +273,10 @@ export const SECTIONS = {
   tags: tagsSchema,
   gitlab: gitlabSchema,
   agent: agentSchema,
+  agents: agentsSchema,
   runner: runnerSchema,
   autoscaler: autoscalerSchema,
 } as const;
 export type SectionName = keyof typeof SECTIONS;
+/** Each section as parsed, with its defaults; a section whose value is not an object is absent. */
+export type Sections = { [K in SectionName]?: v.InferOutput<(typeof SECTIONS)[K]> };

@@ -66,6 +66,9 @@ export interface StackConfig {
   /** Tags for every AWS resource, on top of the ones this project always sets. */
   tags: Record<string, string>;
   gitlab: GitlabConfig;
-  /** The GitLab agent for Kubernetes; undefined when `gitlab-eks:agent.enabled` is false. */
-  agent?: AgentConfig;
+  /**
+   * The GitLab agents for Kubernetes in this cluster: the one of `gitlab-eks:agent` (none when its
+   * `enabled` is false), or each enabled entry of `gitlab-eks:agents`, in order.
+   */
+  agents: AgentConfig[];
 }

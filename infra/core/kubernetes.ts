@@ -10,3 +10,12 @@ export function dnsLabelProblem(value: string): string | undefined {
     return `${JSON.stringify(value)} may contain only lowercase letters, digits and '-', and must start and end with a letter or digit`;
   return undefined;
 }
+
+/** RFC 1123 DNS subdomain (at most 253 characters, dot-separated labels): Secret and ConfigMap names. */
+export function dnsSubdomainProblem(value: string): string | undefined {
+  if (value.length === 0) return "is empty";
+  if (value.length > 253) return `is ${value.length} characters; at most 253`;
+  if (!value.split(".").every((label) => DNS_LABEL.test(label)))
+    return `${JSON.stringify(value)} may contain only lowercase letters, digits, '-' and '.', and each part between dots must start and end with a letter or digit`;
+  return undefined;
+}

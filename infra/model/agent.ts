@@ -27,8 +27,6 @@ export function chartRbacValues(agent: AgentConfig): Record<string, unknown> {
 
 export const AGENT_CHART_REPO = "https://charts.gitlab.io";
 export const AGENT_CHART = "gitlab-agent";
-/** Name of our Secret holding the agent token (key `token`), referenced by the chart's config.secretName. */
-export const AGENT_TOKEN_SECRET = "gitlab-agent-token";
 /** Prefix of the agent tokens this project creates; anything else on the agent is foreign. */
 export const MANAGED_TOKEN_PREFIX = "gitlab-eks-";
 
@@ -94,7 +92,7 @@ export function agentHelmValues(
     image: { tag: facts.imageTag },
     config: {
       // The token is in our own Secret (key `token`); it is never a Helm value.
-      secretName: AGENT_TOKEN_SECRET,
+      secretName: agent.tokenSecretName,
       ...(agent.receptive
         ? {
             receptive: { enabled: true },

@@ -11,7 +11,7 @@
 import { stringify } from "yaml";
 import type { AgentConfig } from "../config/agent";
 import type { StackConfig } from "../config/types";
-import { AGENT_CHART, AGENT_CHART_REPO, AGENT_TOKEN_SECRET, agentHelmValues, type AgentFacts } from "./agent";
+import { AGENT_CHART, AGENT_CHART_REPO, agentHelmValues, type AgentFacts } from "./agent";
 import { isolationRule, managerPodPlacement, type PodPlacement } from "./isolation";
 
 export const FLUX_CHART_REPO = "https://fluxcd-community.github.io/helm-charts";
@@ -123,7 +123,7 @@ export function agentFluxFiles(
   // The stack's identity in the form infra/gitlab/ownership.ts reads: the file is this stack's to rewrite.
   const header =
     `# Managed by gitlab-eks [gitlab-eks:${config.project}/${config.stack}] (cluster ${config.cluster.name}): pulumi up rewrites this file.\n` +
-    `# Flux reconciles it; the agent token is in Secret ${AGENT_TOKEN_SECRET} in namespace ${agent.namespace}, never here.\n`;
+    `# Flux reconciles it; the agent token is in Secret ${agent.tokenSecretName} in namespace ${agent.namespace}, never here.\n`;
   return Object.fromEntries(
     agentFluxManifests(config, agent, facts).map((o) => [
       `${agent.flux.manifestPath}/${fluxManifestFile(o)}`,

@@ -21,21 +21,30 @@ export function renderStack(config: StackConfig): Record<string, string> {
     ...renderRunner(config),
     ...renderAutoscaler(config),
   };
-  const agent = config.agent;
-  if (agent) {
-    files["agent-config.yaml"] =
+  for (const agent of config.agents) {
+    // The first agent's files at the top, as for `gitlab-eks:agent`; every other one's in agents/<name>/.
+    const at = agent.index === 0 ? "" : `agents/${agent.name}/`;
+    const own: Record<string, string> = {};
+    own["agent-config.yaml"] =
       `# ${agent.project}: .gitlab/agents/${agent.name}/config.yaml (committed by pulumi up)\n` +
       yaml(agentConfigFile(agent));
-    if (agent.installMethod === "flux") Object.assign(files, renderFlux(config, agent));
-    files["agent-values.yaml"] =
+    if (agent.installMethod === "flux") Object.assign(own, renderFlux(config, agent));
+    own["agent-values.yaml"] =
       `# Helm values of release ${agent.releaseName} (chart gitlab-agent ${agent.chartVersion}) in namespace ${agent.namespace}.\n` +
-      `# The agent token is in Secret gitlab-agent-token (key token: ${SECRET}), never a value here.\n` +
+      `# The agent token is in Secret ${agent.tokenSecretName} (key token: ${SECRET}), never a value here.\n` +
       yaml(agentHelmValues(config, agent, placeholderFacts(agent)));
-    files["agent-rbac.yaml"] = agentRbac(agent)
+    own["agent-rbac.yaml"] = agentRbac(agent)
       .map((o) => yaml(o))
       .join("---\n");
-    Object.assign(files, renderAgentModes(agent));
+    Object.assign(own, renderAgentModes(agent));
+    for (const [name, content] of Object.entries(own)) files[`${at}${name}`] = content;
   }
+  // One Flux per cluster, whichever agents it installs.
+  const fluxAgent = config.agents.find((a) => a.installMethod === "flux");
+  if (fluxAgent)
+    files["flux/cluster/flux-values.yaml"] =
+      `# Helm values of release flux (chart ${FLUX_CHART} ${fluxAgent.flux.chartVersion}) in namespace ${fluxAgent.flux.namespace}.\n` +
+      yaml(fluxChartValues(config));
   return files;
 }
 
@@ -71,16 +80,13 @@ function placeholderFacts(agent: AgentConfig): AgentFacts {
 
 /**
  * installMethod flux: under `flux/`, the files committed to the agent project's manifest folder (same
- * names, same content) and, under `flux/cluster/`, Flux's chart values and its GitRepository and
- * Kustomization.
+ * names, same content) and, under `flux/cluster/`, the agent's GitRepository and Kustomization (Flux's
+ * chart values are written once, by renderStack).
  */
 function renderFlux(config: StackConfig, agent: AgentConfig): Record<string, string> {
   const files: Record<string, string> = {};
   for (const [repoPath, content] of Object.entries(agentFluxFiles(config, agent, placeholderFacts(agent))))
     files[`flux/${repoPath.slice(agent.flux.manifestPath.length + 1)}`] = content;
-  files["flux/cluster/flux-values.yaml"] =
-    `# Helm values of release flux (chart ${FLUX_CHART} ${agent.flux.chartVersion}) in namespace ${agent.flux.namespace}.\n` +
-    yaml(fluxChartValues(config));
   const gitlabUrl = config.gitlab.url ?? "<CI_SERVER_URL, else https://gitlab.com>";
   for (const o of fluxClusterObjects(agent, gitlabUrl))
     files[`flux/cluster/${o.kind.toLowerCase()}.yaml`] = yaml(o);

@@ -43,7 +43,7 @@ export async function deployUnderMocks(
   const { deployStack } = await import("../../infra/cloud/stack");
   const deployed = deployStack({ ...config, gitlab: { ...config.gitlab, url: world.fake.url } }, { env });
   // A failed preflight leaves the agent's resources unregistered forever: surface its error first.
-  if (deployed.agent) await deployed.agent.ready;
+  await Promise.all(deployed.agents.map((a) => a.ready));
   if (deployed.runner) await deployed.runner.ready;
   await settle(deployed.resources);
   return { mocks, deployed };
