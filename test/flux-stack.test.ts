@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { AgentConfig } from "../infra/config/agent";
 import type { StackConfig } from "../infra/config/types";
+import { fluxStatusPaths } from "../infra/model/fluxCheck";
 import { isolationRule } from "../infra/model/isolation";
 import { desiredNodePools } from "../infra/model/nodePools";
 import { deployUnderMocks, exampleConfig, productionWithFlux } from "./support/deploy";
@@ -136,6 +137,32 @@ describe("installMethod flux in the Pulumi program", () => {
     assert.equal(kustomization.inputs.metadata.namespace, "flux-system");
   });
 
+  it("creates the GitRepository and Kustomization only after the flux2 release that installs their CRDs", () => {
+    const [repo] = mocks.ofType(GIT_REPOSITORY);
+    const [kustomization] = mocks.ofType(KUSTOMIZATION);
+    const release = `${RELEASE}::flux`;
+    assert.ok(mocks.dependenciesOf(GIT_REPOSITORY, repo.name).includes(release));
+    const kDeps = mocks.dependenciesOf(KUSTOMIZATION, kustomization.name);
+    assert.ok(kDeps.includes(release), kDeps.join(", "));
+    assert.ok(kDeps.includes(`${GIT_REPOSITORY}::${repo.name}`), "the Kustomization waits for its source");
+    // The release itself waits for Flux's namespace (and the cluster): nothing of Flux goes first.
+    const rDeps = mocks.dependenciesOf(RELEASE, "flux");
+    assert.ok(rDeps.includes("kubernetes:core/v1:Namespace::ns-flux-system"), rDeps.join(", "));
+  });
+
+  it("creates the GitRepository only after the deploy-token Secret it names, which waits for the token", () => {
+    const [repo] = mocks.ofType(GIT_REPOSITORY);
+    const secret = "kubernetes:core/v1:Secret::flux-git-secret";
+    assert.equal(repo.inputs.spec.secretRef.name, "gitlab-agent-flux-deploy-token");
+    assert.ok(mocks.dependenciesOf(GIT_REPOSITORY, repo.name).includes(secret));
+    const sDeps = mocks.dependenciesOf("kubernetes:core/v1:Secret", "flux-git-secret");
+    assert.ok(sDeps.includes("kubernetes:core/v1:Namespace::ns-flux-system"), sDeps.join(", "));
+    assert.ok(sDeps.includes(`${DYNAMIC}FluxDeployToken::flux-deploy-token`), sDeps.join(", "));
+    // The old deploy token is revoked only once the Secret holds its successor.
+    const retire = mocks.dependenciesOf(`${DYNAMIC}FluxDeployTokenRetirement`, "flux-deploy-token-retirement");
+    assert.ok(retire.includes(secret), retire.join(", "));
+  });
+
   it("installs no direct release of the agent; its namespace, token Secret and RBAC stay the stack's", () => {
     assert.deepEqual(releases(mocks, "gitlab-agent"), []);
     const secret = mocks.one("kubernetes:core/v1:Secret", "gitlab-agent-token").inputs;
@@ -228,6 +255,16 @@ describe("installMethod flux in the Pulumi program", () => {
       env.fluxResourcePath,
       `helm.toolkit.fluxcd.io/v2/namespaces/flux-system/helmreleases/${agent.releaseName}`,
     );
+    // GitLab's own formula (environment_flux_resource_selector.vue) applied to the committed HelmRelease:
+    // `${apiVersion}/namespaces/${namespace}/helmreleases/${name}`; the page then GETs /apis/<path>.
+    const release = Object.values(files)
+      .map((text) => parse(text))
+      .find((o) => o.kind === "HelmRelease");
+    assert.equal(
+      env.fluxResourcePath,
+      `${release.apiVersion}/namespaces/${release.metadata.namespace}/helmreleases/${release.metadata.name}`,
+    );
+    assert.equal(`/apis/${env.fluxResourcePath}`, fluxStatusPaths(agent).helmRelease);
     assert.equal(env.kubernetesNamespace, agent.environment.kubernetesNamespace);
     const retirement = mocks.one(`${DYNAMIC}AgentTokenRetirement`, "gitlab-agent-token-retirement").inputs;
     assert.equal(retirement.keepTokenId, 7);
