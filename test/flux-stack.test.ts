@@ -287,6 +287,39 @@ describe("installMethod flux in the Pulumi program", () => {
   });
 });
 
+describe("installMethod flux with a branch the agent project does not have", () => {
+  let world: GitlabWorld;
+  before(async () => {
+    world = await gitlabWorld({
+      instance: { version: "18.5.1-ee", kas: { version: "18.5.1", externalUrl: "wss://kas.gitlab.example.com" } },
+    });
+  });
+  after(() => world.fake.close());
+
+  it("fails the preflight, creating nothing, naming agent.flux.branch and the fix; once the branch exists it goes on", async () => {
+    const base = productionWithFlux();
+    const config = withAgent(base, { flux: { ...base.agent!.flux, branch: "gitops" } });
+    await assert.rejects(deployUnderMocks(world, "production", config), (e: Error) => {
+      assert.match(e.message, /The GitLab agent cannot be set up \(nothing was created\)/);
+      assert.match(
+        e.message,
+        /flux branch: gitlab-eks:agent\.flux\.branch: branch "gitops" does not exist in platform\/clusters; .*Fix: create the branch in platform\/clusters, or pulumi config set --path 'gitlab-eks:agent\.flux\.branch' main \(the project's default branch\)/,
+      );
+      return true;
+    });
+    // Created by hand (POST /projects/:id/repository/branches), the same stack deploys and commits there.
+    const res = await fetch(`${world.fake.url}/api/v4/projects/${world.clustersId}/repository/branches`, {
+      method: "POST",
+      headers: { "PRIVATE-TOKEN": world.maintainerToken, "Content-Type": "application/json" },
+      body: JSON.stringify({ branch: "gitops", ref: "main" }),
+    });
+    assert.equal(res.status, 201);
+    const { mocks } = await deployUnderMocks(world, "production", config);
+    const [repo] = mocks.ofType(GIT_REPOSITORY);
+    assert.deepEqual(repo.inputs.spec.ref, { branch: "gitops" });
+  });
+});
+
 describe("installMethod helm stays as it was", () => {
   let world: GitlabWorld;
   before(async () => {
