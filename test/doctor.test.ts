@@ -103,10 +103,9 @@ ${agent}`;
   it("with installMethod flux, checks that agent.flux.branch exists in the agent project", async () => {
     const flux = (branch: string) =>
       projectDir({
-        dev: stack(`  gitlab-eks:agent:\n    installMethod: flux\n    flux:\n      branch: ${branch}\n`).replace(
-          "URL",
-          w.fake.url,
-        ),
+        dev: stack(
+          `  gitlab-eks:agent:\n    installMethod: flux\n    flux:\n      branch: ${branch}\n`,
+        ).replace("URL", w.fake.url),
       });
     const missing = await cli(["doctor", "--stack", "dev"], {
       cwd: flux("no-such-branch"),

@@ -159,7 +159,10 @@ describe("installMethod flux in the Pulumi program", () => {
     assert.ok(sDeps.includes("kubernetes:core/v1:Namespace::ns-flux-system"), sDeps.join(", "));
     assert.ok(sDeps.includes(`${DYNAMIC}FluxDeployToken::flux-deploy-token`), sDeps.join(", "));
     // The old deploy token is revoked only once the Secret holds its successor.
-    const retire = mocks.dependenciesOf(`${DYNAMIC}FluxDeployTokenRetirement`, "flux-deploy-token-retirement");
+    const retire = mocks.dependenciesOf(
+      `${DYNAMIC}FluxDeployTokenRetirement`,
+      "flux-deploy-token-retirement",
+    );
     assert.ok(retire.includes(secret), retire.join(", "));
   });
 
@@ -291,7 +294,10 @@ describe("installMethod flux with a branch the agent project does not have", () 
   let world: GitlabWorld;
   before(async () => {
     world = await gitlabWorld({
-      instance: { version: "18.5.1-ee", kas: { version: "18.5.1", externalUrl: "wss://kas.gitlab.example.com" } },
+      instance: {
+        version: "18.5.1-ee",
+        kas: { version: "18.5.1", externalUrl: "wss://kas.gitlab.example.com" },
+      },
     });
   });
   after(() => world.fake.close());
