@@ -73,7 +73,11 @@ describe("agent modes: config", () => {
       expose: "internal",
     });
     assert.equal(a.receptiveUrl, undefined);
-    assert.equal(agentOf({ receptive: { expose: "internet-facing" } }).receptive!.expose, "internet-facing");
+    const open = agentOf({ receptive: { expose: "internet-facing", sourceRanges: ["203.0.113.0/24"] } });
+    assert.deepEqual(
+      [open.receptive!.expose, open.receptive!.sourceRanges],
+      ["internet-facing", ["203.0.113.0/24"]],
+    );
     expectProblems({ receptive: { expose: "public" } }, [
       ["receptive.expose", /none, internal, internet-facing/],
     ]);
@@ -107,6 +111,42 @@ describe("agent modes: config", () => {
       ["receptive.tlsHost", /host name/],
     ]);
     expectProblems({ receptive: { url: "grpcs://a.example.com/path" } }, [["receptive.url", /no path/]]);
+  });
+
+  it("an internet-facing load balancer only with source ranges, 0.0.0.0/0 said explicitly", () => {
+    // Without sourceRanges (or with an empty list) anyone on the internet could reach agentk's plain gRPC port.
+    for (const sourceRanges of [undefined, []])
+      expectProblems(
+        { receptive: { expose: "internet-facing", ...(sourceRanges ? { sourceRanges } : {}) } },
+        [
+          [
+            "receptive.sourceRanges",
+            new RegExp(
+              `is ${sourceRanges ? "empty" : "not set"} while agent.receptive.expose is internet-facing: .*anyone on the internet .*port 8082.*` +
+                `Fix: pulumi config set --path 'gitlab-eks:agent.receptive.sourceRanges\\[0\\]' <the CIDR block .*0\\.0\\.0\\.0/0`,
+            ),
+          ],
+        ],
+      );
+    const anyone = agentOf({ receptive: { expose: "internet-facing", sourceRanges: ["0.0.0.0/0"] } });
+    assert.deepEqual(anyone.receptive!.sourceRanges, ["0.0.0.0/0"]);
+    // internal: optional, and restricts who in the VPC may connect.
+    assert.equal(agentOf({ receptive: { expose: "internal" } }).receptive!.sourceRanges, undefined);
+    assert.deepEqual(
+      agentOf({ receptive: { expose: "internal", sourceRanges: ["10.20.0.0/16"] } }).receptive!.sourceRanges,
+      ["10.20.0.0/16"],
+    );
+    // Every problem at once: a block with host bits, one that is not a CIDR, ranges with nothing to restrict.
+    expectProblems({ receptive: { expose: "internet-facing", sourceRanges: ["203.0.113.7/24", "gitlab"] } }, [
+      ["receptive.sourceRanges[0]", /host bits are set\); use 203\.0\.113\.0\/24/],
+      ["receptive.sourceRanges[1]", /must be an IPv4 CIDR block/],
+    ]);
+    expectProblems({ receptive: { url: "grpc://a.example.com", sourceRanges: ["203.0.113.0/24"] } }, [
+      ["receptive.sourceRanges", /expose is none, so there is no load balancer/],
+    ]);
+    expectProblems({ receptive: { expose: "internal", sourceRanges: ["0.0.0.0/0", "10.0.0.0/8"] } }, [
+      ["receptive.sourceRanges", /every address\) with other blocks/],
+    ]);
   });
 
   it("RBAC modes: least privilege by default; an existing service account or role only when named", () => {
@@ -197,7 +237,13 @@ describe("agent modes: model", () => {
     assert.deepEqual(internal.spec.ports, [
       { name: "receptive-api", protocol: "TCP", port: 8082, targetPort: 8082 },
     ]);
-    const open = receptiveService(agentOf({ receptive: { expose: "internet-facing" } }))!;
+    assert.equal(internal.spec.loadBalancerSourceRanges, undefined, "no ranges: the cloud's default");
+    const open = receptiveService(
+      agentOf({
+        receptive: { expose: "internet-facing", sourceRanges: ["203.0.113.0/24", "198.51.100.0/24"] },
+      }),
+    )!;
+    assert.deepEqual(open.spec.loadBalancerSourceRanges, ["203.0.113.0/24", "198.51.100.0/24"]);
     assert.equal(
       open.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"],
       "internet-facing",
@@ -246,9 +292,12 @@ describe("agent modes: the Pulumi program", () => {
   const services = (mocks: RecordingMocks) => mocks.ofType("kubernetes:core/v1:Service");
 
   it("expose: the load balancer's address becomes the URL configuration's URL", async () => {
-    const { mocks, deployed } = await deploy("staging", { receptive: { expose: "internal" } });
+    const { mocks, deployed } = await deploy("staging", {
+      receptive: { expose: "internal", sourceRanges: ["10.20.0.0/16"] },
+    });
     const [svc] = services(mocks);
     assert.equal(svc.inputs.spec.type, "LoadBalancer");
+    assert.deepEqual(svc.inputs.spec.loadBalancerSourceRanges, ["10.20.0.0/16"]);
     assert.equal(svc.inputs.metadata.namespace, "gitlab-agent");
     assert.equal(
       svc.inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-internal"],

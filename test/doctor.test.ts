@@ -100,6 +100,31 @@ ${agent}`;
     assert.match(r.stdout, /FAIL {2}agent version: .*use v18\.4\.x, v18\.5\.x, v18\.6\.x/);
   });
 
+  it("with installMethod flux, checks that agent.flux.branch exists in the agent project", async () => {
+    const flux = (branch: string) =>
+      projectDir({
+        dev: stack(
+          `  gitlab-eks:agent:\n    installMethod: flux\n    flux:\n      branch: ${branch}\n`,
+        ).replace("URL", w.fake.url),
+      });
+    const missing = await cli(["doctor", "--stack", "dev"], {
+      cwd: flux("no-such-branch"),
+      env: { GITLAB_TOKEN: w.maintainerToken },
+    });
+    assert.equal(missing.code, 1, missing.stdout + missing.stderr);
+    assert.match(
+      missing.stdout,
+      /FAIL {2}flux branch: gitlab-eks:agent\.flux\.branch: branch "no-such-branch" does not exist in platform\/clusters; .*pulumi config set --path 'gitlab-eks:agent\.flux\.branch' main/,
+    );
+    assert.match(missing.stdout, /1 check failed$/m);
+    const present = await cli(["doctor", "--stack", "dev"], {
+      cwd: flux("main"),
+      env: { GITLAB_TOKEN: w.maintainerToken },
+    });
+    assert.equal(present.code, 0, present.stdout + present.stderr);
+    assert.match(present.stdout, /ok {4}flux branch: main exists in platform\/clusters/);
+  });
+
   it("fails when GitLab cannot be reached", async () => {
     // A port nobody listens on any more.
     const probe = net.createServer();

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { AgentConfig } from "../infra/config/agent";
 import type { StackConfig } from "../infra/config/types";
+import { fluxStatusPaths } from "../infra/model/fluxCheck";
 import { isolationRule } from "../infra/model/isolation";
 import { desiredNodePools } from "../infra/model/nodePools";
 import { deployUnderMocks, exampleConfig, productionWithFlux } from "./support/deploy";
@@ -136,6 +137,35 @@ describe("installMethod flux in the Pulumi program", () => {
     assert.equal(kustomization.inputs.metadata.namespace, "flux-system");
   });
 
+  it("creates the GitRepository and Kustomization only after the flux2 release that installs their CRDs", () => {
+    const [repo] = mocks.ofType(GIT_REPOSITORY);
+    const [kustomization] = mocks.ofType(KUSTOMIZATION);
+    const release = `${RELEASE}::flux`;
+    assert.ok(mocks.dependenciesOf(GIT_REPOSITORY, repo.name).includes(release));
+    const kDeps = mocks.dependenciesOf(KUSTOMIZATION, kustomization.name);
+    assert.ok(kDeps.includes(release), kDeps.join(", "));
+    assert.ok(kDeps.includes(`${GIT_REPOSITORY}::${repo.name}`), "the Kustomization waits for its source");
+    // The release itself waits for Flux's namespace (and the cluster): nothing of Flux goes first.
+    const rDeps = mocks.dependenciesOf(RELEASE, "flux");
+    assert.ok(rDeps.includes("kubernetes:core/v1:Namespace::ns-flux-system"), rDeps.join(", "));
+  });
+
+  it("creates the GitRepository only after the deploy-token Secret it names, which waits for the token", () => {
+    const [repo] = mocks.ofType(GIT_REPOSITORY);
+    const secret = "kubernetes:core/v1:Secret::flux-git-secret";
+    assert.equal(repo.inputs.spec.secretRef.name, "gitlab-agent-flux-deploy-token");
+    assert.ok(mocks.dependenciesOf(GIT_REPOSITORY, repo.name).includes(secret));
+    const sDeps = mocks.dependenciesOf("kubernetes:core/v1:Secret", "flux-git-secret");
+    assert.ok(sDeps.includes("kubernetes:core/v1:Namespace::ns-flux-system"), sDeps.join(", "));
+    assert.ok(sDeps.includes(`${DYNAMIC}FluxDeployToken::flux-deploy-token`), sDeps.join(", "));
+    // The old deploy token is revoked only once the Secret holds its successor.
+    const retire = mocks.dependenciesOf(
+      `${DYNAMIC}FluxDeployTokenRetirement`,
+      "flux-deploy-token-retirement",
+    );
+    assert.ok(retire.includes(secret), retire.join(", "));
+  });
+
   it("installs no direct release of the agent; its namespace, token Secret and RBAC stay the stack's", () => {
     assert.deepEqual(releases(mocks, "gitlab-agent"), []);
     const secret = mocks.one("kubernetes:core/v1:Secret", "gitlab-agent-token").inputs;
@@ -228,6 +258,16 @@ describe("installMethod flux in the Pulumi program", () => {
       env.fluxResourcePath,
       `helm.toolkit.fluxcd.io/v2/namespaces/flux-system/helmreleases/${agent.releaseName}`,
     );
+    // GitLab's own formula (environment_flux_resource_selector.vue) applied to the committed HelmRelease:
+    // `${apiVersion}/namespaces/${namespace}/helmreleases/${name}`; the page then GETs /apis/<path>.
+    const release = Object.values(files)
+      .map((text) => parse(text))
+      .find((o) => o.kind === "HelmRelease");
+    assert.equal(
+      env.fluxResourcePath,
+      `${release.apiVersion}/namespaces/${release.metadata.namespace}/helmreleases/${release.metadata.name}`,
+    );
+    assert.equal(`/apis/${env.fluxResourcePath}`, fluxStatusPaths(agent).helmRelease);
     assert.equal(env.kubernetesNamespace, agent.environment.kubernetesNamespace);
     const retirement = mocks.one(`${DYNAMIC}AgentTokenRetirement`, "gitlab-agent-token-retirement").inputs;
     assert.equal(retirement.keepTokenId, 7);
@@ -247,6 +287,42 @@ describe("installMethod flux in the Pulumi program", () => {
       assert.ok(!text.includes(world.maintainerToken), "GitLab token");
       assert.doesNotMatch(text, /glagent-|glpat-|gldt-|password|"token"/);
     }
+  });
+});
+
+describe("installMethod flux with a branch the agent project does not have", () => {
+  let world: GitlabWorld;
+  before(async () => {
+    world = await gitlabWorld({
+      instance: {
+        version: "18.5.1-ee",
+        kas: { version: "18.5.1", externalUrl: "wss://kas.gitlab.example.com" },
+      },
+    });
+  });
+  after(() => world.fake.close());
+
+  it("fails the preflight, creating nothing, naming agent.flux.branch and the fix; once the branch exists it goes on", async () => {
+    const base = productionWithFlux();
+    const config = withAgent(base, { flux: { ...base.agents[0].flux, branch: "gitops" } });
+    await assert.rejects(deployUnderMocks(world, "production", config), (e: Error) => {
+      assert.match(e.message, /The GitLab agent cannot be set up \(nothing was created\)/);
+      assert.match(
+        e.message,
+        /flux branch: gitlab-eks:agent\.flux\.branch: branch "gitops" does not exist in platform\/clusters; .*Fix: create the branch in platform\/clusters, or pulumi config set --path 'gitlab-eks:agent\.flux\.branch' main \(the project's default branch\)/,
+      );
+      return true;
+    });
+    // Created by hand (POST /projects/:id/repository/branches), the same stack deploys and commits there.
+    const res = await fetch(`${world.fake.url}/api/v4/projects/${world.clustersId}/repository/branches`, {
+      method: "POST",
+      headers: { "PRIVATE-TOKEN": world.maintainerToken, "Content-Type": "application/json" },
+      body: JSON.stringify({ branch: "gitops", ref: "main" }),
+    });
+    assert.equal(res.status, 201);
+    const { mocks } = await deployUnderMocks(world, "production", config);
+    const [repo] = mocks.ofType(GIT_REPOSITORY);
+    assert.deepEqual(repo.inputs.spec.ref, { branch: "gitops" });
   });
 });
 

@@ -150,23 +150,28 @@ export function deployAgent(
     }));
   const before = [...deps.dependsOn, secret, ...rbacResources, configFile];
   if (agent.installMethod === "flux") {
+    const manifests = helmFacts.apply((f) => agentFluxFiles(config, agent, f));
+    let gitlab: FluxGitlabDeployment | undefined;
     const flux = deployFlux(config, agent, {
       provider: deps.provider,
       dependsOn: before,
       gitlabUrl: conn.url,
+      // The deploy token and its Secret in Flux's namespace, which the GitRepository waits for.
+      gitSecret: (fluxNamespace) => {
+        gitlab = deployFluxGitlab(config, agent, {
+          target,
+          project,
+          owner,
+          provider: deps.provider,
+          fluxNamespace,
+          dependsOn: before,
+          manifests,
+        });
+        return gitlab.gitSecret;
+      },
     });
-    resources.push(...flux.resources);
-    const manifests = helmFacts.apply((f) => agentFluxFiles(config, agent, f));
-    const gitlab = deployFluxGitlab(config, agent, {
-      target,
-      project,
-      owner,
-      provider: deps.provider,
-      fluxNamespace: flux.namespace,
-      dependsOn: before,
-      manifests,
-    });
-    resources.push(...gitlab.resources);
+    if (!gitlab) throw new Error("deployFlux did not create Flux's deploy-token Secret");
+    resources.push(...flux.resources, ...gitlab.resources);
     // The replaced agent token is revoked once its successor is in the Secret, the HelmRelease naming it
     // is committed and Flux's Kustomization is in place (fluxGitlab.ts says what that leaves open).
     keep(

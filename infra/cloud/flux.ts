@@ -26,6 +26,11 @@ export function deployFlux(
     /** The cluster's readiness (CoreDNS) and the agent's namespace, token Secret and RBAC. */
     dependsOn: pulumi.Resource[];
     gitlabUrl: string;
+    /**
+     * Makes the Secret (in Flux's namespace, once it exists) holding the deploy token the GitRepository
+     * names: the GitRepository waits for it, so source-controller never fetches with a missing Secret.
+     */
+    gitSecret: (fluxNamespace: k8s.core.v1.Namespace) => pulumi.Resource;
   },
 ): FluxDeployment {
   const opts = { provider: deps.provider, dependsOn: deps.dependsOn };
@@ -50,12 +55,15 @@ export function deployFlux(
     },
     { ...opts, dependsOn: [...deps.dependsOn, namespace] },
   );
-  // Their CRDs come with the chart: both wait for the release.
+  const gitSecret = deps.gitSecret(namespace);
+  // Their CRDs come with the chart: both wait for the release (docs/gitops.md, "Flux's objects before
+  // their CRDs": preview skips a custom resource whose kind the cluster does not serve yet, and up creates
+  // it only after the release, retrying while the new CRDs are being established).
   const [repo, kustomization] = fluxClusterObjects(agent, deps.gitlabUrl);
   const gitRepository = new k8s.apiextensions.CustomResource(
     `flux-gitrepository-${repo.metadata.name}`,
     { apiVersion: repo.apiVersion, kind: repo.kind, metadata: repo.metadata, spec: repo.spec },
-    { ...opts, dependsOn: [...deps.dependsOn, release] },
+    { ...opts, dependsOn: [...deps.dependsOn, release, gitSecret] },
   );
   const applied = new k8s.apiextensions.CustomResource(
     `flux-kustomization-${kustomization.metadata.name}`,

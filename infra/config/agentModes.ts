@@ -4,7 +4,7 @@
  * and the chart's RBAC choices (`agent.rbac`: an existing service account, an existing role).
  */
 import * as v from "valibot";
-import { fix, oneOf, pattern, section, text } from "./kit";
+import { cidrBlock, fix, list, oneOf, pattern, section, text } from "./kit";
 import { show, type Problem } from "./problems";
 
 export const AGENT_RBAC_MODES = [
@@ -23,6 +23,10 @@ export type ReceptiveExpose = (typeof RECEPTIVE_EXPOSE)[number];
  * whose defaults these are; we set both so the exposing Service's target port never drifts from them).
  */
 export const RECEPTIVE_API_PORT = 8082;
+/** `loadBalancerSourceRanges` that opens an internet-facing load balancer to every address, said explicitly. */
+export const ANY_SOURCE = "0.0.0.0/0";
+/** At most this many source ranges: each is a rule in the nodes' security group (60 rules by default). */
+export const MAX_SOURCE_RANGES = 20;
 
 const HOST = "[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?";
 export const RECEPTIVE_URL = new RegExp(`^grpcs?:\\/\\/${HOST}(:\\d{1,5})?\\/?$`);
@@ -50,6 +54,15 @@ export const receptiveSchema = section({
   ),
   tlsHost: v.optional(pattern("a host name", TLS_HOST, "agent.example.com", 253)),
   expose: v.optional(oneOf(RECEPTIVE_EXPOSE), "none"),
+  sourceRanges: v.optional(
+    list(
+      cidrBlock("203.0.113.0/24"),
+      "CIDR blocks",
+      "'[\"203.0.113.0/24\"]'",
+      MAX_SOURCE_RANGES,
+      "each is a rule in the nodes' security group",
+    ),
+  ),
 });
 
 const objectName = (example: string) => pattern("a Kubernetes object name", OBJECT_NAME, example, 253);
@@ -64,6 +77,8 @@ export interface ReceptiveConfig {
   /** Host name GitLab verifies the endpoint's certificate for (URL configuration `tls_host`). */
   tlsHost?: string;
   expose: ReceptiveExpose;
+  /** The exposing Service's `loadBalancerSourceRanges`: the only clients the load balancer accepts. */
+  sourceRanges?: string[];
 }
 
 export interface AgentRbac {
@@ -105,6 +120,25 @@ export function checkReceptive(
     });
   const url = r.url ?? a.receptiveUrl;
   const receptive = url !== undefined || expose !== "none";
+  const sourceRanges = r.sourceRanges;
+  if (sourceRanges !== undefined && expose === "none")
+    problems.push({
+      key: key("receptive.sourceRanges"),
+      message: `is set, but agent.receptive.expose is none, so there is no load balancer for it to restrict. Fix: pulumi config set --path '${key("receptive.expose")}' internal, or pulumi config rm --path '${key("receptive.sourceRanges")}'`,
+    });
+  if (expose === "internet-facing" && (sourceRanges ?? []).length === 0)
+    problems.push({
+      key: key("receptive.sourceRanges"),
+      message:
+        `is ${sourceRanges ? "empty" : "not set"} while agent.receptive.expose is internet-facing: the load balancer would let anyone on the internet reach agentk's receptive API (plain gRPC on port ${RECEPTIVE_API_PORT}). ` +
+        `Fix: pulumi config set --path '${key("receptive.sourceRanges[0]")}' <the CIDR block your GitLab connects from, e.g. 203.0.113.0/24>, ` +
+        `or, to accept every address knowingly, pulumi config set --path '${key("receptive.sourceRanges[0]")}' ${ANY_SOURCE}`,
+    });
+  if (sourceRanges && sourceRanges.length > 1 && sourceRanges.includes(ANY_SOURCE))
+    problems.push({
+      key: key("receptive.sourceRanges"),
+      message: `lists ${ANY_SOURCE} (every address) with other blocks, which then restrict nothing. Fix: pulumi config set --path '${key("receptive.sourceRanges")}' '["${ANY_SOURCE}"]', or remove ${ANY_SOURCE} from the list`,
+    });
   if (!receptive) {
     for (const f of ["caCert", "tlsHost"] as const)
       if (r[f] !== undefined)
@@ -132,7 +166,7 @@ export function checkReceptive(
       key: key("receptive.expose"),
       message: `creates a TCP load balancer straight to agentk, which listens without TLS, so GitLab cannot reach ${url} over grpcs:// through it. Fix: pulumi config set --path '${key("receptive.expose")}' none and terminate TLS in front of agentk yourself, or drop the URL (pulumi config rm --path '${key("receptive.url")}') and let the load balancer's address become a grpc:// URL`,
     });
-  return { url, caCert: r.caCert, tlsHost: r.tlsHost, expose };
+  return { url, caCert: r.caCert, tlsHost: r.tlsHost, expose, ...(sourceRanges ? { sourceRanges } : {}) };
 }
 
 /** The RBAC mode with the names it needs; production refuses cluster-admin in any spelling. */

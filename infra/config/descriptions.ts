@@ -101,6 +101,8 @@ export const DESCRIPTIONS: Record<string, string> = {
     "Host name GitLab verifies the endpoint's certificate for, when it differs from the URL's (`tls_host`).",
   "gitlab-eks:agent.receptive.expose":
     "`none`, `internal` (a Network Load Balancer in the private subnets) or `internet-facing`: a LoadBalancer Service in front of agentk's receptive port 8082.",
+  "gitlab-eks:agent.receptive.sourceRanges":
+    "CIDR blocks the exposing load balancer accepts (`loadBalancerSourceRanges`); required with `internet-facing` (`0.0.0.0/0` to accept every address knowingly).",
   "gitlab-eks:agent.replicas": "Number of agent pods.",
   "gitlab-eks:agent.requests": "Resource requests of the agent pods.",
   "gitlab-eks:agent.requests.cpu": "CPU request (a Kubernetes quantity).",

@@ -3,6 +3,7 @@
  * Messages may contain `{key}`, which validation replaces with the setting's full key.
  */
 import * as v from "valibot";
+import { hostBitsProblem, IPV4_CIDR, networkOf } from "../core/cidr";
 import { hiddenCharacter } from "../core/text";
 import { show } from "./problems";
 
@@ -75,6 +76,16 @@ export function pattern(what: string, re: RegExp, example: string, max?: number)
     v.regex(re, (i) => `must be ${what}, got ${show(i.input)}. ${fix(example)}`),
   );
 }
+
+/** An IPv4 network block: AWS refuses one with host bits set (203.0.113.7/24). */
+export const cidrBlock = (example: string) =>
+  v.pipe(
+    pattern("an IPv4 CIDR block such as 10.0.0.0/16", IPV4_CIDR, example),
+    v.check(
+      (x) => hostBitsProblem(x) === undefined,
+      (i) => `${hostBitsProblem(String(i.input))}. ${fix(networkOf(String(i.input)))}`,
+    ),
+  );
 
 /** A list of at most `max` items: the length is checked first, so a huge list gives one problem, not one per item. */
 export function list<T extends v.GenericSchema>(

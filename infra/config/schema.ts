@@ -6,12 +6,11 @@
  * message can say exactly which `pulumi config set` command fixes it.
  */
 import * as v from "valibot";
-import { fix, flag, list, NAMESPACE, oneOf, pattern, section, text, wholeNumber } from "./kit";
+import { cidrBlock, fix, flag, list, NAMESPACE, oneOf, pattern, section, text, wholeNumber } from "./kit";
 import { autoscalerSchema } from "./autoscalerSchema";
 import { agentSchema } from "./agent";
 import { agentsSchema } from "./agents";
 import { gitlabSchema } from "./gitlab";
-import { hostBitsProblem, IPV4_CIDR, networkOf } from "../core/cidr";
 import { instanceTypeProblem } from "../core/instances";
 import { show } from "./problems";
 import { runnerSchema } from "./runnerSchema";
@@ -42,15 +41,7 @@ export const MIN_DISK_SIZE_GB = 20;
 
 // ---- formats ---------------------------------------------------------------------------------------
 
-/** An IPv4 network block: AWS refuses one with host bits set (203.0.113.7/24). */
-const cidr = (example: string) =>
-  v.pipe(
-    pattern("an IPv4 CIDR block such as 10.0.0.0/16", IPV4_CIDR, example),
-    v.check(
-      (x) => hostBitsProblem(x) === undefined,
-      (i) => `${hostBitsProblem(String(i.input))}. ${fix(networkOf(String(i.input)))}`,
-    ),
-  );
+const cidr = cidrBlock;
 
 export const CLUSTER_NAME = /^[A-Za-z][A-Za-z0-9-]*$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;

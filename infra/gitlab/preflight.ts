@@ -6,9 +6,11 @@
  */
 import type { AgentConfig } from "../config/agent";
 import { defaultImageTag, versionSkewProblem } from "../model/agent";
+import { branchHead } from "./branches";
 import { gitlabClient, type GitlabApi } from "./client";
 import { GitlabConnection, GitlabTokenError, readToken } from "./connection";
 import { GitlabApiError, gaveUpText } from "./errors";
+import { defaultBranch } from "./files";
 import {
   ACCESS_LEVEL_NAMES,
   instanceMetadata,
@@ -114,6 +116,33 @@ export async function checkProjectRole(
   );
 }
 
+/**
+ * With `installMethod: flux`, the branch Flux follows must exist in the agent project: the manifests are
+ * committed to it and the GitRepository fetches it, so a missing branch would fail the commit halfway
+ * through `pulumi up` (or leave Flux fetching nothing). GET /projects/:id/repository/branches/:branch,
+ * 404 = missing.
+ */
+async function checkFluxBranch(api: GitlabApi, agent: AgentConfig, add: Add): Promise<void> {
+  const key = "gitlab-eks:agent.flux.branch";
+  const { branch } = agent.flux;
+  try {
+    if ((await branchHead(api, { project: agent.project, branch })) !== undefined) {
+      add("flux branch", true, `${branch} exists in ${agent.project}`);
+      return;
+    }
+    const fallback = await defaultBranch(api, agent.project).catch(() => undefined);
+    add(
+      "flux branch",
+      false,
+      `${key}: branch "${branch}" does not exist in ${agent.project}; Flux follows it and the stack commits the agent's manifests to it. ` +
+        `Fix: create the branch in ${agent.project}, or pulumi config set --path '${key}' ${fallback ?? "<an existing branch>"}` +
+        (fallback ? ` (the project's default branch)` : ""),
+    );
+  } catch (e) {
+    add("flux branch", false, (e as Error).message);
+  }
+}
+
 export async function agentPreflight(
   conn: GitlabConnection,
   agent: AgentConfig,
@@ -148,6 +177,8 @@ export async function agentPreflight(
   } catch (e) {
     add("role on agent project", false, (e as Error).message);
   }
+
+  if (agent.installMethod === "flux") await checkFluxBranch(api, agent, add);
 
   let metadata: InstanceMetadata | undefined;
   try {

@@ -19,6 +19,8 @@ export interface ReceptiveService {
     type: "LoadBalancer";
     selector: Record<string, string>;
     ports: { name: string; protocol: "TCP"; port: number; targetPort: number }[];
+    /** Clients the load balancer accepts (`agent.receptive.sourceRanges`); absent: the cloud's default. */
+    loadBalancerSourceRanges?: string[];
   };
 }
 
@@ -54,6 +56,11 @@ export function receptiveService(agent: AgentConfig): ReceptiveService | undefin
       ports: [
         { name: "receptive-api", protocol: "TCP", port: RECEPTIVE_API_PORT, targetPort: RECEPTIVE_API_PORT },
       ],
+      // The in-tree AWS cloud provider turns these into the nodes' security group rules for the NLB's port
+      // (an NLB keeps the client's address, so the rules see GitLab's).
+      ...(agent.receptive?.sourceRanges
+        ? { loadBalancerSourceRanges: [...agent.receptive.sourceRanges] }
+        : {}),
     },
   };
 }

@@ -40,6 +40,7 @@ export async function deployUnderMocks(
 ) {
   const mocks = new RecordingMocks();
   await pulumi.runtime.setMocks(mocks, "gitlab-eks", stack, false);
+  mocks.recordDependencies();
   const { deployStack } = await import("../../infra/cloud/stack");
   const deployed = deployStack({ ...config, gitlab: { ...config.gitlab, url: world.fake.url } }, { env });
   // A failed preflight leaves the agent's resources unregistered forever: surface its error first.

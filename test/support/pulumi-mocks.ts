@@ -12,6 +12,13 @@ export interface RecordedResource {
   inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/** What the SDK sends the engine for one resource: its type, name and direct dependencies (URNs). */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getDependenciesList(): string[];
+}
+
 export const ACCOUNT = "123456789012";
 export const PRIMARY_CLUSTER_SG = "sg-0e1c2a3b4c5d6e7f8";
 export const RUNNER_RESOURCE_TYPE = "pulumi-nodejs:dynamic/gitlab-eks:GitlabRunner";
@@ -26,6 +33,34 @@ export const MOCK_DEPLOY_TOKEN = "gldt-MOCKDEPLOY";
 export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   readonly invokes: { token: string; inputs: Record<string, unknown> }[] = [];
+  /** `type::name` -> the URNs the SDK sent as the resource's direct dependencies (dependsOn and inputs). */
+  private readonly dependencies = new Map<string, string[]>();
+
+  /**
+   * Records the dependencies of every resource registered from now on, by wrapping the mock monitor
+   * `pulumi.runtime.setMocks` installed (MockResourceArgs carries no dependencies). Call after setMocks.
+   */
+  recordDependencies(): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+      registerResource(req: RegisterRequest, callback: unknown): unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+      this.dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
+      return register(req, callback);
+    };
+  }
+
+  /** `type::name` of each resource the given one directly depends on (recordDependencies must be on). */
+  dependenciesOf(type: string, name: string): string[] {
+    const urns = this.dependencies.get(`${type}::${name}`);
+    if (!urns) throw new Error(`no registration of ${type} named ${name} was recorded`);
+    // urn:pulumi:<stack>::<project>::<parent types$>type::name
+    return urns.map((urn) => {
+      const [, , qualifiedType, name] = urn.split("::");
+      return `${qualifiedType.split("$").pop()}::${name}`;
+    });
+  }
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
     this.resources.push({ type: args.type, name: args.name, inputs: args.inputs });
