@@ -218,6 +218,11 @@ describe("agent modes: model", () => {
     assert.deepEqual(v.config.api, { jwtPublicKey: "PUB", listenAddress: ":8082" });
     assert.deepEqual(v.service, { internalPort: 8082 });
     assert.equal(v.config.kasAddress, undefined);
+    // The chart's own rule (templates/_helpers.tpl, gitlab-agent.validateApiPort) with receptive enabled:
+    // listenAddress is host:port or :port, and its port equals service.internalPort, else helm fails.
+    const listen = String(v.config.api.listenAddress);
+    assert.ok(listen.includes(":"));
+    assert.equal(listen.split(":").pop(), String(v.service.internalPort));
   });
 
   it("the exposing Service: an NLB, internal by default spelling, selecting the chart's pods", () => {

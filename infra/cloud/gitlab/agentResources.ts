@@ -19,6 +19,7 @@ import {
 } from "../../gitlab/agents";
 import { dnsLabelProblem } from "../../core/kubernetes";
 import { diffByKeys, GitlabTarget, providerApi, targetKey } from "./dynamic";
+import { tokenRetirementProvider } from "./tokenRetirement";
 
 export * from "./agentObjects";
 
@@ -215,36 +216,15 @@ export interface AgentTokenRetirementArgs {
 
 /**
  * Revokes this stack's tokens other than the one in use, once the agent runs on it: created with a
- * dependency on the Helm release, so it runs after the Secret changed and the pods rolled. Tokens of other
- * stacks and of people are never touched. Deleting it revokes nothing (AgentToken's delete does).
+ * dependency on the Helm release, so it runs after the Secret changed and the pods rolled.
  */
-export const agentTokenRetirementProvider: pulumi.dynamic.ResourceProvider = {
-  async diff(_id, olds, news) {
-    return diffByKeys(
-      olds,
-      news,
-      [targetKey],
-      ["project", "agentId", "keepTokenId", "owner", "replacedTokenIds"],
-    );
-  },
-  async create(inputs) {
-    const revoked = await retire(inputs);
-    return { id: `${inputs.agentId}`, outs: { ...inputs, revoked } };
-  },
-  async update(_id, _olds, news) {
-    return { outs: { ...news, revoked: await retire(news) } };
-  },
-  async delete() {},
-};
-
-async function retire(p: Props): Promise<number[]> {
-  const api = providerApi(p.target, PURPOSE);
-  const keep = Number(p.keepTokenId);
-  const replaced = ((p.replacedTokenIds ?? []) as number[]).filter((id) => id !== keep);
-  for (const id of replaced) await revokeAgentToken(api, p.project, p.agentId, id);
-  const orphans = await revokeStackTokens(api, p.project, p.agentId, p.owner, [keep, ...replaced]);
-  return [...replaced, ...orphans.map((t) => t.id)];
-}
+export const agentTokenRetirementProvider = tokenRetirementProvider({
+  purpose: PURPOSE,
+  scope: ["project", "agentId"],
+  id: (p) => `${p.agentId}`,
+  revoke: (api, p, tokenId) => revokeAgentToken(api, p.project, p.agentId, tokenId),
+  revokeStack: (api, p, keep) => revokeStackTokens(api, p.project, p.agentId, p.owner, keep),
+});
 
 export class AgentTokenRetirement extends pulumi.dynamic.Resource {
   /** Ids of the tokens revoked by the last run. */

@@ -11,10 +11,9 @@ import {
   showDeployToken,
 } from "../../gitlab/deployTokens";
 import { diffByKeys, GitlabTarget, providerApi, targetKey } from "./dynamic";
+import { tokenRetirementProvider } from "./tokenRetirement";
 
 const PURPOSE = "Managing Flux's deploy token";
-
-type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface FluxDeployTokenArgs {
   target: pulumi.Input<GitlabTarget>;
@@ -118,29 +117,15 @@ export interface FluxDeployTokenRetirementArgs {
 /**
  * Revokes this stack's deploy tokens other than the one in the Secret, once the Secret holds it (created
  * with a dependency on the Secret). source-controller reads the Secret at each fetch, so the next fetch
- * after the Secret changed uses the new token. Deleting it revokes nothing (FluxDeployToken's delete does).
+ * after the Secret changed uses the new token.
  */
-export const fluxDeployTokenRetirementProvider: pulumi.dynamic.ResourceProvider = {
-  async diff(_id, olds, news) {
-    return diffByKeys(olds, news, [targetKey], ["project", "keepTokenId", "owner", "replacedTokenIds"]);
-  },
-  async create(inputs) {
-    return { id: `${inputs.project}:deploy-tokens`, outs: { ...inputs, revoked: await retire(inputs) } };
-  },
-  async update(_id, _olds, news) {
-    return { outs: { ...news, revoked: await retire(news) } };
-  },
-  async delete() {},
-};
-
-async function retire(p: Props): Promise<number[]> {
-  const api = providerApi(p.target, PURPOSE);
-  const keep = Number(p.keepTokenId);
-  const replaced = ((p.replacedTokenIds ?? []) as number[]).filter((id) => id !== keep);
-  for (const id of replaced) await revokeDeployToken(api, p.project, id);
-  const orphans = await revokeStackDeployTokens(api, p.project, p.owner, [keep, ...replaced]);
-  return [...replaced, ...orphans.map((t) => t.id)];
-}
+export const fluxDeployTokenRetirementProvider = tokenRetirementProvider({
+  purpose: PURPOSE,
+  scope: ["project"],
+  id: (p) => `${p.project}:deploy-tokens`,
+  revoke: (api, p, tokenId) => revokeDeployToken(api, p.project, tokenId),
+  revokeStack: (api, p, keep) => revokeStackDeployTokens(api, p.project, p.owner, keep),
+});
 
 export class FluxDeployTokenRetirement extends pulumi.dynamic.Resource {
   declare readonly revoked: pulumi.Output<number[]>;
