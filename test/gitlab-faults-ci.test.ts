@@ -104,7 +104,8 @@ describe("CI helper objects through lost and ambiguous answers: faulted run, nex
         promotionBranch: "gitlab-eks/promote/main-to-staging",
         targetBranch: "staging",
         title: "Promote main to staging",
-        description: "d",
+        description: "<!-- gitlab-eks:promote stack=staging dir=. -->\nd",
+        markers: ["<!-- gitlab-eks:promote stack=staging dir=. -->"],
       });
     };
 

@@ -6,6 +6,8 @@ import { deployedCommit } from "../infra/gitlab/environments";
 import { promoteCommit, type PromotionResult, type PromotionSpec } from "../infra/gitlab/promotion";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
+const MARKER = "<!-- gitlab-eks:promote project=platform-clusters stack=staging dir=. -->";
+
 describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
   let w: GitlabWorld;
   let spec: PromotionSpec;
@@ -24,7 +26,8 @@ describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
       promotionBranch: "gitlab-eks/promote/main-to-staging",
       targetBranch: "staging",
       title: "Promote main to staging",
-      description: "the text",
+      description: `${MARKER}\nthe text`,
+      markers: [MARKER],
     };
   });
   afterEach(() => w.fake.close());
@@ -49,6 +52,51 @@ describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
     assert.deepEqual(
       w.fake.state.mergeRequests.map((m) => m.state),
       ["closed", "opened"],
+    );
+  });
+
+  it("an open merge request for the same branches without the marker (another user's) is not touched: the run fails naming it, before the branch moves", async () => {
+    await promoteCommit(api(), spec);
+    const [ours] = w.fake.state.mergeRequests;
+    ours.state = "merged";
+    const other = w.fake.addMergeRequest({
+      projectId: w.clustersId,
+      sourceBranch: spec.promotionBranch,
+      targetBranch: "staging",
+      title: "my own change on the promotion branch",
+      description: "hand-written",
+      authorId: w.fake.state.users.find((u) => u.username === "platform-bot")!.id,
+    });
+    const next = w.fake.pushCommit(w.clustersId, "main").id;
+    w.fake.clearRequests();
+    await assert.rejects(
+      promoteCommit(api(), { ...spec, sha: next }),
+      new RegExp(
+        `merge request !${other.iid} from gitlab-eks/promote/main-to-staging into staging is open and is not this ` +
+          "stack's promotion \\(its description does not start with <!-- gitlab-eks:promote project=platform-clusters " +
+          `stack=staging dir=. -->\\)\\. .*Close or merge !${other.iid} .*then run the promote job again`,
+      ),
+    );
+    assert.deepEqual(mutations(), [], "nothing written: the branch stays, their merge request stays open");
+    assert.deepEqual(
+      [other.state, other.title, other.description],
+      ["opened", "my own change on the promotion branch", "hand-written"],
+    );
+    other.state = "closed";
+    const r = await promoteCommit(api(), { ...spec, sha: next });
+    assert.deepEqual(brief(r), { action: "created", moved: true }, "their closed one is not reopened");
+    assert.equal(other.state, "closed");
+    assert.equal(other.description, "hand-written");
+  });
+
+  it("this stack's merge request with the older marker (no project=) is found and takes the new one", async () => {
+    const legacy = "<!-- gitlab-eks:promote stack=staging dir=. -->";
+    await promoteCommit(api(), { ...spec, description: `${legacy}\nold text`, markers: [legacy] });
+    const r = await promoteCommit(api(), { ...spec, markers: [MARKER, legacy] });
+    assert.equal(r.action, "updated");
+    assert.deepEqual(
+      w.fake.state.mergeRequests.map((m) => [m.state, m.description]),
+      [["opened", spec.description]],
     );
   });
 
