@@ -83,6 +83,40 @@ export const RESENT_FAULTS = FAULTS.filter((f) =>
   ].includes(f.name),
 );
 
+/**
+ * The faults met by the lookup (a GET) that follows an ambiguous POST. A GET is resent, so each of them
+ * is ridden out in the run, but the last: a 429 storm past every attempt, after which the run fails with
+ * the object's state unknown, and the next run's lookup finds it.
+ */
+export const LOOKUP_FAULTS: { name: string; inject: (f: FakeGitlab, m: Match) => void; failsTheRun?: true }[] =
+  [
+    ...FAULTS.filter((f) =>
+      [
+        "answer lost after applying",
+        "502 after applying",
+        "504 after applying",
+        "500 before applying",
+        "429 storm",
+        "503 with Retry-After",
+        "stall past the client's timeout, after applying",
+        "answer lost twice",
+      ].includes(f.name),
+    ),
+    {
+      name: "429 storm past every attempt (the run fails)",
+      inject: (f, m) => f.failNext({ ...m, status: 429, retryAfterSeconds: 0, times: 6 }),
+      failsTheRun: true,
+    },
+  ];
+
+/**
+ * The POST matching `post` is carried out and answered 502 by the proxy (its outcome unknown); the
+ * next request matching `lookup` (the same run's lookup, none before it) meets `fault`.
+ */
+export function faultTheLookup(f: FakeGitlab, post: Match, lookup: Match, fault: Fault): void {
+  f.failAfterApplying({ ...post, status: 502, onHit: () => fault.inject(f, lookup) });
+}
+
 /** What `pulumi up` does for one resource (check, then create, or diff and update/replace). */
 export async function up(
   p: pulumi.dynamic.ResourceProvider,
