@@ -19,7 +19,9 @@ import {
   FAULT_OWNER as OWNER,
   FAULT_PROJECT as PROJECT,
   FAULTS,
+  faultTheLookup,
   faultWorld,
+  LOOKUP_FAULTS,
   type Match,
   pulumiUpOf,
   RESENT_FAULTS,
@@ -161,6 +163,62 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
           assert.equal(await pulumiUp(s), undefined, "the re-run converges");
           assertConverged(s);
           assert.equal(await pulumiUp(s), undefined);
+          assertConverged(s);
+          await destroy(s);
+          assertDestroyed();
+          assertNoSecretIn(s);
+        });
+    });
+
+  /**
+   * The create answered 502 by the proxy after GitLab applied it, then the lookup that follows it (a GET
+   * by natural key) faulted too: ridden out in the run (a GET is resent), or, past every attempt, the run
+   * fails with the object unknown to state; the re-run finds it (or, token lost, deletes it and creates
+   * another), and converges on exactly one; destroy leaves none.
+   */
+  const LOOKUPS: [string, Match, Match][] = [
+    [
+      "config file",
+      { method: "POST", pathPattern: /repository\/files\// },
+      { method: "GET", pathPattern: /repository\/files\// },
+    ],
+    [
+      "agent",
+      { method: "POST", pathPattern: /cluster_agents$/ },
+      { method: "GET", pathPattern: /cluster_agents$/ },
+    ],
+    [
+      "agent token",
+      { method: "POST", pathPattern: /\/tokens$/ },
+      { method: "GET", pathPattern: /\/tokens$/ },
+    ],
+    [
+      "environment",
+      { method: "POST", pathPattern: /environments$/ },
+      { method: "GET", pathPattern: /environments$/ },
+    ],
+    [
+      "receptive URL configuration",
+      { method: "POST", pathPattern: /url_configurations$/ },
+      { method: "GET", pathPattern: /url_configurations$/ },
+    ],
+    [
+      "runner",
+      { method: "POST", pathPattern: /\/user\/runners$/ },
+      { method: "GET", pathPattern: /\/runners$/ },
+    ],
+  ];
+  for (const [object, post, lookup] of LOOKUPS)
+    describe(`${object}: the lookup after its create was answered 502`, () => {
+      for (const fault of LOOKUP_FAULTS)
+        it(fault.name, async () => {
+          const s: Record<string, State> = {};
+          faultTheLookup(w.fake, post, lookup, fault);
+          const failed = await pulumiUp(s);
+          if (fault.failsTheRun) assert.match(String(failed?.message), /429 Too Many Requests .*\(6 times\)/);
+          else assert.equal(failed, undefined, String(failed?.message));
+          assert.equal(w.fake.pendingFaults(), 0, "the create and its lookup were both faulted");
+          assert.equal(await pulumiUp(s), undefined, "the re-run converges");
           assertConverged(s);
           await destroy(s);
           assertDestroyed();

@@ -103,8 +103,16 @@ describe("promotion moves through lost and ambiguous answers: faulted run, next 
     ["the branch DELETE (moving it)", { method: "DELETE", pathPattern: /repository\/branches\// }, "preview"],
     ["the branch POST (moving it)", { method: "POST", pathPattern: /repository\/branches$/ }, "preview"],
     ["the merge request PUT reopening it", { method: "PUT", pathPattern: /merge_requests\/\d+$/ }, "preview"],
-    ["the merge request GET after the move", { method: "GET", pathPattern: /merge_requests\/\d+$/ }, "preview"],
-    ["the merge request PUT updating it", { method: "PUT", pathPattern: /merge_requests\/\d+$/ }, "new preview"],
+    [
+      "the merge request GET after the move",
+      { method: "GET", pathPattern: /merge_requests\/\d+$/ },
+      "preview",
+    ],
+    [
+      "the merge request PUT updating it",
+      { method: "PUT", pathPattern: /merge_requests\/\d+$/ },
+      "new preview",
+    ],
   ];
   for (const [step, match, text] of STEPS)
     describe(step, () => {
