@@ -9,15 +9,11 @@
  * run through gitbeaker over HTTP.
  */
 import assert from "node:assert/strict";
-import { receptiveUrlProvider, repositoryFileProvider } from "../infra/cloud/gitlab/agentResources";
-import { gitlabRunnerProvider } from "../infra/cloud/gitlab/runnerResource";
+import { faultStack, faultStackChecks } from "./support/fault-stack";
 import {
-  agentObjects,
   assertFaultedRun,
   assertNoSecretIn as assertNoSecretIn_,
   destroyOf,
-  FAULT_OWNER as OWNER,
-  FAULT_PROJECT as PROJECT,
   FAULTS,
   faultTheLookup,
   faultWorld,
@@ -25,15 +21,9 @@ import {
   type Match,
   pulumiUpOf,
   RESENT_FAULTS,
-  type StackObjects,
   type State,
 } from "./support/faults";
-import { TLS_CERT } from "./support/fake-kube";
 import type { GitlabWorld } from "./support/gitlab-world";
-
-/** A real certificate (GitLab validates ca_cert), standing in for the CA of the agent's endpoint. */
-const AGENT_CA = TLS_CERT.toString("utf8");
-const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
 
 describe("GitLab objects through lost and ambiguous answers: faulted run, re-run, destroy", () => {
   const fw = faultWorld();
@@ -42,103 +32,10 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     w = fw.w;
   });
 
-  /** The stack's GitLab objects in the program's order. */
-  const stack = (s: Record<string, State>, rotation = "initial", changed = false): StackObjects => {
-    const objects = agentObjects(fw, s, rotation, { tier: changed ? "staging" : "production" });
-    return [
-      [
-        "file",
-        repositoryFileProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          path: ".gitlab/agents/prod/config.yaml",
-          content: `${HEADER}ci_access: {}\n${changed ? "user_access: {}\n" : ""}`,
-          commitMessage: "gitlab-eks: configure agent prod",
-          retainOnDelete: false,
-          owner: OWNER,
-          adopt: false,
-          agentName: "prod",
-        }),
-      ],
-      objects.agent,
-      objects.token,
-      objects.environment,
-      [
-        "receptiveUrl",
-        receptiveUrlProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          agentId: s.agent.outs.agentId,
-          url: "grpcs://agent.example.com:443",
-          // TLS settings too: a create whose answer was lost is found by URL and TLS settings.
-          caCert: AGENT_CA,
-          tlsHost: "agentk.internal.example.com",
-          agentAdopted: s.agent.outs.adopted,
-        }),
-      ],
-      // After the Helm release in the program: revokes this stack's tokens other than the one in state.
-      objects.retirement,
-      [
-        "runner",
-        gitlabRunnerProvider,
-        () => ({
-          target: fw.target,
-          runnerType: "project_type",
-          project: PROJECT,
-          description: "gitlab-eks-production",
-          tags: changed ? ["eks", "large"] : ["eks"],
-          runUntagged: false,
-          locked: true,
-          accessLevel: "not_protected",
-          paused: false,
-          owner: OWNER,
-        }),
-      ],
-    ];
-  };
-
   const pulumiUp = (s: Record<string, State>, rotation?: string, changed?: boolean) =>
-    pulumiUpOf(stack(s, rotation, changed), s, fw.output);
-  const destroy = (s: Record<string, State>) => destroyOf(stack(s), s);
-
-  const agentTokens = () => w.fake.state.agentTokens.filter((t) => t.status === "active");
-  const stackRunners = () =>
-    w.fake.state.runners.filter((r) => r.description.includes(`[gitlab-eks:${OWNER}]`));
-
-  function assertConverged(s: Record<string, State>) {
-    assert.equal(w.fake.state.agents.length, 1, "one agent");
-    assert.deepEqual(
-      agentTokens().map((t) => t.id),
-      [s.token.outs.tokenId],
-      "one active token, the one state holds",
-    );
-    assert.equal(w.fake.state.environments.length, 1, "one environment");
-    assert.equal(w.fake.state.urlConfigurations.length, 1, "one URL configuration");
-    assert.deepEqual(
-      [w.fake.state.urlConfigurations[0].caCert, w.fake.state.urlConfigurations[0].tlsHost],
-      [AGENT_CA, "agentk.internal.example.com"],
-      "with its TLS settings",
-    );
-    assert.deepEqual(
-      stackRunners().map((r) => r.id),
-      [s.runner.outs.runnerId],
-      "one runner of this stack, the one state holds",
-    );
-    assert.equal(w.fake.state.runners.length, 1);
-    for (const k of ["file", "agent", "environment", "receptiveUrl"])
-      assert.equal(s[k].outs.adopted, false, `${k} is this stack's own, so destroy deletes it`);
-  }
-
-  function assertDestroyed() {
-    assert.equal(w.fake.state.agents.length, 0, "agent deleted");
-    assert.equal(agentTokens().length, 0, "no active token");
-    assert.equal(w.fake.state.environments.length, 0, "environment deleted");
-    assert.equal(w.fake.state.urlConfigurations.length, 0);
-    assert.equal(w.fake.state.runners.length, 0, "no runner left");
-    assert.equal(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
-  }
+    pulumiUpOf(faultStack(fw, s, { rotation, changed }), s, fw.output);
+  const destroy = (s: Record<string, State>) => destroyOf(faultStack(fw, s), s);
+  const { agentTokens, assertConverged, assertDestroyed } = faultStackChecks(fw);
 
   const assertNoSecretIn = (s: Record<string, State>) =>
     assertNoSecretIn_(w, fw.output, [s.token?.outs.token, s.runner?.outs.token]);

@@ -125,6 +125,8 @@ export async function up(
   p: pulumi.dynamic.ResourceProvider,
   state: State | undefined,
   inputs: Props,
+  /** Takes the object a replacement leaves to delete; without it, no object may be replaced. */
+  replaced?: (old: State) => void,
 ): Promise<State> {
   const c = await p.check?.(state?.outs ?? {}, inputs);
   if (c?.failures?.length) throw new Error(c.failures.map((f) => f.reason).join("; "));
@@ -134,6 +136,13 @@ export async function up(
   }
   const d = await p.diff!(state.id, state.outs, inputs);
   if (!d.changes) return state;
+  if (d.replaces?.length && replaced) {
+    // Create before delete (Pulumi's default): the new object first; a failed create keeps the old one.
+    assert.notEqual(d.deleteBeforeReplace, true);
+    const r = await p.create(inputs);
+    replaced(state);
+    return { id: r.id, outs: r.outs as Props };
+  }
   assert.deepEqual(d.replaces, [], "no object is replaced in these runs");
   const u = await p.update!(state.id, state.outs, inputs);
   return { id: state.id, outs: u.outs as Props };
@@ -142,27 +151,58 @@ export async function up(
 /** A stack's GitLab objects in the program's order: [name in state, provider, its inputs now]. */
 export type StackObjects = [string, pulumi.dynamic.ResourceProvider, () => Props][];
 
-/** One `pulumi up`: stops at the first failure (its message goes to `output`), keeping what succeeded. */
+/**
+ * The replaced objects not deleted yet, in the order they were replaced. Pulumi keeps such an object in
+ * state (pending delete) when its delete fails, deletes it first on the next `pulumi up`, and deletes
+ * it on `pulumi destroy`.
+ */
+export type PendingDeletes = [string, pulumi.dynamic.ResourceProvider, State][];
+
+async function deletePending(pending: PendingDeletes): Promise<void> {
+  while (pending.length) {
+    const [, provider, old] = pending[0];
+    await provider.delete!(old.id, old.outs);
+    pending.shift();
+  }
+}
+
+/**
+ * One `pulumi up`: stops at the first failure (its message goes to `output`), keeping what succeeded.
+ * With `pending`, objects may be replaced: what an earlier run left pending delete is deleted first, the
+ * replaced objects after every create and update.
+ */
 export async function pulumiUpOf(
   objects: StackObjects,
   s: Record<string, State>,
   output: string[],
+  pending?: PendingDeletes,
 ): Promise<Error | undefined> {
-  for (const [name, provider, inputs] of objects) {
-    try {
-      s[name] = await up(provider, s[name], inputs());
-    } catch (e) {
-      output.push((e as Error).message);
-      return e as Error;
-    }
+  try {
+    if (pending) await deletePending(pending);
+    for (const [name, provider, inputs] of objects)
+      s[name] = await up(
+        provider,
+        s[name],
+        inputs(),
+        pending && ((old) => pending.push([name, provider, old])),
+      );
+    if (pending) await deletePending(pending);
+  } catch (e) {
+    output.push((e as Error).message);
+    return e as Error;
   }
   return undefined;
 }
 
-/** `pulumi destroy`: every object in state, in the reverse order. */
-export async function destroyOf(objects: StackObjects, s: Record<string, State>): Promise<void> {
+/** `pulumi destroy`: every object in state, in the reverse order, then those pending delete. */
+export async function destroyOf(
+  objects: StackObjects,
+  s: Record<string, State>,
+  pending: PendingDeletes = [],
+): Promise<void> {
   for (const [name, provider] of [...objects].reverse())
     if (s[name]) await provider.delete!(s[name].id, s[name].outs);
+  await deletePending(pending);
 }
 
 export interface FaultWorld {
