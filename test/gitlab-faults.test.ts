@@ -151,6 +151,53 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     });
 
   /**
+   * `pulumi destroy` stops the environment (GitLab deletes only a stopped one), then deletes it. The stop
+   * POST changes nothing when sent twice (GitLab answers 200 for a stopped environment), so it is resent
+   * like a GET: every fault on it is ridden out. An outage past every attempt fails the destroy: on the
+   * stop, the environment stays available; on the DELETE after it, it stays stopped, and a `pulumi up`
+   * then leaves it so (nothing in its inputs changed; a deployment makes it available again). Either way
+   * the next destroy stops (again) and deletes it, and nothing else of the stack is left.
+   */
+  describe("environment: stopping it at destroy", () => {
+    const STOP: Match = { method: "POST", pathPattern: /environments\/\d+\/stop$/ };
+    const DELETE: Match = { method: "DELETE", pathPattern: /environments\/\d+$/ };
+    const OUTAGE = LOOKUP_FAULTS[LOOKUP_FAULTS.length - 1];
+    const env = () => w.fake.state.environments.map((e) => e.state);
+    for (const fault of FAULTS)
+      it(fault.name, async () => {
+        const s: Record<string, State> = {};
+        assert.equal(await pulumiUp(s), undefined);
+        fault.inject(w.fake, STOP);
+        await destroy(s);
+        assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+        assertDestroyed();
+        assertNoSecretIn(s);
+      });
+    for (const [step, match, left] of [
+      ["the stop", STOP, "available"],
+      ["the DELETE after the stop", DELETE, "stopped"],
+    ] as const)
+      it(`${OUTAGE.name}, on ${step}: the environment is left ${left}; re-run, then destroy`, async () => {
+        const s: Record<string, State> = {};
+        assert.equal(await pulumiUp(s), undefined);
+        const secrets = [s.token.outs.token, s.runner.outs.token];
+        OUTAGE.inject(w.fake, match);
+        await assert.rejects(
+          destroyOf(faultStack(fw, s), s, [], true),
+          /429 Too Many Requests .*\(6 times\)/,
+        );
+        assert.deepEqual(env(), [left]);
+        assert.ok(s.environment, "still in state");
+        assert.equal(await pulumiUp(s), undefined, "the re-run (re-creating what the destroy deleted)");
+        assertConverged(s);
+        assert.deepEqual(env(), [left], "a pulumi up does not restart it");
+        await destroy(s);
+        assertDestroyed();
+        assertNoSecretIn_(w, fw.output, [...secrets, s.token?.outs.token, s.runner?.outs.token]);
+      });
+  });
+
+  /**
    * A `pulumi up` that changes objects in place (the config file's content, the environment's tier, the
    * runner's tags) with each object's PUT faulted: a PUT is resent (a second one changes nothing), so the
    * same run converges, on the same objects.

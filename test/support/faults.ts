@@ -194,14 +194,22 @@ export async function pulumiUpOf(
   return undefined;
 }
 
-/** `pulumi destroy`: every object in state, in the reverse order, then those pending delete. */
+/**
+ * `pulumi destroy`: every object in state, in the reverse order, then those pending delete. With
+ * `forget`, each object deleted leaves `s` as it leaves Pulumi's state, so that a destroy that fails
+ * part way leaves the state a re-run starts from.
+ */
 export async function destroyOf(
   objects: StackObjects,
   s: Record<string, State>,
   pending: PendingDeletes = [],
+  forget = false,
 ): Promise<void> {
   for (const [name, provider] of [...objects].reverse())
-    if (s[name]) await provider.delete!(s[name].id, s[name].outs);
+    if (s[name]) {
+      await provider.delete!(s[name].id, s[name].outs);
+      if (forget) delete s[name];
+    }
   await deletePending(pending);
 }
 
