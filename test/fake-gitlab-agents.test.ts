@@ -4,70 +4,61 @@
  */
 import * as assert from "node:assert/strict";
 import { Gitlab } from "@gitbeaker/rest";
-import type { FakeGitlab, FakeProject, FakeUser } from "./support/fake-gitlab";
 import { fakeSuite, httpError, statusOf, SUITE_PATH } from "./support/fake-gitlab-suite";
-import type { FakeSuite } from "./support/fake-gitlab-suite";
 
 describe("fake GitLab (driven by real @gitbeaker/rest): agents, tokens, URL configurations", function () {
-  const suite = fakeSuite();
-  let fake: FakeGitlab;
-  let maint: FakeUser;
-  let project: FakeProject;
-  let tokens: FakeSuite["tokens"];
-  let jobToken: string;
-  before(function () {
-    ({ fake, maint, project, tokens, jobToken } = suite);
-  });
-  const PATH = SUITE_PATH;
-  const client = (token: string) => new Gitlab({ host: fake.url, token });
+  const s = fakeSuite();
+  const client = (token: string) => new Gitlab({ host: s.fake.url, token });
 
   describe("cluster agents", function () {
     it("register / all / show / unregister, by full path", async function () {
-      const api = client(tokens.maintApi);
-      const agent = await api.Agents.register(PATH, "prod-eu");
+      const api = client(s.tokens.maintApi);
+      const agent = await api.Agents.register(SUITE_PATH, "prod-eu");
       assert.equal(agent.name, "prod-eu");
-      assert.equal(agent.config_project.path_with_namespace, PATH);
-      assert.equal(agent.created_by_user_id, maint.id);
-      const listed = await api.Agents.all(PATH);
+      assert.equal(agent.config_project.path_with_namespace, SUITE_PATH);
+      assert.equal(agent.created_by_user_id, s.maint.id);
+      const listed = await api.Agents.all(SUITE_PATH);
       assert.deepEqual(
         listed.map((a) => a.name),
         ["prod-eu"],
       );
-      const shown = await api.Agents.show(project.id, agent.id);
+      const shown = await api.Agents.show(s.project.id, agent.id);
       assert.equal(shown.id, agent.id);
-      await api.Agents.unregister(PATH, agent.id);
-      assert.deepEqual(await api.Agents.all(PATH), []);
-      const gone = await httpError(api.Agents.show(PATH, agent.id));
+      await api.Agents.unregister(SUITE_PATH, agent.id);
+      assert.deepEqual(await api.Agents.all(SUITE_PATH), []);
+      const gone = await httpError(api.Agents.show(SUITE_PATH, agent.id));
       assert.equal(statusOf(gone), 404);
     });
 
     it("rejects invalid and duplicate names with GitLab's 400 messages", async function () {
-      const api = client(tokens.maintApi);
-      const bad = await httpError(api.Agents.register(PATH, "Bad_Name-"));
+      const api = client(s.tokens.maintApi);
+      const bad = await httpError(api.Agents.register(SUITE_PATH, "Bad_Name-"));
       assert.equal(statusOf(bad), 400);
       assert.equal(
         bad.cause?.description,
         `400 Bad request - ["Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'"]`,
       );
-      const long = await httpError(api.Agents.register(PATH, "a".repeat(64)));
+      const long = await httpError(api.Agents.register(SUITE_PATH, "a".repeat(64)));
       assert.match(long.cause?.description ?? "", /Name is too long \(maximum is 63 characters\)/);
-      const agent = await api.Agents.register(PATH, "dup");
-      const dup = await httpError(api.Agents.register(PATH, "dup"));
+      const agent = await api.Agents.register(SUITE_PATH, "dup");
+      const dup = await httpError(api.Agents.register(SUITE_PATH, "dup"));
       assert.equal(statusOf(dup), 400);
       assert.equal(dup.cause?.description, '400 Bad request - ["Name has already been taken"]');
-      await api.Agents.unregister(PATH, agent.id);
+      await api.Agents.unregister(SUITE_PATH, agent.id);
     });
 
     it("needs Maintainer to register or unregister", async function () {
-      const err = await httpError(client(tokens.devApi).Agents.register(PATH, "from-dev"));
+      const err = await httpError(client(s.tokens.devApi).Agents.register(SUITE_PATH, "from-dev"));
       assert.equal(statusOf(err), 403);
       assert.equal(err.cause?.description, "403 Forbidden");
       // Developers can read.
-      assert.deepEqual(await client(tokens.devApi).Agents.all(PATH), []);
+      assert.deepEqual(await client(s.tokens.devApi).Agents.all(SUITE_PATH), []);
     });
 
     it("refuses a CI job token (401), as agents.rb has no job_token_allowed", async function () {
-      const err = await httpError(new Gitlab({ host: fake.url, jobToken }).Agents.all(project.id));
+      const err = await httpError(
+        new Gitlab({ host: s.fake.url, jobToken: s.jobToken }).Agents.all(s.project.id),
+      );
       assert.equal(statusOf(err), 401);
       assert.equal(err.cause?.description, "401 Unauthorized");
     });
@@ -75,9 +66,9 @@ describe("fake GitLab (driven by real @gitbeaker/rest): agents, tokens, URL conf
 
   describe("agent tokens", function () {
     it("allows two active tokens; the third create is 400 with GitLab's message", async function () {
-      const api = client(tokens.maintApi);
-      const agent = await api.Agents.register(PATH, "tokens-agent");
-      const endpoint = `projects/${encodeURIComponent(PATH)}/cluster_agents/${agent.id}/tokens`;
+      const api = client(s.tokens.maintApi);
+      const agent = await api.Agents.register(SUITE_PATH, "tokens-agent");
+      const endpoint = `projects/${encodeURIComponent(SUITE_PATH)}/cluster_agents/${agent.id}/tokens`;
       // Agents.createToken in gitbeaker 43.8.0 sends a GET, so create through the requester.
       const first = await api.Agents.requester.post(endpoint, { body: { name: "t1", description: "first" } });
       assert.equal(first.status, 201);
@@ -96,7 +87,7 @@ describe("fake GitLab (driven by real @gitbeaker/rest): agents, tokens, URL conf
       assert.equal(err.message, err.cause?.description);
       assert.equal(err.cause?.response.bodyUsed, true, "gitbeaker has already consumed the body");
 
-      const listed = await api.Agents.allTokens(PATH, agent.id);
+      const listed = await api.Agents.allTokens(SUITE_PATH, agent.id);
       assert.deepEqual(
         listed.map((t) => t.name),
         ["t1", "t2"],
@@ -105,26 +96,26 @@ describe("fake GitLab (driven by real @gitbeaker/rest): agents, tokens, URL conf
         listed.every((t) => !("token" in t)),
         "the secret is only in the create response",
       );
-      const shown = await api.Agents.showToken(PATH, agent.id, Number(t1.id));
+      const shown = await api.Agents.showToken(SUITE_PATH, agent.id, Number(t1.id));
       assert.equal(shown.name, "t1");
       assert.equal(shown.last_used_at, null);
 
-      await api.Agents.removeToken(PATH, agent.id, Number(t1.id));
-      await api.Agents.removeToken(PATH, agent.id, Number(t1.id)); // revoking twice is still 204
-      assert.equal(statusOf(await httpError(api.Agents.showToken(PATH, agent.id, Number(t1.id)))), 404);
-      assert.equal((await api.Agents.allTokens(PATH, agent.id)).length, 1);
+      await api.Agents.removeToken(SUITE_PATH, agent.id, Number(t1.id));
+      await api.Agents.removeToken(SUITE_PATH, agent.id, Number(t1.id)); // revoking twice is still 204
+      assert.equal(statusOf(await httpError(api.Agents.showToken(SUITE_PATH, agent.id, Number(t1.id)))), 404);
+      assert.equal((await api.Agents.allTokens(SUITE_PATH, agent.id)).length, 1);
       const again = await api.Agents.requester.post(endpoint, { body: { name: "t3" } });
       assert.equal(again.status, 201);
     });
 
     it("documents the gitbeaker 43.8.0 trap: Agents.createToken lists instead of creating", async function () {
-      const api = client(tokens.maintApi);
-      const agent = await api.Agents.register(PATH, "trap-agent");
-      const before = fake.state.agentTokens.length;
-      const result: unknown = await api.Agents.createToken(PATH, agent.id, "never-created");
+      const api = client(s.tokens.maintApi);
+      const agent = await api.Agents.register(SUITE_PATH, "trap-agent");
+      const before = s.fake.state.agentTokens.length;
+      const result: unknown = await api.Agents.createToken(SUITE_PATH, agent.id, "never-created");
       assert.ok(Array.isArray(result));
-      assert.equal(fake.state.agentTokens.length, before);
-      const last = fake.requests[fake.requests.length - 1];
+      assert.equal(s.fake.state.agentTokens.length, before);
+      const last = s.fake.requests[s.fake.requests.length - 1];
       assert.equal(last.method, "GET");
       assert.equal(last.query.name, "never-created");
     });
@@ -132,15 +123,15 @@ describe("fake GitLab (driven by real @gitbeaker/rest): agents, tokens, URL conf
 
   describe("receptive agent URL configurations", function () {
     it("404 unless receptive agents are enabled; one JWT configuration per agent", async function () {
-      const api = client(tokens.maintApi);
-      const agent = await api.Agents.register(PATH, "receptive");
-      const endpoint = `projects/${project.id}/cluster_agents/${agent.id}/url_configurations`;
-      fake.state.instance.receptiveAgentsEnabled = false;
+      const api = client(s.tokens.maintApi);
+      const agent = await api.Agents.register(SUITE_PATH, "receptive");
+      const endpoint = `projects/${s.project.id}/cluster_agents/${agent.id}/url_configurations`;
+      s.fake.state.instance.receptiveAgentsEnabled = false;
       const off = await httpError(api.Agents.requester.get(endpoint));
       assert.equal(statusOf(off), 404);
       assert.equal(off.cause?.description, "404 Not Found");
 
-      fake.state.instance.receptiveAgentsEnabled = true;
+      s.fake.state.instance.receptiveAgentsEnabled = true;
       try {
         const createdRes = await api.Agents.requester.post(endpoint, {
           body: { url: "grpcs://agent.example.test:443" },
@@ -164,7 +155,7 @@ describe("fake GitLab (driven by real @gitbeaker/rest): agents, tokens, URL conf
         const bad = await httpError(api.Agents.requester.post(endpoint, { body: { url: "https://nope" } }));
         assert.equal(statusOf(bad), 400);
       } finally {
-        fake.state.instance.receptiveAgentsEnabled = false;
+        s.fake.state.instance.receptiveAgentsEnabled = false;
       }
     });
   });

@@ -4,25 +4,15 @@
  */
 import * as assert from "node:assert/strict";
 import { Gitlab } from "@gitbeaker/rest";
-import type { FakeGitlab, FakeProject, FakeUser } from "./support/fake-gitlab";
 import { fakeSuite, httpError, statusOf, SUITE_PATH } from "./support/fake-gitlab-suite";
-import type { FakeSuite } from "./support/fake-gitlab-suite";
 
 describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagination", function () {
-  const suite = fakeSuite();
-  let fake: FakeGitlab;
-  let maint: FakeUser;
-  let project: FakeProject;
-  let tokens: FakeSuite["tokens"];
-  before(function () {
-    ({ fake, maint, project, tokens } = suite);
-  });
-  const PATH = SUITE_PATH;
-  const client = (token: string) => new Gitlab({ host: fake.url, token });
+  const s = fakeSuite();
+  const client = (token: string) => new Gitlab({ host: s.fake.url, token });
 
   describe("instance and identity", function () {
     it("Metadata.show returns version and kas", async function () {
-      const md = await client(tokens.maintReadApi).Metadata.show();
+      const md = await client(s.tokens.maintReadApi).Metadata.show();
       assert.equal(md.version, "17.6.2-ee");
       assert.equal(md.enterprise, true);
       assert.deepEqual(md.kas, {
@@ -34,25 +24,25 @@ describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagi
     });
 
     it("GET /version through the raw requester", async function () {
-      const res = await client(tokens.maintApi).Metadata.requester.get("version");
+      const res = await client(s.tokens.maintApi).Metadata.requester.get("version");
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { version: "17.6.2-ee", revision: fake.state.instance.revision });
+      assert.deepEqual(res.body, { version: "17.6.2-ee", revision: s.fake.state.instance.revision });
     });
 
     it("PersonalAccessTokens.show() reads /personal_access_tokens/self", async function () {
-      const self = await client(tokens.maintApi).PersonalAccessTokens.show();
+      const self = await client(s.tokens.maintApi).PersonalAccessTokens.show();
       assert.equal(self.name, "ci");
       assert.deepEqual(self.scopes, ["api"]);
       assert.equal(self.active, true);
       assert.equal(self.expires_at, "2099-01-31");
       assert.equal(typeof self.id, "number");
       // Any scope may read itself.
-      const runnerOnly = await client(tokens.maintCreateRunner).PersonalAccessTokens.show();
+      const runnerOnly = await client(s.tokens.maintCreateRunner).PersonalAccessTokens.show();
       assert.deepEqual(runnerOnly.scopes, ["create_runner"]);
     });
 
     it("Users.showCurrentUser reads /user", async function () {
-      const me = await client(tokens.admin).Users.showCurrentUser();
+      const me = await client(s.tokens.admin).Users.showCurrentUser();
       assert.equal(me.username, "root");
       assert.equal(me.is_admin, true);
     });
@@ -65,8 +55,8 @@ describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagi
     });
 
     it("a revoked token gets GitLab's invalid_token answer", async function () {
-      const revoked = fake.addToken({ userId: maint.id, scopes: ["api"], revoked: true }).token;
-      const res = await fetch(`${fake.url}/api/v4/user`, { headers: { "PRIVATE-TOKEN": revoked } });
+      const revoked = s.fake.addToken({ userId: s.maint.id, scopes: ["api"], revoked: true }).token;
+      const res = await fetch(`${s.fake.url}/api/v4/user`, { headers: { "PRIVATE-TOKEN": revoked } });
       assert.equal(res.status, 401);
       assert.deepEqual(await res.json(), {
         error: "invalid_token",
@@ -75,9 +65,9 @@ describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagi
     });
 
     it("a missing scope gets 403 insufficient_scope", async function () {
-      const res = await fetch(`${fake.url}/api/v4/projects/${project.id}/cluster_agents`, {
+      const res = await fetch(`${s.fake.url}/api/v4/projects/${s.project.id}/cluster_agents`, {
         method: "POST",
-        headers: { "PRIVATE-TOKEN": tokens.maintReadApi, "content-type": "application/json" },
+        headers: { "PRIVATE-TOKEN": s.tokens.maintReadApi, "content-type": "application/json" },
         body: JSON.stringify({ name: "x" }),
       });
       assert.equal(res.status, 403);
@@ -89,13 +79,13 @@ describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagi
     });
 
     it("Projects and Groups resolve numeric ids and URL-encoded full paths", async function () {
-      const api = client(tokens.maintReadApi);
-      const byPath = await api.Projects.show(PATH);
-      const byId = await api.Projects.show(project.id);
-      assert.equal(byPath.id, project.id);
-      assert.equal(byId.path_with_namespace, PATH);
+      const api = client(s.tokens.maintReadApi);
+      const byPath = await api.Projects.show(SUITE_PATH);
+      const byId = await api.Projects.show(s.project.id);
+      assert.equal(byPath.id, s.project.id);
+      assert.equal(byId.path_with_namespace, SUITE_PATH);
       assert.equal(
-        fake.requests.some((r) => r.path === "/api/v4/projects/platform%2Finfra%2Fagents"),
+        s.fake.requests.some((r) => r.path === "/api/v4/projects/platform%2Finfra%2Fagents"),
         true,
       );
       const group = await api.Groups.show("platform/infra");
@@ -103,14 +93,14 @@ describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagi
     });
 
     it("a project the user cannot see is 404 Project Not Found", async function () {
-      const err = await httpError(client(tokens.outsiderApi).Projects.show(PATH));
+      const err = await httpError(client(s.tokens.outsiderApi).Projects.show(SUITE_PATH));
       assert.equal(statusOf(err), 404);
       assert.equal(err.cause?.description, "404 Project Not Found");
     });
 
     it("an unknown route is GitLab's catch-all 404", async function () {
-      const res = await fetch(`${fake.url}/api/v4/no/such/thing`, {
-        headers: { "PRIVATE-TOKEN": tokens.admin },
+      const res = await fetch(`${s.fake.url}/api/v4/no/such/thing`, {
+        headers: { "PRIVATE-TOKEN": s.tokens.admin },
       });
       assert.equal(res.status, 404);
       assert.deepEqual(await res.json(), { error: "404 Not Found" });
@@ -119,24 +109,24 @@ describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagi
 
   describe("pagination", function () {
     it("gitbeaker's all() follows Link rel=next across 3 pages", async function () {
-      const p = fake.addProject({ path: "many-agents", groupId: project.groupId });
+      const p = s.fake.addProject({ path: "many-agents", groupId: s.project.groupId });
       for (let i = 0; i < 45; i++)
-        fake.addAgent({ projectId: p.id, name: `agent-${String(i).padStart(2, "0")}` });
-      fake.clearRequests();
-      const agents = await client(tokens.maintReadApi).Agents.all(p.id);
+        s.fake.addAgent({ projectId: p.id, name: `agent-${String(i).padStart(2, "0")}` });
+      s.fake.clearRequests();
+      const agents = await client(s.tokens.maintReadApi).Agents.all(p.id);
       assert.equal(agents.length, 45);
       assert.equal(agents[0].name, "agent-00");
       assert.equal(agents[44].name, "agent-44");
       assert.deepEqual(
-        fake.requests.map((r) => r.query.page ?? "1"),
+        s.fake.requests.map((r) => r.query.page ?? "1"),
         ["1", "2", "3"],
       );
     });
 
     it("showExpanded, pagination: 'offset' and maxPages", async function () {
-      const p = fake.addProject({ path: "many-envs", groupId: project.groupId });
-      for (let i = 1; i <= 5; i++) fake.addEnvironment({ projectId: p.id, name: `env-${i}` });
-      const api = client(tokens.maintReadApi);
+      const p = s.fake.addProject({ path: "many-envs", groupId: s.project.groupId });
+      for (let i = 1; i <= 5; i++) s.fake.addEnvironment({ projectId: p.id, name: `env-${i}` });
+      const api = client(s.tokens.maintReadApi);
       const expanded = await api.Environments.all(p.id, {
         perPage: 2,
         showExpanded: true,
@@ -161,11 +151,11 @@ describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagi
     });
 
     it("sets GitLab's headers and Link format", async function () {
-      const p = fake.state.projects.find((x) => x.path === "many-envs")!;
+      const p = s.fake.state.projects.find((x) => x.path === "many-envs")!;
       const res = await fetch(
-        `${fake.url}/api/v4/projects/${p.id}/environments?per_page=2&page=2&states=available`,
+        `${s.fake.url}/api/v4/projects/${p.id}/environments?per_page=2&page=2&states=available`,
         {
-          headers: { "PRIVATE-TOKEN": tokens.maintReadApi },
+          headers: { "PRIVATE-TOKEN": s.tokens.maintReadApi },
         },
       );
       assert.equal(res.headers.get("x-page"), "2");
@@ -174,7 +164,7 @@ describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagi
       assert.equal(res.headers.get("x-prev-page"), "1");
       assert.equal(res.headers.get("x-total"), "5");
       assert.equal(res.headers.get("x-total-pages"), "3");
-      const base = `${fake.url}/api/v4/projects/${p.id}/environments`;
+      const base = `${s.fake.url}/api/v4/projects/${p.id}/environments`;
       assert.equal(
         res.headers.get("link"),
         [
@@ -184,8 +174,8 @@ describe("fake GitLab (driven by real @gitbeaker/rest): instance, identity, pagi
           `<${base}?page=3&per_page=2&states=available>; rel="last"`,
         ].join(", "),
       );
-      const capped = await fetch(`${fake.url}/api/v4/projects/${p.id}/environments?per_page=500`, {
-        headers: { "PRIVATE-TOKEN": tokens.maintReadApi },
+      const capped = await fetch(`${s.fake.url}/api/v4/projects/${p.id}/environments?per_page=500`, {
+        headers: { "PRIVATE-TOKEN": s.tokens.maintReadApi },
       });
       assert.equal(capped.headers.get("x-per-page"), "100");
     });

@@ -4,26 +4,16 @@
  */
 import * as assert from "node:assert/strict";
 import { Gitlab } from "@gitbeaker/rest";
-import type { FakeGitlab, FakeProject } from "./support/fake-gitlab";
 import { fakeSuite, httpError, statusOf, SUITE_PATH } from "./support/fake-gitlab-suite";
-import type { FakeSuite } from "./support/fake-gitlab-suite";
 
 describe("fake GitLab (driven by real @gitbeaker/rest): runners", function () {
-  const suite = fakeSuite();
-  let fake: FakeGitlab;
-  let project: FakeProject;
-  let tokens: FakeSuite["tokens"];
-  let jobToken: string;
-  before(function () {
-    ({ fake, project, tokens, jobToken } = suite);
-  });
-  const PATH = SUITE_PATH;
-  const client = (token: string) => new Gitlab({ host: fake.url, token });
+  const s = fakeSuite();
+  const client = (token: string) => new Gitlab({ host: s.fake.url, token });
 
   describe("runners", function () {
     it("Users.createCIRunner needs the create_runner (or api) scope", async function () {
-      const created = await client(tokens.maintCreateRunner).Users.createCIRunner("project_type", {
-        projectId: project.id,
+      const created = await client(s.tokens.maintCreateRunner).Users.createCIRunner("project_type", {
+        projectId: s.project.id,
         description: "eks",
         tagList: ["eks", "prod", "eks", " "],
         runUntagged: false,
@@ -32,22 +22,22 @@ describe("fake GitLab (driven by real @gitbeaker/rest): runners", function () {
       assert.match(created.token, /^glrt-t3_/);
       assert.equal(created.token_expires_at, null);
       assert.deepEqual(Object.keys(created).sort(), ["id", "token", "token_expires_at"]);
-      assert.deepEqual(fake.state.runners.find((r) => r.id === created.id)?.tagList, ["eks", "prod"]);
+      assert.deepEqual(s.fake.state.runners.find((r) => r.id === created.id)?.tagList, ["eks", "prod"]);
 
       const noScope = await httpError(
-        client(tokens.maintReadApi).Users.createCIRunner("project_type", { projectId: project.id }),
+        client(s.tokens.maintReadApi).Users.createCIRunner("project_type", { projectId: s.project.id }),
       );
       assert.equal(statusOf(noScope), 403);
       assert.equal(noScope.cause?.description, "insufficient_scope");
     });
 
     it("validates like GitLab: instance_type is admin only, tags vs run_untagged, timeouts", async function () {
-      const api = client(tokens.maintCreateRunner);
+      const api = client(s.tokens.maintCreateRunner);
       const inst = await httpError(api.Users.createCIRunner("instance_type"));
       assert.equal(statusOf(inst), 403);
       assert.equal(inst.cause?.description, "403 Forbidden - Insufficient permissions");
       const untagged = await httpError(
-        api.Users.createCIRunner("project_type", { projectId: project.id, runUntagged: false }),
+        api.Users.createCIRunner("project_type", { projectId: s.project.id, runUntagged: false }),
       );
       assert.equal(statusOf(untagged), 400);
       assert.equal(
@@ -56,7 +46,7 @@ describe("fake GitLab (driven by real @gitbeaker/rest): runners", function () {
       );
       const both = await httpError(
         api.Users.createCIRunner("project_type", {
-          projectId: project.id,
+          projectId: s.project.id,
           runUntagged: false,
           maximumTimeout: 60,
         }),
@@ -66,27 +56,27 @@ describe("fake GitLab (driven by real @gitbeaker/rest): runners", function () {
         "400 Bad request - Tags list can not be empty when runner is not allowed to pick untagged jobs and Maximum timeout needs to be at least 10 minutes",
       );
       const devErr = await httpError(
-        client(tokens.devApi).Users.createCIRunner("project_type", { projectId: project.id }),
+        client(s.tokens.devApi).Users.createCIRunner("project_type", { projectId: s.project.id }),
       );
       assert.equal(devErr.cause?.description, "403 Forbidden - Insufficient permissions");
-      const instance = await client(tokens.admin).Users.createCIRunner("instance_type", {
+      const instance = await client(s.tokens.admin).Users.createCIRunner("instance_type", {
         tagList: ["shared"],
       });
       assert.match(instance.token, /^glrt-t1_/);
     });
 
     it("show / all / edit / remove", async function () {
-      const created = await client(tokens.maintApi).Users.createCIRunner("group_type", {
-        groupId: project.groupId!,
+      const created = await client(s.tokens.maintApi).Users.createCIRunner("group_type", {
+        groupId: s.project.groupId!,
         tagList: ["group-eks"],
       });
-      const manage = client(tokens.maintManageRunner);
+      const manage = client(s.tokens.maintManageRunner);
       const shown = await manage.Runners.show(created.id);
       assert.equal(shown.runner_type, "group_type");
       assert.deepEqual(shown.tag_list, ["group-eks"]);
-      const forProject = await client(tokens.maintApi).Runners.all({ projectId: PATH });
+      const forProject = await client(s.tokens.maintApi).Runners.all({ projectId: SUITE_PATH });
       assert.ok(forProject.some((r) => r.id === created.id));
-      const owned = await client(tokens.maintApi).Runners.all({ owned: true, tagList: ["group-eks"] });
+      const owned = await client(s.tokens.maintApi).Runners.all({ owned: true, tagList: ["group-eks"] });
       assert.deepEqual(
         owned.map((r) => r.id),
         [created.id],
@@ -97,7 +87,7 @@ describe("fake GitLab (driven by real @gitbeaker/rest): runners", function () {
       await manage.Runners.remove({ runnerId: created.id });
       assert.equal(statusOf(await httpError(manage.Runners.show(created.id))), 404);
       const jobErr = await httpError(
-        new Gitlab({ host: fake.url, jobToken }).Runners.remove({ runnerId: 1 }),
+        new Gitlab({ host: s.fake.url, jobToken: s.jobToken }).Runners.remove({ runnerId: 1 }),
       );
       assert.equal(statusOf(jobErr), 401);
     });

@@ -14,31 +14,25 @@ import {
 import { ensureEnvironment } from "../infra/gitlab/environments";
 import { deleteFile, ensureFile } from "../infra/gitlab/files";
 import { apiWorld } from "./support/gitlab-api-world";
-import { type GitlabWorld } from "./support/gitlab-world";
 
 describe("GitLab API module: agents, tokens, files, environments", () => {
   const t = apiWorld();
-  let w: GitlabWorld;
-  beforeEach(() => {
-    w = t.w;
-  });
-  const api = t.api;
 
   describe("agents and tokens", () => {
     const OWNER = "platform-clusters/prod";
     const TAG = `[gitlab-eks:${OWNER}]`;
 
     it("registers an agent once; found again, it is this stack's only when its tokens or config name the stack", async () => {
-      const a = api(w.maintainerToken);
+      const a = t.api(t.w.maintainerToken);
       const first = await ensureAgent(a, "platform/clusters", "prod", { owner: OWNER });
       assert.deepEqual([first.created, first.adopted], [true, false]);
       await createAgentToken(a, "platform/clusters", first.agent.id, "gitlab-eks-prod-initial", {
         owner: OWNER,
       });
-      w.fake.clearRequests();
+      t.w.fake.clearRequests();
       const second = await ensureAgent(a, "platform/clusters", "prod", { owner: OWNER });
       assert.deepEqual([second.created, second.adopted, second.agent.id], [false, false, first.agent.id]);
-      assert.equal(w.fake.countMutatingRequests(), 0);
+      assert.equal(t.w.fake.countMutatingRequests(), 0);
       await assert.rejects(
         ensureAgent(a, "platform/clusters", "prod", { owner: "platform-clusters/staging", adopt: true }),
         /belongs to gitlab-eks stack platform-clusters\/prod .*Give this stack its own gitlab-eks:agent.name/,
@@ -46,13 +40,13 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
     });
 
     it("refuses an agent registered by hand (glab), naming what it saw, unless adopt is set", async () => {
-      const existing = w.fake.addAgent({ projectId: w.clustersId, name: "staging" });
-      w.fake.addAgentToken({ agentId: existing.id, name: "glab-bootstrap-1700000000" });
+      const existing = t.w.fake.addAgent({ projectId: t.w.clustersId, name: "staging" });
+      t.w.fake.addAgentToken({ agentId: existing.id, name: "glab-bootstrap-1700000000" });
       await assert.rejects(
-        ensureAgent(api(w.maintainerToken), String(w.clustersId), "staging", { owner: OWNER }),
+        ensureAgent(t.api(t.w.maintainerToken), String(t.w.clustersId), "staging", { owner: OWNER }),
         /agent "staging" already exists .*this stack did not register it .*"glab-bootstrap-1700000000".*Set gitlab-eks:agent.adopt to true/,
       );
-      const r = await ensureAgent(api(w.maintainerToken), String(w.clustersId), "staging", {
+      const r = await ensureAgent(t.api(t.w.maintainerToken), String(t.w.clustersId), "staging", {
         owner: OWNER,
         adopt: true,
       });
@@ -60,17 +54,17 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
     });
 
     it("a lost registration is found by name in the same run, never registered twice", async () => {
-      w.fake.loseAnswer({ method: "POST", pathPattern: /cluster_agents$/ });
-      const r = await ensureAgent(api(w.maintainerToken), "platform/clusters", "prod", { owner: OWNER });
+      t.w.fake.loseAnswer({ method: "POST", pathPattern: /cluster_agents$/ });
+      const r = await ensureAgent(t.api(t.w.maintainerToken), "platform/clusters", "prod", { owner: OWNER });
       assert.deepEqual([r.created, r.adopted], [true, false]);
-      assert.equal(w.fake.countRequests({ method: "POST" }), 1);
-      assert.equal(w.fake.state.agents.length, 1);
+      assert.equal(t.w.fake.countRequests({ method: "POST" }), 1);
+      assert.equal(t.w.fake.state.agents.length, 1);
     });
 
     it("creates tokens carrying the stack, revokes only this stack's orphans, never a token it holds or another's", async () => {
-      const a = api(w.maintainerToken);
+      const a = t.api(t.w.maintainerToken);
       const { agent } = await ensureAgent(a, "platform/clusters", "prod", { owner: OWNER });
-      const foreign = w.fake.addAgentToken({ agentId: agent.id, name: "glab-bootstrap-1700000000" });
+      const foreign = t.w.fake.addAgentToken({ agentId: agent.id, name: "glab-bootstrap-1700000000" });
       const first = await createAgentToken(a, "platform/clusters", agent.id, "gitlab-eks-prod-initial", {
         owner: OWNER,
         description: "gitlab-eks: cluster prod",
@@ -88,7 +82,7 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
       await revokeAgentToken(a, "platform/clusters", agent.id, foreign.id); // what the message asks
       await revokeAgentToken(a, "platform/clusters", agent.id, foreign.id); // again: already gone is fine
       // A rotation whose answer is lost twice: the run fails, leaving an orphan of this stack.
-      w.fake.failAfterApplying({ method: "POST", pathPattern: /\/tokens$/, status: 502, times: 2 });
+      t.w.fake.failAfterApplying({ method: "POST", pathPattern: /\/tokens$/, status: 502, times: 2 });
       await assert.rejects(
         createAgentToken(a, "platform/clusters", agent.id, "gitlab-eks-prod-2026-11", {
           owner: OWNER,
@@ -112,7 +106,7 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
       const active = (await activeTokens(a, "platform/clusters", agent.id)).map((t) => t.id).sort();
       assert.deepEqual(active, [first.token.id, second.token.id].sort());
       assert.ok(
-        w.fake
+        t.w.fake
           .requestsMatching({ method: "POST", pathPattern: /\/tokens$/ })
           .every((r) => r.applied ?? r.status === 201),
         "GitLab never refused a third token",
@@ -120,7 +114,7 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
     });
 
     it("deletes an agent, and deleting it again is fine", async () => {
-      const a = api(w.maintainerToken);
+      const a = t.api(t.w.maintainerToken);
       const { agent } = await ensureAgent(a, "platform/clusters", "tmp");
       await deleteAgent(a, "platform/clusters", agent.id);
       await deleteAgent(a, "platform/clusters", agent.id);
@@ -128,7 +122,7 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
     });
 
     it("explains that receptive agents need Ultimate self-managed when GitLab answers 404", async () => {
-      const a = api(w.maintainerToken);
+      const a = t.api(t.w.maintainerToken);
       const { agent } = await ensureAgent(a, "platform/clusters", "prod");
       await assert.rejects(
         ensureUrlConfiguration(a, "platform/clusters", agent.id, "grpcs://agent.example.com"),
@@ -137,8 +131,8 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
     });
 
     it("creates a receptive URL configuration once, in JWT mode", async () => {
-      w.fake.state.instance.receptiveAgentsEnabled = true;
-      const a = api(w.maintainerToken);
+      t.w.fake.state.instance.receptiveAgentsEnabled = true;
+      const a = t.api(t.w.maintainerToken);
       const { agent } = await ensureAgent(a, "platform/clusters", "prod");
       const first = await ensureUrlConfiguration(
         a,
@@ -160,17 +154,17 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
 
   describe("files and environments", () => {
     it("deleting a file that is gone is done: GitLab's 400 for it is checked against the branch", async () => {
-      const a = api(w.maintainerToken);
+      const a = t.api(t.w.maintainerToken);
       const path = ".gitlab/agents/prod/config.yaml";
       await ensureFile(a, "platform/clusters", path, "ci_access: {}\n", { message: "agent config" });
       await deleteFile(a, "platform/clusters", path, "main", "remove");
       await deleteFile(a, "platform/clusters", path, "main", "remove again");
-      assert.equal(w.fake.countRequests({ method: "DELETE", status: 400 }), 1, "GitLab said 400");
-      assert.equal(w.fake.readFile(w.clustersId, "main", path), undefined);
+      assert.equal(t.w.fake.countRequests({ method: "DELETE", status: 400 }), 1, "GitLab said 400");
+      assert.equal(t.w.fake.readFile(t.w.clustersId, "main", path), undefined);
     });
 
     it("commits the agent config file only when its content changes", async () => {
-      const a = api(w.maintainerToken);
+      const a = t.api(t.w.maintainerToken);
       const path = ".gitlab/agents/prod/config.yaml";
       const created = await ensureFile(a, "platform/clusters", path, "ci_access: {}\n", {
         message: "agent config",
@@ -184,12 +178,12 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
         message: "agent config",
       });
       assert.equal(updated.changed, true);
-      assert.equal(w.fake.commitsFor(w.clustersId, "main").length, 2);
-      assert.equal(w.fake.readFile(w.clustersId, "main", path), "user_access: {}\n");
+      assert.equal(t.w.fake.commitsFor(t.w.clustersId, "main").length, 2);
+      assert.equal(t.w.fake.readFile(t.w.clustersId, "main", path), "user_access: {}\n");
     });
 
     it("creates the environment linked to the agent, then changes nothing, then updates on difference", async () => {
-      const a = api(w.maintainerToken);
+      const a = t.api(t.w.maintainerToken);
       const { agent } = await ensureAgent(a, "platform/clusters", "prod");
       const spec = {
         name: "production",
@@ -201,9 +195,9 @@ describe("GitLab API module: agents, tokens, files, environments", () => {
       assert.equal(first.changed, true);
       assert.equal(first.environment.clusterAgentId, agent.id);
       assert.equal(first.environment.kubernetesNamespace, "apps");
-      w.fake.clearRequests();
+      t.w.fake.clearRequests();
       assert.equal((await ensureEnvironment(a, "platform/clusters", spec)).changed, false);
-      assert.equal(w.fake.countMutatingRequests(), 0);
+      assert.equal(t.w.fake.countMutatingRequests(), 0);
       const moved = await ensureEnvironment(a, "platform/clusters", {
         ...spec,
         kubernetesNamespace: "apps-2",

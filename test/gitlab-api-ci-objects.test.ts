@@ -10,46 +10,41 @@ import { type GitlabWorld } from "./support/gitlab-world";
 
 describe("GitLab API module: MR notes and drift issues", () => {
   const t = apiWorld();
-  let w: GitlabWorld;
-  beforeEach(() => {
-    w = t.w;
-  });
-  const api = t.api;
 
   describe("merge request notes: the token user's own note", () => {
     let iid: number;
     let otherId: number;
     beforeEach(() => {
-      const bot = w.fake.state.users.find((u) => u.username === "platform-bot")!;
-      otherId = w.fake.addUser({ username: "former-bot" }).id;
-      iid = w.fake.addMergeRequest({
-        projectId: w.clustersId,
+      const bot = t.w.fake.state.users.find((u) => u.username === "platform-bot")!;
+      otherId = t.w.fake.addUser({ username: "former-bot" }).id;
+      iid = t.w.fake.addMergeRequest({
+        projectId: t.w.clustersId,
         sourceBranch: "feature",
         targetBranch: "main",
         title: "t",
         authorId: bot.id,
       }).iid;
     });
-    const target = () => ({ project: w.clustersId, mergeRequestIid: iid });
+    const target = () => ({ project: t.w.clustersId, mergeRequestIid: iid });
 
     it("prefers the marker note written by the token's user over another user's", async () => {
-      const bot = w.fake.state.users.find((u) => u.username === "platform-bot")!;
-      const theirs = w.fake.addNote({
-        projectId: w.clustersId,
+      const bot = t.w.fake.state.users.find((u) => u.username === "platform-bot")!;
+      const theirs = t.w.fake.addNote({
+        projectId: t.w.clustersId,
         noteableType: "MergeRequest",
         noteableIid: iid,
         body: "<!-- m -->\nold",
         authorId: otherId,
       });
-      const mine = w.fake.addNote({
-        projectId: w.clustersId,
+      const mine = t.w.fake.addNote({
+        projectId: t.w.clustersId,
         noteableType: "MergeRequest",
         noteableIid: iid,
         body: "<!-- m -->\nold",
         authorId: bot.id,
       });
       const r = await upsertMergeRequestNote(
-        api(w.maintainerToken),
+        t.api(t.w.maintainerToken),
         target(),
         "<!-- m -->",
         "<!-- m -->\nnew",
@@ -59,8 +54,8 @@ describe("GitLab API module: MR notes and drift issues", () => {
     });
 
     it("another user's marker note it cannot edit: writes its own and says so, instead of failing on 403", async () => {
-      w.fake.addNote({
-        projectId: w.clustersId,
+      t.w.fake.addNote({
+        projectId: t.w.clustersId,
         noteableType: "MergeRequest",
         noteableIid: iid,
         body: "<!-- m -->\nold",
@@ -68,7 +63,7 @@ describe("GitLab API module: MR notes and drift issues", () => {
       });
       const log: string[] = [];
       const r = await upsertMergeRequestNote(
-        api(w.maintainerToken),
+        t.api(t.w.maintainerToken),
         target(),
         "<!-- m -->",
         "<!-- m -->\nnew",
@@ -82,13 +77,13 @@ describe("GitLab API module: MR notes and drift issues", () => {
         /written by @former-bot, and GitLab does not let @platform-bot .* edit it: wrote note \d+ instead/,
       );
       const again = await upsertMergeRequestNote(
-        api(w.maintainerToken),
+        t.api(t.w.maintainerToken),
         target(),
         "<!-- m -->",
         "<!-- m -->\nnew",
       );
       assert.deepEqual([again.action, again.id], ["unchanged", r.id]);
-      assert.equal(w.fake.state.notes.filter((n) => !n.system).length, 2);
+      assert.equal(t.w.fake.state.notes.filter((n) => !n.system).length, 2);
     });
 
     for (const [what, inject] of [
@@ -100,16 +95,16 @@ describe("GitLab API module: MR notes and drift issues", () => {
       ["a lost answer", (f: GitlabWorld["fake"]) => f.loseAnswer({ method: "POST", pathPattern: /notes$/ })],
     ] as const)
       it(`${what}: one note, found by marker and author in the same run`, async () => {
-        inject(w.fake);
+        inject(t.w.fake);
         const r = await upsertMergeRequestNote(
-          api(w.maintainerToken),
+          t.api(t.w.maintainerToken),
           target(),
           "<!-- m -->",
           "<!-- m -->\nb",
         );
         assert.equal(r.action, "created");
-        assert.equal(w.fake.state.notes.length, 1);
-        assert.equal(w.fake.countRequests({ method: "POST" }), 1);
+        assert.equal(t.w.fake.state.notes.length, 1);
+        assert.equal(t.w.fake.countRequests({ method: "POST" }), 1);
       });
   });
 
@@ -124,21 +119,21 @@ describe("GitLab API module: MR notes and drift issues", () => {
       ["a lost answer", (f: GitlabWorld["fake"]) => f.loseAnswer({ method: "POST", pathPattern: /issues$/ })],
     ] as const)
       it(`${what}: one issue, found by label and marker in the same run; closing comments once`, async () => {
-        inject(w.fake);
-        const r = await upsertIssue(api(w.maintainerToken), {
+        inject(t.w.fake);
+        const r = await upsertIssue(t.api(t.w.maintainerToken), {
           ...lookup,
           title: "Drift",
           description: "<!-- drift -->\nd",
         });
         assert.equal(r.action, "created");
-        assert.equal(w.fake.state.issues.length, 1);
-        w.fake.loseAnswer({ method: "POST", pathPattern: /notes$/ });
-        await closeIssue(api(w.maintainerToken), lookup, "No drift any more.");
+        assert.equal(t.w.fake.state.issues.length, 1);
+        t.w.fake.loseAnswer({ method: "POST", pathPattern: /notes$/ });
+        await closeIssue(t.api(t.w.maintainerToken), lookup, "No drift any more.");
         assert.equal(
-          w.fake.state.notes.filter((n) => !n.system && n.body === "No drift any more.").length,
+          t.w.fake.state.notes.filter((n) => !n.system && n.body === "No drift any more.").length,
           1,
         );
-        assert.equal(w.fake.state.issues[0].state, "closed");
+        assert.equal(t.w.fake.state.issues[0].state, "closed");
       });
   });
 });
