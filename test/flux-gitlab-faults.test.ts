@@ -28,6 +28,7 @@ import {
   type StackObjects,
   pulumiUpOf,
   type State,
+  OUTAGE_MESSAGE,
 } from "./support/faults";
 
 const DIR = ".gitlab/flux/prod";
@@ -192,7 +193,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
           const s: Record<string, State> = {};
           faultTheLookup(fw.w.fake, post, lookup, fault);
           const failed = await pulumiUp(s);
-          if (fault.failsTheRun) assert.match(String(failed?.message), /429 Too Many Requests .*\(6 times\)/);
+          if (fault.failsTheRun) assert.match(String(failed?.message), OUTAGE_MESSAGE);
           else assert.equal(failed, undefined, String(failed?.message));
           assert.equal(fw.w.fake.pendingFaults(), 0, "the create and its lookup were both faulted");
           assert.equal(await pulumiUp(s), undefined, "the re-run converges");

@@ -21,6 +21,7 @@ import {
   RESENT_FAULTS,
   TIMEOUT_MS,
   type Match,
+  OUTAGE_MESSAGE,
 } from "./support/faults";
 
 const PROJECT = "platform/clusters";
@@ -162,8 +163,7 @@ describe("CI helper objects through lost and ambiguous answers: faulted run, nex
               (e: Error) => e,
             );
             fw.output.push(String(failed?.message ?? ""));
-            if (fault.failsTheRun)
-              assert.match(String(failed?.message), /429 Too Many Requests .*\(6 times\)/);
+            if (fault.failsTheRun) assert.match(String(failed?.message), OUTAGE_MESSAGE);
             else assert.equal(failed, undefined, String(failed?.message));
             assert.equal(w.fake.pendingFaults(), 0, "the create and its lookup were both faulted");
             await run(); // the next pipeline

@@ -12,7 +12,7 @@ import {
   agentTokenRetirementProvider,
   clusterAgentProvider,
 } from "../../infra/cloud/gitlab/agentResources";
-import { TIMEOUT_VARIABLE } from "../../infra/gitlab/requester";
+import { DEFAULT_RETRY, TIMEOUT_VARIABLE } from "../../infra/gitlab/requester";
 import type { FakeGitlab } from "./fake-gitlab";
 import { gitlabWorld, type GitlabWorld } from "./gitlab-world";
 
@@ -84,6 +84,20 @@ export const RESENT_FAULTS = FAULTS.filter((f) =>
 );
 
 /**
+ * A 429 storm past every attempt the requester makes (DEFAULT_RETRY.maxAttempts, no wait: Retry-After 0):
+ * the request is never carried out and the run fails there, as on an outage; the next run finishes.
+ */
+export const OUTAGE = {
+  name: "429 storm past every attempt (the run fails)",
+  inject: (f: FakeGitlab, m: Match) =>
+    f.failNext({ ...m, status: 429, retryAfterSeconds: 0, times: DEFAULT_RETRY.maxAttempts }),
+  failsTheRun: true as const,
+};
+
+/** What the run that meets OUTAGE fails with. */
+export const OUTAGE_MESSAGE = new RegExp(`429 Too Many Requests .*\\(${DEFAULT_RETRY.maxAttempts} times\\)`);
+
+/**
  * The faults met by the lookup (a GET) that follows an ambiguous POST. A GET is resent, so each of them
  * is ridden out in the run, but the last: a 429 storm past every attempt, after which the run fails with
  * the object's state unknown, and the next run's lookup finds it.
@@ -105,11 +119,7 @@ export const LOOKUP_FAULTS: {
       "answer lost twice",
     ].includes(f.name),
   ).map(({ name, inject }) => ({ name, inject })), // a GET met twice is resent twice: the run goes on
-  {
-    name: "429 storm past every attempt (the run fails)",
-    inject: (f, m) => f.failNext({ ...m, status: 429, retryAfterSeconds: 0, times: 6 }),
-    failsTheRun: true,
-  },
+  OUTAGE,
 ];
 
 /**
