@@ -4,6 +4,7 @@ import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { deployedCommit } from "../infra/gitlab/environments";
 import { promoteCommit, type PromotionResult, type PromotionSpec } from "../infra/gitlab/promotion";
+import { DEFAULT_RETRY } from "../infra/gitlab/requester";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
 const MARKER = "<!-- gitlab-eks:promote project=platform-clusters stack=staging dir=. -->";
@@ -52,6 +53,43 @@ describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
     assert.deepEqual(
       w.fake.state.mergeRequests.map((m) => m.state),
       ["closed", "opened"],
+    );
+  });
+
+  it("closed by a user, then a newer commit deployed: the closed one stays closed and a new one is opened", async () => {
+    await promoteCommit(api(), spec);
+    w.fake.state.mergeRequests[0].state = "closed";
+    const next = w.fake.pushCommit(w.clustersId, "main").id;
+    const r = await promoteCommit(api(), { ...spec, sha: next });
+    assert.deepEqual(brief(r), { action: "created", moved: true });
+    assert.deepEqual(
+      w.fake.state.mergeRequests.map((m) => [m.state, m.sha]),
+      [
+        ["closed", spec.sha],
+        ["opened", next],
+      ],
+    );
+  });
+
+  it("a run that stopped after deleting the branch (the merge request closed with it): the next one reopens the same merge request at the newest commit", async () => {
+    await promoteCommit(api(), spec);
+    const [mr] = w.fake.state.mergeRequests;
+    const next = w.fake.pushCommit(w.clustersId, "main").id;
+    w.fake.failNext({
+      method: "POST",
+      pathPattern: /repository\/branches$/,
+      status: 429,
+      retryAfterSeconds: 0,
+      times: DEFAULT_RETRY.maxAttempts,
+    });
+    await assert.rejects(promoteCommit(api(), { ...spec, sha: next }), /429/);
+    assert.equal(mr.state, "closed", "GitLab closed it with its source branch");
+    const newest = w.fake.pushCommit(w.clustersId, "main").id;
+    const r = await promoteCommit(api(), { ...spec, sha: newest });
+    assert.deepEqual(brief(r), { action: "reopened", moved: true });
+    assert.deepEqual(
+      w.fake.state.mergeRequests.map((m) => [m.iid, m.state, m.sha]),
+      [[mr.iid, "opened", newest]],
     );
   });
 
