@@ -21,11 +21,14 @@ import {
   FAULT_OWNER as OWNER,
   FAULT_PROJECT as PROJECT,
   FAULTS,
+  faultTheLookup,
   faultWorld,
+  LOOKUP_FAULTS,
   type Match,
   type StackObjects,
   pulumiUpOf,
   type State,
+  OUTAGE_MESSAGE,
 } from "./support/faults";
 
 const DIR = ".gitlab/flux/prod";
@@ -160,6 +163,42 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
           assert.equal(commits, 2, "each manifest committed once");
           assert.equal(await pulumiUp(s), undefined);
           assert.equal(manifestCommits().length, commits, "no commit when nothing changed");
+          await destroy(s);
+          assertDestroyed();
+          assertNoSecretIn(s);
+        });
+    });
+
+  /**
+   * The create answered 502 after GitLab applied it, then the lookup after it (the deploy tokens' list,
+   * the manifest read back) faulted too: ridden out, or past every attempt the run fails; the re-run
+   * converges on one deploy token and each manifest committed once, and destroy leaves none.
+   */
+  const LOOKUPS: [string, Match, Match][] = [
+    [
+      "deploy token",
+      { method: "POST", pathPattern: /deploy_tokens$/ },
+      { method: "GET", pathPattern: /deploy_tokens$/ },
+    ],
+    [
+      "manifest file",
+      { method: "POST", pathPattern: /repository\/files\/.*helm-release/ },
+      { method: "GET", pathPattern: /repository\/files\/.*helm-release/ },
+    ],
+  ];
+  for (const [object, post, lookup] of LOOKUPS)
+    describe(`${object}: the lookup after its create was answered 502`, () => {
+      for (const fault of LOOKUP_FAULTS)
+        it(fault.name, async () => {
+          const s: Record<string, State> = {};
+          faultTheLookup(fw.w.fake, post, lookup, fault);
+          const failed = await pulumiUp(s);
+          if (fault.failsTheRun) assert.match(String(failed?.message), OUTAGE_MESSAGE);
+          else assert.equal(failed, undefined, String(failed?.message));
+          assert.equal(fw.w.fake.pendingFaults(), 0, "the create and its lookup were both faulted");
+          assert.equal(await pulumiUp(s), undefined, "the re-run converges");
+          assertConverged(s);
+          assert.equal(manifestCommits().length, 2, "each manifest committed once");
           await destroy(s);
           assertDestroyed();
           assertNoSecretIn(s);

@@ -15,10 +15,13 @@ import {
   assertFaultedRun,
   assertNoSecretIn,
   FAULTS,
+  faultTheLookup,
   faultWorld,
+  LOOKUP_FAULTS,
   RESENT_FAULTS,
   TIMEOUT_MS,
   type Match,
+  OUTAGE_MESSAGE,
 } from "./support/faults";
 
 const PROJECT = "platform/clusters";
@@ -104,7 +107,8 @@ describe("CI helper objects through lost and ambiguous answers: faulted run, nex
         promotionBranch: "gitlab-eks/promote/main-to-staging",
         targetBranch: "staging",
         title: "Promote main to staging",
-        description: "d",
+        description: "<!-- gitlab-eks:promote stack=staging dir=. -->\nd",
+        markers: ["<!-- gitlab-eks:promote stack=staging dir=. -->"],
       });
     };
 
@@ -135,6 +139,34 @@ describe("CI helper objects through lost and ambiguous answers: faulted run, nex
             await run(); // the re-run (the next pipeline)
             assertOne();
             await run();
+            assertOne();
+            assertNoSecretIn(w, fw.output);
+          });
+      });
+
+    /**
+     * The create answered 502 after GitLab applied it, then the lookup after it faulted too: ridden out
+     * (a GET is resent), or past every attempt the run fails; the next pipeline finds what was created.
+     */
+    const lookups: Record<string, Match> = {
+      "MR note": { method: "GET", pathPattern: /merge_requests\/\d+\/notes$/ },
+      "promotion MR": { method: "GET", pathPattern: /merge_requests$/ },
+      "drift issue": { method: "GET", pathPattern: /issues$/ },
+    };
+    for (const [object, match, run, assertOne] of ci.filter(([o]) => o in lookups))
+      describe(`${object}: the lookup after its create was answered 502`, () => {
+        for (const fault of LOOKUP_FAULTS)
+          it(fault.name, async () => {
+            faultTheLookup(w.fake, match, lookups[object], fault);
+            const failed = await run().then(
+              () => undefined,
+              (e: Error) => e,
+            );
+            fw.output.push(String(failed?.message ?? ""));
+            if (fault.failsTheRun) assert.match(String(failed?.message), OUTAGE_MESSAGE);
+            else assert.equal(failed, undefined, String(failed?.message));
+            assert.equal(w.fake.pendingFaults(), 0, "the create and its lookup were both faulted");
+            await run(); // the next pipeline
             assertOne();
             assertNoSecretIn(w, fw.output);
           });

@@ -9,29 +9,23 @@
  * run through gitbeaker over HTTP.
  */
 import assert from "node:assert/strict";
-import { receptiveUrlProvider, repositoryFileProvider } from "../infra/cloud/gitlab/agentResources";
-import { gitlabRunnerProvider } from "../infra/cloud/gitlab/runnerResource";
+import { faultStack, faultStackChecks } from "./support/fault-stack";
 import {
-  agentObjects,
   assertFaultedRun,
   assertNoSecretIn as assertNoSecretIn_,
   destroyOf,
-  FAULT_OWNER as OWNER,
-  FAULT_PROJECT as PROJECT,
   FAULTS,
+  faultTheLookup,
   faultWorld,
+  LOOKUP_FAULTS,
   type Match,
   pulumiUpOf,
   RESENT_FAULTS,
-  type StackObjects,
   type State,
+  OUTAGE,
+  OUTAGE_MESSAGE,
 } from "./support/faults";
-import { TLS_CERT } from "./support/fake-kube";
 import type { GitlabWorld } from "./support/gitlab-world";
-
-/** A real certificate (GitLab validates ca_cert), standing in for the CA of the agent's endpoint. */
-const AGENT_CA = TLS_CERT.toString("utf8");
-const HEADER = `# Managed by gitlab-eks [gitlab-eks:${OWNER}]: Pulumi project and stack.\n`;
 
 describe("GitLab objects through lost and ambiguous answers: faulted run, re-run, destroy", () => {
   const fw = faultWorld();
@@ -40,103 +34,10 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
     w = fw.w;
   });
 
-  /** The stack's GitLab objects in the program's order. */
-  const stack = (s: Record<string, State>, rotation = "initial", changed = false): StackObjects => {
-    const objects = agentObjects(fw, s, rotation, { tier: changed ? "staging" : "production" });
-    return [
-      [
-        "file",
-        repositoryFileProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          path: ".gitlab/agents/prod/config.yaml",
-          content: `${HEADER}ci_access: {}\n${changed ? "user_access: {}\n" : ""}`,
-          commitMessage: "gitlab-eks: configure agent prod",
-          retainOnDelete: false,
-          owner: OWNER,
-          adopt: false,
-          agentName: "prod",
-        }),
-      ],
-      objects.agent,
-      objects.token,
-      objects.environment,
-      [
-        "receptiveUrl",
-        receptiveUrlProvider,
-        () => ({
-          target: fw.target,
-          project: PROJECT,
-          agentId: s.agent.outs.agentId,
-          url: "grpcs://agent.example.com:443",
-          // TLS settings too: a create whose answer was lost is found by URL and TLS settings.
-          caCert: AGENT_CA,
-          tlsHost: "agentk.internal.example.com",
-          agentAdopted: s.agent.outs.adopted,
-        }),
-      ],
-      // After the Helm release in the program: revokes this stack's tokens other than the one in state.
-      objects.retirement,
-      [
-        "runner",
-        gitlabRunnerProvider,
-        () => ({
-          target: fw.target,
-          runnerType: "project_type",
-          project: PROJECT,
-          description: "gitlab-eks-production",
-          tags: changed ? ["eks", "large"] : ["eks"],
-          runUntagged: false,
-          locked: true,
-          accessLevel: "not_protected",
-          paused: false,
-          owner: OWNER,
-        }),
-      ],
-    ];
-  };
-
   const pulumiUp = (s: Record<string, State>, rotation?: string, changed?: boolean) =>
-    pulumiUpOf(stack(s, rotation, changed), s, fw.output);
-  const destroy = (s: Record<string, State>) => destroyOf(stack(s), s);
-
-  const agentTokens = () => w.fake.state.agentTokens.filter((t) => t.status === "active");
-  const stackRunners = () =>
-    w.fake.state.runners.filter((r) => r.description.includes(`[gitlab-eks:${OWNER}]`));
-
-  function assertConverged(s: Record<string, State>) {
-    assert.equal(w.fake.state.agents.length, 1, "one agent");
-    assert.deepEqual(
-      agentTokens().map((t) => t.id),
-      [s.token.outs.tokenId],
-      "one active token, the one state holds",
-    );
-    assert.equal(w.fake.state.environments.length, 1, "one environment");
-    assert.equal(w.fake.state.urlConfigurations.length, 1, "one URL configuration");
-    assert.deepEqual(
-      [w.fake.state.urlConfigurations[0].caCert, w.fake.state.urlConfigurations[0].tlsHost],
-      [AGENT_CA, "agentk.internal.example.com"],
-      "with its TLS settings",
-    );
-    assert.deepEqual(
-      stackRunners().map((r) => r.id),
-      [s.runner.outs.runnerId],
-      "one runner of this stack, the one state holds",
-    );
-    assert.equal(w.fake.state.runners.length, 1);
-    for (const k of ["file", "agent", "environment", "receptiveUrl"])
-      assert.equal(s[k].outs.adopted, false, `${k} is this stack's own, so destroy deletes it`);
-  }
-
-  function assertDestroyed() {
-    assert.equal(w.fake.state.agents.length, 0, "agent deleted");
-    assert.equal(agentTokens().length, 0, "no active token");
-    assert.equal(w.fake.state.environments.length, 0, "environment deleted");
-    assert.equal(w.fake.state.urlConfigurations.length, 0);
-    assert.equal(w.fake.state.runners.length, 0, "no runner left");
-    assert.equal(w.fake.readFile(w.clustersId, "main", ".gitlab/agents/prod/config.yaml"), undefined);
-  }
+    pulumiUpOf(faultStack(fw, s, { rotation, changed }), s, fw.output);
+  const destroy = (s: Record<string, State>) => destroyOf(faultStack(fw, s), s);
+  const { agentTokens, assertConverged, assertDestroyed } = faultStackChecks(fw);
 
   const assertNoSecretIn = (s: Record<string, State>) =>
     assertNoSecretIn_(w, fw.output, [s.token?.outs.token, s.runner?.outs.token]);
@@ -161,6 +62,62 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
           assert.equal(await pulumiUp(s), undefined, "the re-run converges");
           assertConverged(s);
           assert.equal(await pulumiUp(s), undefined);
+          assertConverged(s);
+          await destroy(s);
+          assertDestroyed();
+          assertNoSecretIn(s);
+        });
+    });
+
+  /**
+   * The create answered 502 by the proxy after GitLab applied it, then the lookup that follows it (a GET
+   * by natural key) faulted too: ridden out in the run (a GET is resent), or, past every attempt, the run
+   * fails with the object unknown to state; the re-run finds it (or, token lost, deletes it and creates
+   * another), and converges on exactly one; destroy leaves none.
+   */
+  const LOOKUPS: [string, Match, Match][] = [
+    [
+      "config file",
+      { method: "POST", pathPattern: /repository\/files\// },
+      { method: "GET", pathPattern: /repository\/files\// },
+    ],
+    [
+      "agent",
+      { method: "POST", pathPattern: /cluster_agents$/ },
+      { method: "GET", pathPattern: /cluster_agents$/ },
+    ],
+    [
+      "agent token",
+      { method: "POST", pathPattern: /\/tokens$/ },
+      { method: "GET", pathPattern: /\/tokens$/ },
+    ],
+    [
+      "environment",
+      { method: "POST", pathPattern: /environments$/ },
+      { method: "GET", pathPattern: /environments$/ },
+    ],
+    [
+      "receptive URL configuration",
+      { method: "POST", pathPattern: /url_configurations$/ },
+      { method: "GET", pathPattern: /url_configurations$/ },
+    ],
+    [
+      "runner",
+      { method: "POST", pathPattern: /\/user\/runners$/ },
+      { method: "GET", pathPattern: /\/runners$/ },
+    ],
+  ];
+  for (const [object, post, lookup] of LOOKUPS)
+    describe(`${object}: the lookup after its create was answered 502`, () => {
+      for (const fault of LOOKUP_FAULTS)
+        it(fault.name, async () => {
+          const s: Record<string, State> = {};
+          faultTheLookup(w.fake, post, lookup, fault);
+          const failed = await pulumiUp(s);
+          if (fault.failsTheRun) assert.match(String(failed?.message), OUTAGE_MESSAGE);
+          else assert.equal(failed, undefined, String(failed?.message));
+          assert.equal(w.fake.pendingFaults(), 0, "the create and its lookup were both faulted");
+          assert.equal(await pulumiUp(s), undefined, "the re-run converges");
           assertConverged(s);
           await destroy(s);
           assertDestroyed();
@@ -194,6 +151,49 @@ describe("GitLab objects through lost and ambiguous answers: faulted run, re-run
           assertNoSecretIn(s);
         });
     });
+
+  /**
+   * `pulumi destroy` stops the environment (GitLab deletes only a stopped one), then deletes it. The stop
+   * POST changes nothing when sent twice (GitLab answers 200 for a stopped environment), so it is resent
+   * like a GET: every fault on it is ridden out. An outage past every attempt fails the destroy: on the
+   * stop, the environment stays available; on the DELETE after it, it stays stopped, and a `pulumi up`
+   * then leaves it so (nothing in its inputs changed; a deployment makes it available again). Either way
+   * the next destroy stops (again) and deletes it, and nothing else of the stack is left.
+   */
+  describe("environment: stopping it at destroy", () => {
+    const STOP: Match = { method: "POST", pathPattern: /environments\/\d+\/stop$/ };
+    const DELETE: Match = { method: "DELETE", pathPattern: /environments\/\d+$/ };
+    const env = () => w.fake.state.environments.map((e) => e.state);
+    for (const fault of FAULTS)
+      it(fault.name, async () => {
+        const s: Record<string, State> = {};
+        assert.equal(await pulumiUp(s), undefined);
+        fault.inject(w.fake, STOP);
+        await destroy(s);
+        assert.equal(w.fake.pendingFaults(), 0, "the fault was hit");
+        assertDestroyed();
+        assertNoSecretIn(s);
+      });
+    for (const [step, match, left] of [
+      ["the stop", STOP, "available"],
+      ["the DELETE after the stop", DELETE, "stopped"],
+    ] as const)
+      it(`${OUTAGE.name}, on ${step}: the environment is left ${left}; re-run, then destroy`, async () => {
+        const s: Record<string, State> = {};
+        assert.equal(await pulumiUp(s), undefined);
+        const secrets = [s.token.outs.token, s.runner.outs.token];
+        OUTAGE.inject(w.fake, match);
+        await assert.rejects(destroyOf(faultStack(fw, s), s, [], true), OUTAGE_MESSAGE);
+        assert.deepEqual(env(), [left]);
+        assert.ok(s.environment, "still in state");
+        assert.equal(await pulumiUp(s), undefined, "the re-run (re-creating what the destroy deleted)");
+        assertConverged(s);
+        assert.deepEqual(env(), [left], "a pulumi up does not restart it");
+        await destroy(s);
+        assertDestroyed();
+        assertNoSecretIn_(w, fw.output, [...secrets, s.token?.outs.token, s.runner?.outs.token]);
+      });
+  });
 
   /**
    * A `pulumi up` that changes objects in place (the config file's content, the environment's tier, the

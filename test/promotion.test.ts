@@ -4,7 +4,10 @@ import { gitlabClient } from "../infra/gitlab/client";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { deployedCommit } from "../infra/gitlab/environments";
 import { promoteCommit, type PromotionResult, type PromotionSpec } from "../infra/gitlab/promotion";
+import { DEFAULT_RETRY } from "../infra/gitlab/requester";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
+
+const MARKER = "<!-- gitlab-eks:promote project=platform-clusters stack=staging dir=. -->";
 
 describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
   let w: GitlabWorld;
@@ -24,7 +27,8 @@ describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
       promotionBranch: "gitlab-eks/promote/main-to-staging",
       targetBranch: "staging",
       title: "Promote main to staging",
-      description: "the text",
+      description: `${MARKER}\nthe text`,
+      markers: [MARKER],
     };
   });
   afterEach(() => w.fake.close());
@@ -49,6 +53,88 @@ describe("promotion of the deployed commit (infra/gitlab/promotion)", () => {
     assert.deepEqual(
       w.fake.state.mergeRequests.map((m) => m.state),
       ["closed", "opened"],
+    );
+  });
+
+  it("closed by a user, then a newer commit deployed: the closed one stays closed and a new one is opened", async () => {
+    await promoteCommit(api(), spec);
+    w.fake.state.mergeRequests[0].state = "closed";
+    const next = w.fake.pushCommit(w.clustersId, "main").id;
+    const r = await promoteCommit(api(), { ...spec, sha: next });
+    assert.deepEqual(brief(r), { action: "created", moved: true });
+    assert.deepEqual(
+      w.fake.state.mergeRequests.map((m) => [m.state, m.sha]),
+      [
+        ["closed", spec.sha],
+        ["opened", next],
+      ],
+    );
+  });
+
+  it("a run that stopped after deleting the branch (the merge request closed with it): the next one reopens the same merge request at the newest commit", async () => {
+    await promoteCommit(api(), spec);
+    const [mr] = w.fake.state.mergeRequests;
+    const next = w.fake.pushCommit(w.clustersId, "main").id;
+    w.fake.failNext({
+      method: "POST",
+      pathPattern: /repository\/branches$/,
+      status: 429,
+      retryAfterSeconds: 0,
+      times: DEFAULT_RETRY.maxAttempts,
+    });
+    await assert.rejects(promoteCommit(api(), { ...spec, sha: next }), /429/);
+    assert.equal(mr.state, "closed", "GitLab closed it with its source branch");
+    const newest = w.fake.pushCommit(w.clustersId, "main").id;
+    const r = await promoteCommit(api(), { ...spec, sha: newest });
+    assert.deepEqual(brief(r), { action: "reopened", moved: true });
+    assert.deepEqual(
+      w.fake.state.mergeRequests.map((m) => [m.iid, m.state, m.sha]),
+      [[mr.iid, "opened", newest]],
+    );
+  });
+
+  it("an open merge request for the same branches without the marker (another user's) is not touched: the run fails naming it, before the branch moves", async () => {
+    await promoteCommit(api(), spec);
+    const [ours] = w.fake.state.mergeRequests;
+    ours.state = "merged";
+    const other = w.fake.addMergeRequest({
+      projectId: w.clustersId,
+      sourceBranch: spec.promotionBranch,
+      targetBranch: "staging",
+      title: "my own change on the promotion branch",
+      description: "hand-written",
+      authorId: w.fake.state.users.find((u) => u.username === "platform-bot")!.id,
+    });
+    const next = w.fake.pushCommit(w.clustersId, "main").id;
+    w.fake.clearRequests();
+    await assert.rejects(
+      promoteCommit(api(), { ...spec, sha: next }),
+      new RegExp(
+        `merge request !${other.iid} from gitlab-eks/promote/main-to-staging into staging is open and is not this ` +
+          "stack's promotion \\(its description does not start with <!-- gitlab-eks:promote project=platform-clusters " +
+          `stack=staging dir=. -->\\)\\. .*Close or merge !${other.iid} .*then run the promote job again`,
+      ),
+    );
+    assert.deepEqual(mutations(), [], "nothing written: the branch stays, their merge request stays open");
+    assert.deepEqual(
+      [other.state, other.title, other.description],
+      ["opened", "my own change on the promotion branch", "hand-written"],
+    );
+    other.state = "closed";
+    const r = await promoteCommit(api(), { ...spec, sha: next });
+    assert.deepEqual(brief(r), { action: "created", moved: true }, "their closed one is not reopened");
+    assert.equal(other.state, "closed");
+    assert.equal(other.description, "hand-written");
+  });
+
+  it("this stack's merge request with the older marker (no project=) is found and takes the new one", async () => {
+    const legacy = "<!-- gitlab-eks:promote stack=staging dir=. -->";
+    await promoteCommit(api(), { ...spec, description: `${legacy}\nold text`, markers: [legacy] });
+    const r = await promoteCommit(api(), { ...spec, markers: [MARKER, legacy] });
+    assert.equal(r.action, "updated");
+    assert.deepEqual(
+      w.fake.state.mergeRequests.map((m) => [m.state, m.description]),
+      [["opened", spec.description]],
     );
   });
 

@@ -232,6 +232,7 @@ export async function promoteStep(io: StepIo, o: PromoteOptions): Promise<void> 
       targetBranch: o.targetBranch,
       title: io.mask(mr.title),
       description: io.mask(mr.description),
+      markers: markers("promote", o.stack, o.dir, pulumiProjectName(path.resolve(io.cwd, o.dir))),
       environment: o.environment,
       tokenVariable: o.tokenVariable,
     });

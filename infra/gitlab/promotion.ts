@@ -8,6 +8,13 @@
  * request (MergeRequests::RefreshService, asynchronously), so the one that was open is reopened and its
  * text updated: reviewers keep one merge request, with its discussion, per pair.
  *
+ * The merge request is this stack's when its description starts with one of `markers` (the CI helper's
+ * hidden marker): one for the same branches without it (another user's) is never edited or reopened,
+ * and while it is open nothing is done (moving the branch would close it) and the run fails saying so.
+ * A merge request of this stack found closed is reopened only when its head is no longer the promotion
+ * branch's head: the branch was deleted or moved under it, by this step (a run that stopped between
+ * the branch's delete and the reopen). One closed by a user at the commit it still shows stays closed.
+ *
  * Safe to re-run: a branch already at the commit is left alone, an unchanged merge request is not edited,
  * and a commit the target branch already contains (the promotion was merged) opens nothing. With
  * `environment`, a commit that environment no longer runs promotes nothing: `resource_group` orders the
@@ -17,7 +24,7 @@
 import type { GitlabApi } from "./client";
 import { branchHead, createBranch, deleteBranch } from "./branches";
 import { deployedCommit } from "./environments";
-import { call, createOnce, type CallContext } from "./errors";
+import { call, createOnce, GitlabApiError, type CallContext } from "./errors";
 
 export interface PromotionSpec {
   project: string | number;
@@ -28,7 +35,13 @@ export interface PromotionSpec {
   /** The next environment's deploy branch. */
   targetBranch: string;
   title: string;
+  /** Starts with `markers[0]`. */
   description: string;
+  /**
+   * The hidden markers that make a merge request this stack's (its description starts with one): the
+   * one written now first, then older forms still recognised.
+   */
+  markers: readonly string[];
   /** GitLab environment of the source stack: promote only while its last successful deployment is `sha`. */
   environment?: string;
   tokenVariable?: string;
@@ -61,8 +74,12 @@ async function branchContains(api: GitlabApi, spec: PromotionSpec, ctx: CallCont
   return refs.some((r) => r.name === spec.targetBranch);
 }
 
+type Mr = { iid: number; state: string; description?: string | null; sha?: string | null; web_url?: string };
+
 export async function promoteCommit(api: GitlabApi, spec: PromotionSpec): Promise<PromotionResult> {
-  const { project, sha, promotionBranch, targetBranch, title, description, tokenVariable } = spec;
+  const { project, sha, promotionBranch, targetBranch, title, description, markers, tokenVariable } = spec;
+  if (!markers.length || !description.startsWith(markers[0]))
+    throw new Error("promoteCommit: the description must start with the first of the markers");
   const ctx: CallContext = {
     action: "",
     scope: "api",
@@ -70,19 +87,33 @@ export async function promoteCommit(api: GitlabApi, spec: PromotionSpec): Promis
     target: `project ${project}`,
     tokenVariable,
   };
-  const findOpen = async () => {
-    const open = await call(
-      { ...ctx, action: `look for an open merge request ${promotionBranch} -> ${targetBranch}` },
+  const isOurs = (mr: Mr) => markers.some((m) => (mr.description ?? "").startsWith(m));
+  /** The merge requests of this pair, newest first: this stack's (any state) and the others' open ones. */
+  const pair = async (state: "opened" | "all") => {
+    const all = (await call(
+      { ...ctx, action: `look for merge requests ${promotionBranch} -> ${targetBranch}` },
       () =>
         api.MergeRequests.all({
           projectId: project,
-          state: "opened",
+          ...(state === "opened" ? { state } : {}), // GitLab's default: every state
           sourceBranch: promotionBranch,
           targetBranch,
+          orderBy: "created_at",
+          sort: "desc",
           perPage: 100,
         }),
-    );
-    return open.find((mr) => mr.source_branch === promotionBranch && mr.target_branch === targetBranch);
+    )) as unknown as (Mr & { source_branch: string; target_branch: string })[];
+    const mrs = all
+      .filter((mr) => mr.source_branch === promotionBranch && mr.target_branch === targetBranch)
+      .sort((a, b) => b.iid - a.iid);
+    return {
+      ours: mrs.find(isOurs),
+      foreign: mrs.find((mr) => !isOurs(mr) && mr.state === "opened"),
+    };
+  };
+  const findOpen = async () => {
+    const { ours } = await pair("opened");
+    return ours;
   };
 
   let unknownEnvironment: true | undefined;
@@ -91,11 +122,24 @@ export async function promoteCommit(api: GitlabApi, spec: PromotionSpec): Promis
     if (running === undefined) unknownEnvironment = true;
     else if (running !== null && running !== sha) return { action: "not-running", running };
   }
-  const existing = await findOpen();
-  if (!existing && (await branchContains(api, spec, ctx))) return { action: "already-promoted" };
-
   const ref = { project, branch: promotionBranch, tokenVariable };
   const head = await branchHead(api, ref);
+  const { ours, foreign } = await pair("all");
+  const open = ours?.state === "opened" ? ours : undefined;
+  // Closed while the branch was deleted or moved under it (its head is not the branch's any more): by
+  // this step, in a run that stopped before the reopen. Closed at the head it still shows: by a user.
+  const closedByMove = ours?.state === "closed" && (ours.sha ?? undefined) !== head;
+  const existing = open ?? (closedByMove ? ours : undefined);
+  if (!open && (await branchContains(api, spec, ctx))) return { action: "already-promoted" };
+  if (foreign)
+    throw new GitlabApiError(
+      `Cannot promote ${sha.slice(0, 8)} to ${targetBranch}: merge request !${foreign.iid} from ${promotionBranch} ` +
+        `into ${targetBranch} is open and is not this stack's promotion (its description does not start with ` +
+        `${markers[0]}). It is left alone: moving ${promotionBranch} would close it, and GitLab allows one open ` +
+        `merge request per pair of branches. Close or merge !${foreign.iid}${foreign.web_url ? ` (${foreign.web_url})` : ""}, ` +
+        "then run the promote job again.",
+    );
+
   const moved = head !== sha;
   if (moved) {
     if (head !== undefined) await deleteBranch(api, ref);
@@ -103,7 +147,7 @@ export async function promoteCommit(api: GitlabApi, spec: PromotionSpec): Promis
   }
 
   if (!existing) {
-    // A create whose answer was lost is found by its source branch in the same run, never sent twice.
+    // A create whose answer was lost is found by its marker in the same run, never sent twice.
     const { value: created } = await createOnce<{ iid: number; web_url?: string }>(
       () =>
         call({ ...ctx, action: `open a merge request ${promotionBranch} -> ${targetBranch}` }, () =>
@@ -120,21 +164,24 @@ export async function promoteCommit(api: GitlabApi, spec: PromotionSpec): Promis
 
   // Deleting the branch may have closed the merge request (at once, or a moment later in GitLab's
   // background jobs; those close only while the branch is missing, so after the re-create it stays open).
-  const current = moved
-    ? await call({ ...ctx, action: `read merge request !${existing.iid}` }, () =>
-        api.MergeRequests.show(project, existing.iid),
-      )
-    : existing;
+  const current = (
+    moved || existing.state !== "opened"
+      ? await call({ ...ctx, action: `read merge request !${existing.iid}` }, () =>
+          api.MergeRequests.show(project, existing.iid),
+        )
+      : existing
+  ) as Mr & { title?: string };
+  const done = { iid: existing.iid, webUrl: existing.web_url, moved, unknownEnvironment };
   if (current.state === "closed") {
+    // Resent after a lost answer, a reopen of an open merge request changes nothing (ReopenService).
     await call({ ...ctx, action: `reopen merge request !${existing.iid}` }, () =>
       api.MergeRequests.edit(project, existing.iid, { stateEvent: "reopen", title, description }),
     );
-    return { action: "reopened", iid: existing.iid, webUrl: existing.web_url, moved, unknownEnvironment };
+    return { action: "reopened", ...done };
   }
-  if (current.title === title && current.description === description)
-    return { action: "unchanged", iid: existing.iid, webUrl: existing.web_url, moved, unknownEnvironment };
+  if (current.title === title && current.description === description) return { action: "unchanged", ...done };
   await call({ ...ctx, action: `update merge request !${existing.iid}` }, () =>
     api.MergeRequests.edit(project, existing.iid, { title, description }),
   );
-  return { action: "updated", iid: existing.iid, webUrl: existing.web_url, moved, unknownEnvironment };
+  return { action: "updated", ...done };
 }

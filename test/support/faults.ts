@@ -12,7 +12,7 @@ import {
   agentTokenRetirementProvider,
   clusterAgentProvider,
 } from "../../infra/cloud/gitlab/agentResources";
-import { TIMEOUT_VARIABLE } from "../../infra/gitlab/requester";
+import { DEFAULT_RETRY, TIMEOUT_VARIABLE } from "../../infra/gitlab/requester";
 import type { FakeGitlab } from "./fake-gitlab";
 import { gitlabWorld, type GitlabWorld } from "./gitlab-world";
 
@@ -83,11 +83,60 @@ export const RESENT_FAULTS = FAULTS.filter((f) =>
   ].includes(f.name),
 );
 
+/**
+ * A 429 storm past every attempt the requester makes (DEFAULT_RETRY.maxAttempts, no wait: Retry-After 0):
+ * the request is never carried out and the run fails there, as on an outage; the next run finishes.
+ */
+export const OUTAGE = {
+  name: "429 storm past every attempt (the run fails)",
+  inject: (f: FakeGitlab, m: Match) =>
+    f.failNext({ ...m, status: 429, retryAfterSeconds: 0, times: DEFAULT_RETRY.maxAttempts }),
+  failsTheRun: true as const,
+};
+
+/** What the run that meets OUTAGE fails with. */
+export const OUTAGE_MESSAGE = new RegExp(`429 Too Many Requests .*\\(${DEFAULT_RETRY.maxAttempts} times\\)`);
+
+/**
+ * The faults met by the lookup (a GET) that follows an ambiguous POST. A GET is resent, so each of them
+ * is ridden out in the run, but the last: a 429 storm past every attempt, after which the run fails with
+ * the object's state unknown, and the next run's lookup finds it.
+ */
+export const LOOKUP_FAULTS: {
+  name: string;
+  inject: (f: FakeGitlab, m: Match) => void;
+  failsTheRun?: true;
+}[] = [
+  ...FAULTS.filter((f) =>
+    [
+      "answer lost after applying",
+      "502 after applying",
+      "504 after applying",
+      "500 before applying",
+      "429 storm",
+      "503 with Retry-After",
+      "stall past the client's timeout, after applying",
+      "answer lost twice",
+    ].includes(f.name),
+  ).map(({ name, inject }) => ({ name, inject })), // a GET met twice is resent twice: the run goes on
+  OUTAGE,
+];
+
+/**
+ * The POST matching `post` is carried out and answered 502 by the proxy (its outcome unknown); the
+ * next request matching `lookup` (the same run's lookup, none before it) meets `fault`.
+ */
+export function faultTheLookup(f: FakeGitlab, post: Match, lookup: Match, fault: Fault): void {
+  f.failAfterApplying({ ...post, status: 502, onHit: () => fault.inject(f, lookup) });
+}
+
 /** What `pulumi up` does for one resource (check, then create, or diff and update/replace). */
 export async function up(
   p: pulumi.dynamic.ResourceProvider,
   state: State | undefined,
   inputs: Props,
+  /** Takes the object a replacement leaves to delete; without it, no object may be replaced. */
+  replaced?: (old: State) => void,
 ): Promise<State> {
   const c = await p.check?.(state?.outs ?? {}, inputs);
   if (c?.failures?.length) throw new Error(c.failures.map((f) => f.reason).join("; "));
@@ -97,6 +146,13 @@ export async function up(
   }
   const d = await p.diff!(state.id, state.outs, inputs);
   if (!d.changes) return state;
+  if (d.replaces?.length && replaced) {
+    // Create before delete (Pulumi's default): the new object first; a failed create keeps the old one.
+    assert.notEqual(d.deleteBeforeReplace, true);
+    const r = await p.create(inputs);
+    replaced(state);
+    return { id: r.id, outs: r.outs as Props };
+  }
   assert.deepEqual(d.replaces, [], "no object is replaced in these runs");
   const u = await p.update!(state.id, state.outs, inputs);
   return { id: state.id, outs: u.outs as Props };
@@ -105,27 +161,66 @@ export async function up(
 /** A stack's GitLab objects in the program's order: [name in state, provider, its inputs now]. */
 export type StackObjects = [string, pulumi.dynamic.ResourceProvider, () => Props][];
 
-/** One `pulumi up`: stops at the first failure (its message goes to `output`), keeping what succeeded. */
+/**
+ * The replaced objects not deleted yet, in the order they were replaced. Pulumi keeps such an object in
+ * state (pending delete) when its delete fails, deletes it first on the next `pulumi up`, and deletes
+ * it on `pulumi destroy`.
+ */
+export type PendingDeletes = [string, pulumi.dynamic.ResourceProvider, State][];
+
+async function deletePending(pending: PendingDeletes): Promise<void> {
+  while (pending.length) {
+    const [, provider, old] = pending[0];
+    await provider.delete!(old.id, old.outs);
+    pending.shift();
+  }
+}
+
+/**
+ * One `pulumi up`: stops at the first failure (its message goes to `output`), keeping what succeeded.
+ * With `pending`, objects may be replaced: what an earlier run left pending delete is deleted first, the
+ * replaced objects after every create and update.
+ */
 export async function pulumiUpOf(
   objects: StackObjects,
   s: Record<string, State>,
   output: string[],
+  pending?: PendingDeletes,
 ): Promise<Error | undefined> {
-  for (const [name, provider, inputs] of objects) {
-    try {
-      s[name] = await up(provider, s[name], inputs());
-    } catch (e) {
-      output.push((e as Error).message);
-      return e as Error;
-    }
+  try {
+    if (pending) await deletePending(pending);
+    for (const [name, provider, inputs] of objects)
+      s[name] = await up(
+        provider,
+        s[name],
+        inputs(),
+        pending && ((old) => pending.push([name, provider, old])),
+      );
+    if (pending) await deletePending(pending);
+  } catch (e) {
+    output.push((e as Error).message);
+    return e as Error;
   }
   return undefined;
 }
 
-/** `pulumi destroy`: every object in state, in the reverse order. */
-export async function destroyOf(objects: StackObjects, s: Record<string, State>): Promise<void> {
+/**
+ * `pulumi destroy`: every object in state, in the reverse order, then those pending delete. With
+ * `forget`, each object deleted leaves `s` as it leaves Pulumi's state, so that a destroy that fails
+ * part way leaves the state a re-run starts from.
+ */
+export async function destroyOf(
+  objects: StackObjects,
+  s: Record<string, State>,
+  pending: PendingDeletes = [],
+  forget = false,
+): Promise<void> {
   for (const [name, provider] of [...objects].reverse())
-    if (s[name]) await provider.delete!(s[name].id, s[name].outs);
+    if (s[name]) {
+      await provider.delete!(s[name].id, s[name].outs);
+      if (forget) delete s[name];
+    }
+  await deletePending(pending);
 }
 
 export interface FaultWorld {

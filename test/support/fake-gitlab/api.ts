@@ -46,6 +46,11 @@ export interface FaultTarget {
   /** Substring of, or RegExp tested against, the raw path (and the percent-decoded path). */
   pathPattern?: string | RegExp;
   times?: number;
+  /**
+   * Called when the fault meets its first request, before that request is carried out: e.g. to arm a
+   * fault on the lookup that follows an ambiguous POST, and on nothing before it.
+   */
+  onHit?: () => void;
 }
 
 export interface FailNextOptions {
@@ -57,6 +62,8 @@ export interface FailNextOptions {
   retryAfterSeconds?: number;
   /** How many matching requests fail (default 1). */
   times?: number;
+  /** As FaultTarget's. */
+  onHit?: () => void;
 }
 
 export interface RequestFilter {

@@ -12,6 +12,8 @@
  *   - `answerLate`: the answer is held back for `delayMs` (a client with a shorter timeout gives up);
  *   - `stall` (default `apply: true`): the answer is held until the client closes the connection.
  * Faults match by method and path, apply in the order they were added, and are used up after `times`.
+ * `onHit` runs when a fault meets its first request: a fault armed there hits only what comes after it
+ * (the lookup after an ambiguous POST, not the identical GET before it).
  */
 import type * as http from "node:http";
 import { matchesPattern } from "./http";
@@ -22,6 +24,8 @@ export interface FaultMatch {
   pathPattern?: string | RegExp;
   /** How many matching requests are hit (default 1). */
   times?: number;
+  /** Called when the fault meets its first request, before that request is carried out. */
+  onHit?: () => void;
 }
 
 export type FaultEffect =
@@ -37,6 +41,7 @@ interface Fault {
   pathPattern?: string | RegExp;
   effect: FaultEffect;
   remaining: number;
+  onHit?: () => void;
 }
 
 export interface FaultReply {
@@ -54,6 +59,7 @@ export class FaultLayer {
       pathPattern: match.pathPattern,
       effect,
       remaining: match.times ?? 1,
+      onHit: match.onHit,
     });
   }
 
@@ -73,6 +79,9 @@ export class FaultLayer {
     if (!fault) return undefined;
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);
+    const onHit = fault.onHit;
+    fault.onHit = undefined;
+    onHit?.();
     return fault.effect;
   }
 }
