@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
   createDeployToken,
+  deployTokenAgent,
   revokeDeployToken,
   revokeStackDeployTokens,
   showDeployToken,
@@ -82,8 +83,9 @@ export const fluxDeployTokenProvider: pulumi.dynamic.ResourceProvider = {
   async delete(id, props) {
     const api = providerApi(props.target, PURPOSE);
     await revokeDeployToken(api, props.project, Number(props.tokenId ?? id));
-    // Destroy also revokes this stack's orphans: deploy tokens of a create whose answer was lost.
-    if (props.owner) await revokeStackDeployTokens(api, props.project, props.owner);
+    // Destroy also revokes this agent's orphans: deploy tokens of a create whose answer was lost.
+    const agentName = deployTokenAgent(String(props.name));
+    if (props.owner && agentName) await revokeStackDeployTokens(api, props.project, props.owner, agentName);
   },
 };
 
@@ -112,6 +114,8 @@ export interface FluxDeployTokenRetirementArgs {
   /** The deploy token the Secret now holds. */
   keepTokenId: pulumi.Input<number>;
   owner: pulumi.Input<string>;
+  /** The agent whose deploy tokens these are: the stack's other agents' tokens in the project stay. */
+  agentName: pulumi.Input<string>;
   replacedTokenIds?: pulumi.Input<pulumi.Input<number>[]>;
 }
 
@@ -125,7 +129,7 @@ export const fluxDeployTokenRetirementProvider: pulumi.dynamic.ResourceProvider 
     return diffByKeys(olds, news, [targetKey], ["project", "keepTokenId", "owner", "replacedTokenIds"]);
   },
   async create(inputs) {
-    return { id: `${inputs.project}:deploy-tokens`, outs: { ...inputs, revoked: await retire(inputs) } };
+    return { id: `${inputs.project}:deploy-tokens:${inputs.agentName}`, outs: { ...inputs, revoked: await retire(inputs) } };
   },
   async update(_id, _olds, news) {
     return { outs: { ...news, revoked: await retire(news) } };
@@ -138,7 +142,7 @@ async function retire(p: Props): Promise<number[]> {
   const keep = Number(p.keepTokenId);
   const replaced = ((p.replacedTokenIds ?? []) as number[]).filter((id) => id !== keep);
   for (const id of replaced) await revokeDeployToken(api, p.project, id);
-  const orphans = await revokeStackDeployTokens(api, p.project, p.owner, [keep, ...replaced]);
+  const orphans = await revokeStackDeployTokens(api, p.project, p.owner, p.agentName, [keep, ...replaced]);
   return [...replaced, ...orphans.map((t) => t.id)];
 }
 
