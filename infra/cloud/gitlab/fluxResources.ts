@@ -129,7 +129,10 @@ export const fluxDeployTokenRetirementProvider: pulumi.dynamic.ResourceProvider 
     return diffByKeys(olds, news, [targetKey], ["project", "keepTokenId", "owner", "replacedTokenIds"]);
   },
   async create(inputs) {
-    return { id: `${inputs.project}:deploy-tokens:${inputs.agentName}`, outs: { ...inputs, revoked: await retire(inputs) } };
+    return {
+      id: `${inputs.project}:deploy-tokens:${inputs.agentName}`,
+      outs: { ...inputs, revoked: await retire(inputs) },
+    };
   },
   async update(_id, _olds, news) {
     return { outs: { ...news, revoked: await retire(news) } };
