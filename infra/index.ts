@@ -22,6 +22,7 @@ export const agentName = outputs.agentName;
 export const agentId = outputs.agentId;
 export const agentProject = outputs.agentProject;
 export const agentReceptiveUrl = outputs.agentReceptiveUrl;
+export const agents = outputs.agents;
 export const runnerId = outputs.runnerId;
 export const runnerNamespace = outputs.runnerNamespace;
 export const runnerCacheBucket = outputs.runnerCacheBucket;

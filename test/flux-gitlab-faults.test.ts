@@ -82,6 +82,7 @@ describe("installMethod flux, GitLab side, through lost and ambiguous answers: f
           keepTokenId: s.deployToken.outs.tokenId,
           replacedTokenIds: s.deployToken.outs.replacedTokenIds,
           owner: OWNER,
+          agentName: "prod",
         }),
       ],
       file("HelmRepository", "gitlab-agent-helm-repository"),

@@ -1,14 +1,17 @@
 /**
  * The project's GitLab objects (agent, token, config file, environment, runner) under the REAL Pulumi
  * engine: test/fixtures/real-gitlab (built from infra/cloud/gitlab) goes through `pulumi up`, a preview that
- * must find no changes, a token rotation, an up that GitLab faults and its re-run, and `pulumi destroy`,
+ * must find no changes, a token rotation, an up that GitLab faults and its re-run, moving `gitlab-eks:agent`
+ * into `gitlab-eks:agents[0]` (aliases: nothing changes), and `pulumi destroy`,
  * against the fake GitLab on 127.0.0.1. After each step the state file is read: no token in plaintext,
  * tokens stored as Pulumi secrets, and the objects the fake holds are the ones in the state.
  *
  * The steps build on each other (one stack, in order), as a user's runs do.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse, stringify } from "yaml";
 import { AccessLevel } from "./support/fake-gitlab";
 import { gitlabWorld, type GitlabWorld } from "./support/gitlab-world";
 import { expectOk, realStack, repoRoot, type RealStack, type StateResource } from "./support/real-pulumi";
@@ -152,6 +155,40 @@ describe("real engine: the GitLab objects through pulumi up, preview, rotation, 
     assert.equal(one("GitlabRunner").outputs?.description, "runner after a fault");
     checkState();
     expectOk(await stack.run(["preview", "--expect-no-changes"]), "preview after the re-run");
+  });
+
+  it("moving gitlab-eks:agent into gitlab-eks:agents[0] changes nothing: the aliases rename the objects in state", async () => {
+    const file = path.join(stack.dir, "Pulumi.dev.yaml");
+    const doc = parse(fs.readFileSync(file, "utf8"));
+    const { "gitlab-eks:agent": agent, ...rest } = doc.config;
+    doc.config = { ...rest, "gitlab-eks:agents": [agent] };
+    fs.writeFileSync(file, stringify(doc));
+    const agentTypes = [
+      "ClusterAgent",
+      "AgentToken",
+      "RepositoryFile",
+      "AgentEnvironment",
+      "AgentTokenRetirement",
+    ];
+    const before = agentTypes.map((t) => [t, one(t).id, one(t).urn]);
+    const requests = w.fake.requests.length;
+
+    expectOk(await stack.run(["preview", "--expect-no-changes"]), "preview after the move");
+    const r = expectOk(await stack.run(["up", "--yes", "--expect-no-changes"]), "up after the move");
+    assert.doesNotMatch(r.stdout, /created|updated|replaced|deleted/);
+    const name = String(one("ClusterAgent").outputs?.name);
+    assert.deepEqual(
+      agentTypes.map((t) => [t, one(t).id, one(t).urn]),
+      before.map(([t, id, urn]) => [t, id, `${urn}-${name}`]),
+      "the same objects, under the first entry's names",
+    );
+    // Reads only (the preflight-free fixture checks nothing): no object was created, changed or deleted.
+    assert.deepEqual(
+      w.fake.requests.slice(requests).filter((q) => q.method !== "GET"),
+      [],
+    );
+    checkState();
+    expectOk(await stack.run(["preview", "--expect-no-changes"]), "preview after the renaming up");
   });
 
   it("pulumi destroy removes what the stack created", async () => {

@@ -1,7 +1,8 @@
 /**
  * The GitLab agent for Kubernetes, end to end in one `pulumi up`: preflight against GitLab, then the
  * agent, its token, config file and environment in GitLab, then its namespace, token Secret, RBAC and
- * Helm release in the cluster. No manual step, and no token copied by hand.
+ * Helm release in the cluster. No manual step, and no token copied by hand. Several agents per cluster:
+ * each has its own of all these (agentCluster.ts names them apart), and they share the namespaces and Flux.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,7 +21,6 @@ import {
   agentHelmValues,
   agentRbac,
   agentTokenName,
-  RbacObject,
 } from "../model/agent";
 import {
   AgentEnvironment,
@@ -32,8 +32,14 @@ import {
 } from "./gitlab/agentResources";
 import type { GitlabTarget } from "./gitlab/dynamic";
 import { agentFluxFiles, fluxResourcePath } from "../model/flux";
-import { exposedReceptiveUrl, receptiveService } from "../model/agentReceptive";
-import { deployFlux, type FluxDeployment } from "./flux";
+import {
+  agentNamespaces,
+  agentResource,
+  exposeReceptiveAgent,
+  namespaceOf,
+  rbacResource,
+} from "./agentCluster";
+import { deployFluxController, deployFluxSources, type FluxController, type FluxDeployment } from "./flux";
 import { deployFluxGitlab, type FluxGitlabDeployment } from "./fluxGitlab";
 
 export interface AgentDeployment {
@@ -67,10 +73,43 @@ async function preflight(
   return facts;
 }
 
-export function deployAgent(
+/** The stack's agents and what they share in the cluster: the namespaces, and Flux's controllers. */
+export interface AgentsDeployment {
+  agents: AgentDeployment[];
+  namespaces: Map<string, k8s.core.v1.Namespace>;
+  /** Flux's namespace and release, once per cluster, when any agent is installed through Flux. */
+  flux?: FluxController;
+  /** The shared resources (the agents' own are in each AgentDeployment). */
+  resources: pulumi.Resource[];
+}
+
+/** Every agent of the stack (`gitlab-eks:agent` or `gitlab-eks:agents`), in config order. */
+export function deployAgents(
+  config: StackConfig,
+  deps: { provider: k8s.Provider; dependsOn: pulumi.Resource[]; env: Record<string, string | undefined> },
+): AgentsDeployment {
+  const namespaces = agentNamespaces(config.agents, { provider: deps.provider, dependsOn: deps.dependsOn });
+  const ns = (name: string) => namespaceOf(namespaces, name);
+  const flux = deployFluxController(config, { ...deps, namespaceOf: ns });
+  const agents = config.agents.map((a) => deployAgent(config, a, { ...deps, namespaceOf: ns, flux }));
+  return {
+    agents,
+    namespaces,
+    flux,
+    resources: [...namespaces.values(), ...(flux ? [flux.release] : [])],
+  };
+}
+
+function deployAgent(
   config: StackConfig,
   agent: AgentConfig,
-  deps: { provider: k8s.Provider; dependsOn: pulumi.Resource[]; env: Record<string, string | undefined> },
+  deps: {
+    provider: k8s.Provider;
+    dependsOn: pulumi.Resource[];
+    env: Record<string, string | undefined>;
+    namespaceOf: (name: string) => k8s.core.v1.Namespace;
+    flux?: FluxController;
+  },
 ): AgentDeployment {
   const conn = resolveConnection(config.gitlab, deps.env);
   const target: GitlabTarget = { url: conn.url, tokenVariable: conn.tokenVariable };
@@ -91,24 +130,12 @@ export function deployAgent(
 
   const k8sOpts = { provider: deps.provider, dependsOn: deps.dependsOn };
   const labels = { "app.kubernetes.io/managed-by": "gitlab-eks", "gitlab-eks/agent": agent.name };
-  const namespace = keep(
-    new k8s.core.v1.Namespace(
-      `ns-${agent.namespace}`,
-      { metadata: { name: agent.namespace, labels } },
-      k8sOpts,
-    ),
-  );
-  const accessNamespaces = agentAccessNamespaces(agent).map((name) =>
-    keep(
-      new k8s.core.v1.Namespace(
-        `ns-${name}`,
-        { metadata: { name, labels: { "app.kubernetes.io/managed-by": "gitlab-eks" } } },
-        k8sOpts,
-      ),
-    ),
-  );
+  const namespace = deps.namespaceOf(agent.namespace);
+  const accessNamespaces = agentAccessNamespaces(agent).map(deps.namespaceOf);
   const secret = keep(
-    new k8s.core.v1.Secret(
+    agentResource(
+      agent,
+      k8s.core.v1.Secret,
       "gitlab-agent-token",
       {
         metadata: {
@@ -150,45 +177,50 @@ export function deployAgent(
     }));
   const before = [...deps.dependsOn, secret, ...rbacResources, configFile];
   if (agent.installMethod === "flux") {
+    if (!deps.flux) throw new Error(`${agent.configKey}: Flux's controllers were not deployed`);
+    const controller = deps.flux;
     const manifests = helmFacts.apply((f) => agentFluxFiles(config, agent, f));
-    let gitlab: FluxGitlabDeployment | undefined;
-    const flux = deployFlux(config, agent, {
+    // The deploy token and its Secret in Flux's namespace, which the GitRepository waits for.
+    const gitlab = deployFluxGitlab(config, agent, {
+      target,
+      project,
+      owner,
       provider: deps.provider,
+      fluxNamespace: controller.namespace,
+      dependsOn: before,
+      manifests,
+    });
+    const sources = deployFluxSources(agent, {
+      provider: deps.provider,
+      controller,
       dependsOn: before,
       gitlabUrl: conn.url,
-      // The deploy token and its Secret in Flux's namespace, which the GitRepository waits for.
-      gitSecret: (fluxNamespace) => {
-        gitlab = deployFluxGitlab(config, agent, {
-          target,
-          project,
-          owner,
-          provider: deps.provider,
-          fluxNamespace,
-          dependsOn: before,
-          manifests,
-        });
-        return gitlab.gitSecret;
-      },
+      gitSecret: gitlab.gitSecret,
     });
-    if (!gitlab) throw new Error("deployFlux did not create Flux's deploy-token Secret");
-    resources.push(...flux.resources, ...gitlab.resources);
+    const own = [sources.gitRepository, sources.kustomization, ...gitlab.resources];
+    resources.push(...own);
     // The replaced agent token is revoked once its successor is in the Secret, the HelmRelease naming it
     // is committed and Flux's Kustomization is in place (fluxGitlab.ts says what that leaves open).
     keep(
-      retireReplacedToken(target, project, registered, token, owner, [...gitlab.files, flux.kustomization]),
+      retireReplacedToken(agent, target, project, registered, token, owner, [
+        ...gitlab.files,
+        sources.kustomization,
+      ]),
     );
     return {
       ready,
       agent: registered,
       token,
-      flux: { ...flux, ...gitlab, resources: [...flux.resources, ...gitlab.resources], manifests },
+      flux: { ...controller, ...sources, ...gitlab, resources: own, manifests },
       receptiveUrl: exposed?.url,
       resources,
     };
   }
   const values = helmFacts.apply((f) => agentHelmValues(config, agent, f));
   const release = keep(
-    new k8s.helm.v3.Release(
+    agentResource(
+      agent,
+      k8s.helm.v3.Release,
       `gitlab-agent-${agent.releaseName}`,
       {
         name: agent.releaseName,
@@ -205,7 +237,7 @@ export function deployAgent(
     ),
   );
   // The token replaced by a rotation is revoked only now that the pods run on its successor.
-  keep(retireReplacedToken(target, project, registered, token, owner, [release]));
+  keep(retireReplacedToken(agent, target, project, registered, token, owner, [release]));
   return { ready, agent: registered, token, release, receptiveUrl: exposed?.url, resources };
 }
 
@@ -225,7 +257,7 @@ export function registerAgent(
 
   // The config file first: its header names this stack before the agent exists, so an agent whose
   // registration answer was lost is recognised as this stack's on the next run.
-  const configFile = new RepositoryFile("gitlab-agent-config", {
+  const configFile = agentResource(agent, RepositoryFile, "gitlab-agent-config", {
     target,
     project,
     path: agentConfigPath(agent),
@@ -236,7 +268,9 @@ export function registerAgent(
     adopt: agent.adopt,
     agentName: agent.name,
   });
-  const registered = new ClusterAgent(
+  const registered = agentResource(
+    agent,
+    ClusterAgent,
     "gitlab-agent",
     {
       target,
@@ -248,7 +282,7 @@ export function registerAgent(
     },
     { dependsOn: [configFile] },
   );
-  const token = new AgentToken("gitlab-agent-token", {
+  const token = agentResource(agent, AgentToken, "gitlab-agent-token", {
     target,
     project,
     agentId: registered.agentId,
@@ -257,7 +291,7 @@ export function registerAgent(
     owner,
   });
 
-  const environment = new AgentEnvironment("gitlab-agent-environment", {
+  const environment = agentResource(agent, AgentEnvironment, "gitlab-agent-environment", {
     target,
     project,
     name: agent.environment.name,
@@ -283,7 +317,7 @@ function receptiveUrlConfiguration(
   registered: ClusterAgent,
   url: pulumi.Input<string>,
 ): ReceptiveUrl {
-  return new ReceptiveUrl("gitlab-agent-receptive", {
+  return agentResource(agent, ReceptiveUrl, "gitlab-agent-receptive", {
     target,
     project,
     agentId: registered.agentId,
@@ -294,39 +328,9 @@ function receptiveUrlConfiguration(
   });
 }
 
-/**
- * agent.receptive.expose: a Service of type LoadBalancer in front of agentk's receptive API; its address
- * becomes the URL when none is configured. Pulumi waits for the load balancer's address.
- */
-function exposeReceptiveAgent(
-  agent: AgentConfig,
-  opts: pulumi.CustomResourceOptions,
-): { service: k8s.core.v1.Service; url: pulumi.Output<string> } | undefined {
-  const desired = receptiveService(agent);
-  if (!desired) return undefined;
-  const service = new k8s.core.v1.Service(
-    `gitlab-agent-receptive-${agent.releaseName}`,
-    { metadata: desired.metadata, spec: desired.spec },
-    opts,
-  );
-  const configured = agent.receptive?.url;
-  const url = configured
-    ? pulumi.output(configured)
-    : service.status.apply((st) => {
-        const ingress = st?.loadBalancer?.ingress?.[0];
-        const address = ingress?.hostname || ingress?.ip;
-        if (!address)
-          throw new pulumi.RunError(
-            `The load balancer of Service ${desired.metadata.namespace}/${desired.metadata.name} has no address; ` +
-              "check the Service's events (kubectl describe service), or set gitlab-eks:agent.receptive.url",
-          );
-        return exposedReceptiveUrl(address);
-      });
-  return { service, url };
-}
-
 /** Revokes the token a rotation replaced, once `after` (the pods that use its successor) is done. */
 export function retireReplacedToken(
+  agent: AgentConfig,
   target: GitlabTarget,
   project: pulumi.Input<string>,
   registered: ClusterAgent,
@@ -334,7 +338,9 @@ export function retireReplacedToken(
   owner: string,
   after: pulumi.Resource[],
 ): AgentTokenRetirement {
-  return new AgentTokenRetirement(
+  return agentResource(
+    agent,
+    AgentTokenRetirement,
     "gitlab-agent-token-retirement",
     {
       target,
@@ -346,37 +352,4 @@ export function retireReplacedToken(
     },
     { dependsOn: after },
   );
-}
-
-/** One RBAC object as a resource; ci_job subjects get GitLab's numeric ids from the preflight. */
-function rbacResource(
-  object: RbacObject,
-  ids: pulumi.Output<Record<string, number>>,
-  index: number,
-  agent: AgentConfig,
-  opts: pulumi.CustomResourceOptions,
-): pulumi.CustomResource {
-  const name = `agent-rbac-${index}-${object.kind.toLowerCase()}-${object.metadata.name}`;
-  switch (object.kind) {
-    case "ClusterRole":
-      return new k8s.rbac.v1.ClusterRole(name, { metadata: object.metadata, rules: object.rules }, opts);
-    case "Role":
-      return new k8s.rbac.v1.Role(name, { metadata: object.metadata, rules: object.rules }, opts);
-    case "ClusterRoleBinding":
-      return new k8s.rbac.v1.ClusterRoleBinding(
-        name,
-        { metadata: object.metadata, roleRef: object.roleRef!, subjects: object.subjects },
-        opts,
-      );
-    case "RoleBinding":
-      return new k8s.rbac.v1.RoleBinding(
-        name,
-        {
-          metadata: object.metadata,
-          roleRef: object.roleRef!,
-          subjects: ids.apply((resolved) => agentRbac(agent, resolved)[index].subjects!),
-        },
-        opts,
-      );
-  }
 }

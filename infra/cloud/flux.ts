@@ -1,45 +1,46 @@
 /**
- * `agent.installMethod: flux` in the cluster: Flux's controllers (pinned flux2 chart, on the system pool)
- * and the GitRepository and Kustomization that point Flux at the agent project's manifest folder. The
- * agent's namespace, token Secret and RBAC are created by deployAgent as for the direct install; Flux
- * then installs the agent from the HelmRelease in that folder.
+ * `agent.installMethod: flux` in the cluster: Flux's controllers (pinned flux2 chart, on the system pool),
+ * installed once per cluster however many agents it installs, and for each such agent the GitRepository
+ * and Kustomization that point Flux at that agent project's manifest folder. The agent's namespace, token
+ * Secret and RBAC are created by deployAgent as for the direct install; Flux then installs the agent from
+ * the HelmRelease in that folder.
  */
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { AgentConfig } from "../config/agent";
 import type { StackConfig } from "../config/types";
 import { FLUX_CHART, FLUX_CHART_REPO, fluxChartValues, fluxClusterObjects } from "../model/flux";
 
-export interface FluxDeployment {
+/** Flux's controllers, shared by every agent installed through Flux. */
+export interface FluxController {
   namespace: k8s.core.v1.Namespace;
   release: k8s.helm.v3.Release;
-  gitRepository: k8s.apiextensions.CustomResource;
-  kustomization: k8s.apiextensions.CustomResource;
-  resources: pulumi.Resource[];
 }
 
-export function deployFlux(
+export interface FluxSources {
+  gitRepository: k8s.apiextensions.CustomResource;
+  kustomization: k8s.apiextensions.CustomResource;
+}
+
+export type FluxDeployment = FluxController & FluxSources & { resources: pulumi.Resource[] };
+
+/**
+ * The flux2 release, once, when any agent is installed through Flux (validation makes their
+ * flux.namespace and flux.chartVersion the same). `namespace` is Flux's, from agentNamespaces.
+ */
+export function deployFluxController(
   config: StackConfig,
-  agent: AgentConfig,
   deps: {
     provider: k8s.Provider;
-    /** The cluster's readiness (CoreDNS) and the agent's namespace, token Secret and RBAC. */
+    /** The cluster's readiness (CoreDNS). */
     dependsOn: pulumi.Resource[];
-    gitlabUrl: string;
-    /**
-     * Makes the Secret (in Flux's namespace, once it exists) holding the deploy token the GitRepository
-     * names: the GitRepository waits for it, so source-controller never fetches with a missing Secret.
-     */
-    gitSecret: (fluxNamespace: k8s.core.v1.Namespace) => pulumi.Resource;
+    namespaceOf: (name: string) => k8s.core.v1.Namespace;
   },
-): FluxDeployment {
-  const opts = { provider: deps.provider, dependsOn: deps.dependsOn };
+): FluxController | undefined {
+  const agent = config.agents.find((a) => a.installMethod === "flux");
+  if (!agent) return undefined;
   const ns = agent.flux.namespace;
-  const namespace = new k8s.core.v1.Namespace(
-    `ns-${ns}`,
-    { metadata: { name: ns, labels: { "app.kubernetes.io/managed-by": "gitlab-eks" } } },
-    opts,
-  );
+  const namespace = deps.namespaceOf(ns);
   const release = new k8s.helm.v3.Release(
     "flux",
     {
@@ -53,9 +54,29 @@ export function deployFlux(
       timeout: 600,
       maxHistory: 5,
     },
-    { ...opts, dependsOn: [...deps.dependsOn, namespace] },
+    { provider: deps.provider, dependsOn: [...deps.dependsOn, namespace] },
   );
-  const gitSecret = deps.gitSecret(namespace);
+  return { namespace, release };
+}
+
+/**
+ * One agent's GitRepository and Kustomization. Their Pulumi names carry the objects' names
+ * (`gitlab-agent-<agent name>`), so they are the agent's own without a suffix.
+ */
+export function deployFluxSources(
+  agent: AgentConfig,
+  deps: {
+    provider: k8s.Provider;
+    controller: FluxController;
+    /** The cluster's readiness and the agent's namespace, token Secret and RBAC. */
+    dependsOn: pulumi.Resource[];
+    gitlabUrl: string;
+    /** The Secret holding the deploy token the GitRepository names: source-controller never fetches without it. */
+    gitSecret: pulumi.Resource;
+  },
+): FluxSources {
+  const opts = { provider: deps.provider };
+  const { release } = deps.controller;
   // Their CRDs come with the chart: both wait for the release (docs/gitops.md, "Flux's objects before
   // their CRDs": preview skips a custom resource whose kind the cluster does not serve yet, and up creates
   // it only after the release, retrying while the new CRDs are being established).
@@ -63,7 +84,7 @@ export function deployFlux(
   const gitRepository = new k8s.apiextensions.CustomResource(
     `flux-gitrepository-${repo.metadata.name}`,
     { apiVersion: repo.apiVersion, kind: repo.kind, metadata: repo.metadata, spec: repo.spec },
-    { ...opts, dependsOn: [...deps.dependsOn, release, gitSecret] },
+    { ...opts, dependsOn: [...deps.dependsOn, release, deps.gitSecret] },
   );
   const applied = new k8s.apiextensions.CustomResource(
     `flux-kustomization-${kustomization.metadata.name}`,
@@ -75,11 +96,5 @@ export function deployFlux(
     },
     { ...opts, dependsOn: [...deps.dependsOn, release, gitRepository] },
   );
-  return {
-    namespace,
-    release,
-    gitRepository,
-    kustomization: applied,
-    resources: [namespace, release, gitRepository, applied],
-  };
+  return { gitRepository, kustomization: applied };
 }

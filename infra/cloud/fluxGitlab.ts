@@ -1,10 +1,10 @@
 /**
  * `agent.installMethod: flux`, the GitLab side and what ties it to the cluster: Flux's deploy token on the
- * agent project (only ever in the Secret FLUX_GIT_SECRET), the agent's HelmRepository and HelmRelease
+ * agent project (only ever in the agent's Secret fluxGitSecretName in Flux's namespace), the agent's HelmRepository and HelmRelease
  * committed into `agent.flux.manifestPath` on `agent.flux.branch`, and the retirement of replaced tokens.
  *
  * Order of a rotation (docs/gitops.md, "Token rotation with Flux"):
- *   deploy token: new token -> Secret FLUX_GIT_SECRET updated -> old deploy token revoked;
+ *   deploy token: new token -> the agent's deploy-token Secret updated -> old deploy token revoked;
  *   agent token: new token -> Secret gitlab-agent-token updated -> manifests committed (the HelmRelease's
  *   podAnnotations carry the new token id) -> Kustomization in place -> old agent token revoked.
  * Flux rolls the agent's pods at its next reconcile of the committed HelmRelease, after the revocation:
@@ -16,7 +16,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AgentConfig } from "../config/agent";
 import type { StackConfig } from "../config/types";
 import { fluxDeployTokenName } from "../gitlab/deployTokens";
-import { FLUX_GIT_SECRET, fluxManifestFile, type FluxObject } from "../model/flux";
+import { fluxGitSecretName, fluxManifestFile, type FluxObject } from "../model/flux";
+import { agentResource } from "./agentCluster";
 import type { GitlabTarget } from "./gitlab/dynamic";
 import { FluxDeployToken, FluxDeployTokenRetirement } from "./gitlab/fluxResources";
 import { RepositoryFile } from "./gitlab/agentResources";
@@ -44,17 +45,19 @@ export function deployFluxGitlab(
   },
 ): FluxGitlabDeployment {
   const { target, project, owner } = deps;
-  const deployToken = new FluxDeployToken("flux-deploy-token", {
+  const deployToken = agentResource(agent, FluxDeployToken, "flux-deploy-token", {
     target,
     project,
     name: fluxDeployTokenName(owner, agent.name, agent.tokenRotation),
     owner,
   });
-  const gitSecret = new k8s.core.v1.Secret(
+  const gitSecret = agentResource(
+    agent,
+    k8s.core.v1.Secret,
     "flux-git-secret",
     {
       metadata: {
-        name: FLUX_GIT_SECRET,
+        name: fluxGitSecretName(agent),
         namespace: agent.flux.namespace,
         labels: { "app.kubernetes.io/managed-by": "gitlab-eks", "gitlab-eks/agent": agent.name },
         annotations: { "gitlab-eks/deploy-token-id": deployToken.tokenId.apply(String) },
@@ -65,7 +68,9 @@ export function deployFluxGitlab(
     },
     { provider: deps.provider, dependsOn: [deps.fluxNamespace] },
   );
-  const retirement = new FluxDeployTokenRetirement(
+  const retirement = agentResource(
+    agent,
+    FluxDeployTokenRetirement,
     "flux-deploy-token-retirement",
     {
       target,
@@ -73,6 +78,7 @@ export function deployFluxGitlab(
       keepTokenId: deployToken.tokenId,
       replacedTokenIds: deployToken.replacedTokenIds,
       owner,
+      agentName: agent.name,
     },
     { dependsOn: [gitSecret] },
   );
@@ -81,7 +87,9 @@ export function deployFluxGitlab(
   for (const kind of ["HelmRepository", "HelmRelease"]) {
     const path = `${agent.flux.manifestPath}/${fluxManifestFile({ kind } as FluxObject)}`;
     files.push(
-      new RepositoryFile(
+      agentResource(
+        agent,
+        RepositoryFile,
         `flux-manifest-${kind.toLowerCase()}`,
         {
           target,

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/types";
 import { isolationRule } from "../model/isolation";
 import { standardTags } from "../model/tags";
-import { deployAgent } from "./agent";
+import { deployAgents } from "./agent";
 import { deployAutoscaler } from "./autoscaler";
 import { createCluster } from "./cluster";
 import { createNetwork } from "./network";
@@ -30,9 +30,8 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
     enableServerSideApply: true,
   });
   const inCluster = [nodePools.coredns];
-  const agents = config.agents.map((a) =>
-    deployAgent(config, a, { provider: k8sProvider, dependsOn: inCluster, env }),
-  );
+  const agentsDeployment = deployAgents(config, { provider: k8sProvider, dependsOn: inCluster, env });
+  const { agents } = agentsDeployment;
   const [agent] = agents;
   const runner =
     config.runner &&
@@ -59,6 +58,8 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
     nodePools,
     k8sProvider,
     agents,
+    /** What the agents share: their namespaces, and Flux's release when any agent is installed through Flux. */
+    agentsShared: agentsDeployment,
     runner,
     autoscaler,
     /** Every resource this stack registers, for dependsOn and for tests. */
@@ -67,6 +68,7 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
       cluster,
       ...nodePools.resources,
       k8sProvider,
+      ...agentsDeployment.resources,
       ...agents.flatMap((a) => a.resources),
       ...(runner?.resources ?? []),
       ...(autoscaler?.resources ?? []),

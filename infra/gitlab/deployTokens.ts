@@ -2,7 +2,9 @@
  * Project deploy tokens (`/projects/:id/deploy_tokens`, Maintainer role): Flux's read access to the agent
  * project (`read_repository`). GitLab shows a token's value only in the answer that creates it, and a
  * deploy token has no description: its NAME carries this stack's identity (ownership.ts), and only tokens
- * whose name carries it are ever deleted by this stack, never one its state holds (`keep`).
+ * whose name carries it are ever deleted by this stack, never one its state holds (`keep`). The name also
+ * carries the agent's: several agents of one stack may have deploy tokens in one project, and each agent's
+ * token lifecycle touches only its own.
  */
 import type { GitlabApi } from "./client";
 import { call, CallContext, callOrAbsent, isOutcomeUnknown } from "./errors";
@@ -37,9 +39,16 @@ const toToken = (t: Raw): DeployTokenInfo => ({
   expired: t.expired === true,
 });
 
+/** How every deploy token name of one agent starts (agent names are DNS labels: no space inside). */
+const agentPrefix = (agentName: string) => `gitlab-eks flux ${agentName} `;
+
 /** The name of Flux's deploy token: the agent, the rotation trigger (a new one = a new token), the owner. */
 export const fluxDeployTokenName = (owner: Owner, agentName: string, rotation: string) =>
-  `gitlab-eks flux ${agentName} ${rotation} ${ownerTag(owner)}`.slice(0, 255);
+  `${agentPrefix(agentName)}${rotation} ${ownerTag(owner)}`.slice(0, 255);
+
+/** The agent a deploy token name made by fluxDeployTokenName is for; undefined for any other name. */
+export const deployTokenAgent = (name: string): string | undefined =>
+  /^gitlab-eks flux (\S+) /.exec(name)?.[1];
 
 /** The project's active deploy tokens (neither revoked nor expired). */
 export async function activeDeployTokens(api: GitlabApi, project: string): Promise<DeployTokenInfo[]> {
@@ -56,15 +65,19 @@ export async function revokeDeployToken(api: GitlabApi, project: string, id: num
   );
 }
 
-/** Revokes this stack's deploy tokens other than `keep`; returns them. Other tokens are never touched. */
+/**
+ * Revokes this stack's deploy tokens of agent `agentName` other than `keep`; returns them. Tokens of the
+ * stack's other agents, of other stacks and of people are never touched.
+ */
 export async function revokeStackDeployTokens(
   api: GitlabApi,
   project: string,
   owner: Owner,
+  agentName: string,
   keep: number[] = [],
 ): Promise<DeployTokenInfo[]> {
   const stale = (await activeDeployTokens(api, project)).filter(
-    (t) => ownedBy(t.name, owner) && !keep.includes(t.id),
+    (t) => ownedBy(t.name, owner) && t.name.startsWith(agentPrefix(agentName)) && !keep.includes(t.id),
   );
   for (const t of stale) await revokeDeployToken(api, project, t.id);
   return stale;
@@ -84,8 +97,8 @@ export async function showDeployToken(
 }
 
 /**
- * Creates a `read_repository` deploy token named `name` (which must carry `owner`'s identity). First
- * revokes this stack's orphans (its tokens not in `keep`). A create whose answer is lost or ambiguous is
+ * Creates a `read_repository` deploy token named `name` (made by fluxDeployTokenName: it carries `owner`'s
+ * identity and the agent's name). First revokes this stack's orphans of that agent (its tokens not in `keep`). A create whose answer is lost or ambiguous is
  * not resent: the token it may have made (this name, not there before) is looked up and revoked, since
  * its value is gone for good, then the token is created once more. Returns the value with the token.
  */
@@ -96,8 +109,10 @@ export async function createDeployToken(
   options: { owner: Owner; keep?: number[] },
 ): Promise<{ token: DeployTokenInfo & { secret: string }; revoked: DeployTokenInfo[] }> {
   const { owner, keep = [] } = options;
-  if (!ownedBy(name, owner)) throw new Error(`deploy token name "${name}" must carry ${ownerTag(owner)}`);
-  const revoked = await revokeStackDeployTokens(api, project, owner, keep);
+  const agentName = deployTokenAgent(name);
+  if (!ownedBy(name, owner) || !agentName)
+    throw new Error(`deploy token name "${name}" must be made by fluxDeployTokenName (${ownerTag(owner)})`);
+  const revoked = await revokeStackDeployTokens(api, project, owner, agentName, keep);
   const before = (await activeDeployTokens(api, project)).map((t) => t.id);
   const post = () =>
     call(ctx(project, `create a deploy token in ${project}`), () =>

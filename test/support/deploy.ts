@@ -29,6 +29,23 @@ export function exampleConfigWith(
   return requireValidConfig({ project: files.project, stack, values, env: {} });
 }
 
+/**
+ * An example stack whose agents are `gitlab-eks:agents` (its `gitlab-eks:agent` removed), each entry as
+ * `pulumi config set --path 'gitlab-eks:agents[i]...'` would write it; `shorthand` puts the example's
+ * `gitlab-eks:agent` settings into entry 0 first (the move docs/several-agents.md describes).
+ */
+export function exampleConfigWithAgents(
+  stack: string,
+  agents: Record<string, unknown>[],
+  options: { shorthand?: boolean } = {},
+): StackConfig {
+  const files = readStackFiles(ROOT, stack);
+  const { "gitlab-eks:agent": agent, ...values } = files.values as Record<string, unknown>;
+  const entries = agents.map((a, i) => (i === 0 && options.shorthand ? { ...(agent as object), ...a } : a));
+  values["gitlab-eks:agents"] = entries;
+  return requireValidConfig({ project: files.project, stack, values, env: {} });
+}
+
 /** The production example on the GitOps path (`agent.installMethod: flux`). */
 export const productionWithFlux = () => exampleConfigWith("production", { agent: { installMethod: "flux" } });
 

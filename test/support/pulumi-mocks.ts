@@ -17,6 +17,8 @@ interface RegisterRequest {
   getType(): string;
   getName(): string;
   getDependenciesList(): string[];
+  /** Structured aliases (the mock monitor supports alias specs): each one's spec names the old resource. */
+  getAliasesList(): { getSpec(): { getName(): string } | undefined }[];
 }
 
 export const ACCOUNT = "123456789012";
@@ -35,6 +37,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly invokes: { token: string; inputs: Record<string, unknown> }[] = [];
   /** `type::name` -> the URNs the SDK sent as the resource's direct dependencies (dependsOn and inputs). */
   private readonly dependencies = new Map<string, string[]>();
+  /**
+   * `type::name` -> the names of the resource's aliases that rename it (recorded with the dependencies);
+   * the type-only aliases @pulumi/kubernetes adds for older API versions (no name) are left out.
+   */
+  private readonly aliases = new Map<string, string[]>();
 
   /**
    * Records the dependencies of every resource registered from now on, by wrapping the mock monitor
@@ -47,6 +54,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
       this.dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
+      this.aliases.set(
+        `${req.getType()}::${req.getName()}`,
+        req
+          .getAliasesList()
+          .map((a) => a.getSpec()?.getName() ?? "")
+          .filter((name) => name !== ""),
+      );
       return register(req, callback);
     };
   }
@@ -60,6 +74,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       const [, , qualifiedType, name] = urn.split("::");
       return `${qualifiedType.split("$").pop()}::${name}`;
     });
+  }
+
+  /** The names of the resource's aliases (recordDependencies must be on); [] when it has none. */
+  aliasesOf(type: string, name: string): string[] {
+    const found = this.aliases.get(`${type}::${name}`);
+    if (!found) throw new Error(`no registration of ${type} named ${name} was recorded`);
+    return found;
   }
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
   createDeployToken,
+  deployTokenAgent,
   revokeDeployToken,
   revokeStackDeployTokens,
   showDeployToken,
@@ -81,8 +82,9 @@ export const fluxDeployTokenProvider: pulumi.dynamic.ResourceProvider = {
   async delete(id, props) {
     const api = providerApi(props.target, PURPOSE);
     await revokeDeployToken(api, props.project, Number(props.tokenId ?? id));
-    // Destroy also revokes this stack's orphans: deploy tokens of a create whose answer was lost.
-    if (props.owner) await revokeStackDeployTokens(api, props.project, props.owner);
+    // Destroy also revokes this agent's orphans: deploy tokens of a create whose answer was lost.
+    const agentName = deployTokenAgent(String(props.name));
+    if (props.owner && agentName) await revokeStackDeployTokens(api, props.project, props.owner, agentName);
   },
 };
 
@@ -111,6 +113,8 @@ export interface FluxDeployTokenRetirementArgs {
   /** The deploy token the Secret now holds. */
   keepTokenId: pulumi.Input<number>;
   owner: pulumi.Input<string>;
+  /** The agent whose deploy tokens these are: the stack's other agents' tokens in the project stay. */
+  agentName: pulumi.Input<string>;
   replacedTokenIds?: pulumi.Input<pulumi.Input<number>[]>;
 }
 
@@ -122,9 +126,9 @@ export interface FluxDeployTokenRetirementArgs {
 export const fluxDeployTokenRetirementProvider = tokenRetirementProvider({
   purpose: PURPOSE,
   scope: ["project"],
-  id: (p) => `${p.project}:deploy-tokens`,
+  id: (p) => `${p.project}:deploy-tokens:${p.agentName}`,
   revoke: (api, p, tokenId) => revokeDeployToken(api, p.project, tokenId),
-  revokeStack: (api, p, keep) => revokeStackDeployTokens(api, p.project, p.owner, keep),
+  revokeStack: (api, p, keep) => revokeStackDeployTokens(api, p.project, p.owner, p.agentName, keep),
 });
 
 export class FluxDeployTokenRetirement extends pulumi.dynamic.Resource {
