@@ -26,6 +26,12 @@ export const FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1";
 export const FLUX_GIT_SECRET = "gitlab-agent-flux-deploy-token";
 export const FLUX_GIT_SECRET_KEYS = ["username", "password"] as const;
 /**
+ * That Secret's name for one agent: FLUX_GIT_SECRET for the first (as a one-agent stack always had it),
+ * `<FLUX_GIT_SECRET>-<agent name>` for every other agent, since all share Flux's namespace.
+ */
+export const fluxGitSecretName = (agent: AgentConfig) =>
+  agent.index === 0 ? FLUX_GIT_SECRET : `${FLUX_GIT_SECRET}-${agent.name}`;
+/**
  * Every pod of the flux2 chart, as the values key that places it (nodeSelector/affinity/tolerations):
  * the controllers, the pre-install check job (`cli`) and the pre-upgrade CRD migration job
  * (`crds.migration`). Image automation is off, as in Flux's default install.
@@ -157,7 +163,7 @@ export function fluxClusterObjects(agent: AgentConfig, gitlabUrl: string): FluxO
         url: agentProjectCloneUrl(gitlabUrl, agent),
         ref: { branch: agent.flux.branch },
         // Basic auth with a deploy token: the Secret's name only, never its content.
-        secretRef: { name: FLUX_GIT_SECRET },
+        secretRef: { name: fluxGitSecretName(agent) },
       },
     },
     {
