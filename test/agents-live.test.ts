@@ -123,6 +123,48 @@ describe("gitlab-eks doctor with several agents", () => {
     assert.match(r.stdout, /^2 checks failed$/m);
   });
 
+  it("refuses an agent of that name another stack registered, for that agent only", async () => {
+    const other = w.fake.addAgent({ projectId: w.appsId, name: "taken" });
+    w.fake.addAgentToken({
+      agentId: other.id,
+      name: "gitlab-eks-initial",
+      description: "[gitlab-eks:gitlab-eks/production]",
+    });
+    w.fake.addAgent({ projectId: w.clustersId, name: "byhand" });
+    const r = await doctor(`    - name: ops
+    - name: taken
+      project: platform/apps
+    - name: byhand
+      adopt: true
+`);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const s = sections(r.stdout);
+    assert.ok(
+      s.ops.includes(
+        'ok    agent in GitLab: no agent "ops" in platform/clusters yet; pulumi up registers it',
+      ),
+      s.ops.join("\n"),
+    );
+    assert.ok(
+      s.taken.some(
+        (l) =>
+          l.startsWith(
+            'FAIL  agent in GitLab: agent "taken" in platform/apps belongs to gitlab-eks stack gitlab-eks/production',
+          ) && l.endsWith("Give this stack its own gitlab-eks:agents[1].name."),
+      ),
+      s.taken.join("\n"),
+    );
+    assert.ok(
+      s.byhand.some((l) =>
+        /^ok {4}agent in GitLab: agent "byhand" \(id \d+\) exists and is adopted \(gitlab-eks:agents\[2\]\.adopt\)$/.test(
+          l,
+        ),
+      ),
+      s.byhand.join("\n"),
+    );
+    assert.match(r.stdout, /^1 check failed$/m);
+  });
+
   it("names the agent's own setting in a version problem (preflight)", async () => {
     const r = await doctor(`    - name: ops
     - name: apps
