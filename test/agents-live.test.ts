@@ -8,12 +8,11 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as path from "node:path";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { gitlabClient } from "../infra/gitlab/client";
 import { claimAgent, ensureUrlConfiguration } from "../infra/gitlab/agents";
 import { cliAsync as cli, projectDir } from "./support/cli";
-import { FakeKube, kubeconfigFor, node, startFakeKube } from "./support/fake-kube";
+import { verifySuite } from "./support/fake-kube";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
 
 const stack = (url: string, agents: string) => `config:
@@ -215,38 +214,23 @@ describe("gitlab-eks verify with two Flux agents", () => {
   const ready = (status: string, reason: string) => ({
     status: { conditions: [{ type: "Ready", status, reason, message: `${reason} message` }] },
   });
-  let kube: FakeKube;
-  let dir: string;
-  let kubeconfig: string;
-  const verify = () => cli(["verify", "--stack", "dev", "--kubeconfig", kubeconfig, "--dir", dir]);
-
-  before(async () => {
-    kube = await startFakeKube({ token: TOKEN, nodes: [node("sys-1")] });
-    dir = projectDir({
-      dev: stack(
-        "https://gitlab.example.com",
-        `    - name: ops
+  const suite = verifySuite(
+    "dev",
+    stack(
+      "https://gitlab.example.com",
+      `    - name: ops
       installMethod: flux
     - name: apps
       project: platform/apps
       installMethod: flux
 `,
-      ),
-    });
-    kubeconfig = path.join(dir, "kubeconfig.json");
-    fs.writeFileSync(kubeconfig, kubeconfigFor(kube.url, { token: TOKEN }));
-  });
-  after(async () => {
-    await kube.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  beforeEach(() => {
-    for (const k of Object.keys(kube.objects)) delete kube.objects[k];
-    kube.requests.length = 0;
-  });
+    ),
+    TOKEN,
+  );
+  const verify = () => suite.verify();
 
   it("checks both agents' Kustomization and HelmRelease, each line naming its agent", async () => {
-    for (const p of Object.values(paths)) kube.objects[p] = ready("True", "Succeeded");
+    for (const p of Object.values(paths)) suite.kube.objects[p] = ready("True", "Succeeded");
     const r = await verify();
     assert.equal(r.code, 0, r.stderr);
     assert.match(
@@ -258,7 +242,7 @@ describe("gitlab-eks verify with two Flux agents", () => {
       /^ok: agent "apps" \(gitlab-eks:agents\[1\]\): Flux Kustomization flux-system\/gitlab-agent-apps: Ready=True .*Flux HelmRelease flux-system\/gitlab-agent-apps: Ready=True/m,
     );
     assert.deepEqual(
-      kube.requests
+      suite.kube.requests
         .filter((q) => q.path.startsWith("/apis/"))
         .map((q) => q.path)
         .sort(),
@@ -267,8 +251,8 @@ describe("gitlab-eks verify with two Flux agents", () => {
   });
 
   it("fails (exit 1) naming the agent whose HelmRelease is not ready, and only that one", async () => {
-    for (const p of Object.values(paths)) kube.objects[p] = ready("True", "Succeeded");
-    kube.objects[paths.appsH] = ready("False", "InstallFailed");
+    for (const p of Object.values(paths)) suite.kube.objects[p] = ready("True", "Succeeded");
+    suite.kube.objects[paths.appsH] = ready("False", "InstallFailed");
     const r = await verify();
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(
@@ -279,9 +263,9 @@ describe("gitlab-eks verify with two Flux agents", () => {
   });
 
   it("says whose manifests Flux has not applied yet", async () => {
-    kube.objects[paths.opsK] = ready("True", "Succeeded");
-    kube.objects[paths.opsH] = ready("True", "Succeeded");
-    kube.objects[paths.appsK] = ready("True", "Succeeded");
+    suite.kube.objects[paths.opsK] = ready("True", "Succeeded");
+    suite.kube.objects[paths.opsH] = ready("True", "Succeeded");
+    suite.kube.objects[paths.appsK] = ready("True", "Succeeded");
     const r = await verify();
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(
