@@ -178,6 +178,19 @@ describe("gitlab-eks doctor with several agents", () => {
     );
   });
 
+  it("has nothing to check when every entry is disabled", async () => {
+    const r = await doctor(`    - enabled: false
+    - name: apps
+      enabled: false
+`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^ok {4}agent: none \(gitlab-eks:agent\.enabled, or every gitlab-eks:agents entry's enabled, is false\)/m,
+    );
+    assert.doesNotMatch(r.stdout, /^agent "/m);
+  });
+
   it("reports a GitLab that does not answer once, and skips the other agents' checks", async () => {
     const probe = net.createServer();
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));

@@ -53,7 +53,9 @@ export async function doctor(
     unreachable ||= checks.some((c) => c.name === "reachable" && !c.ok);
   };
   if (config.agents.length === 0) {
-    out("ok    agent: disabled (gitlab-eks:agent.enabled is false); nothing to check");
+    out(
+      "ok    agent: none (gitlab-eks:agent.enabled, or every gitlab-eks:agents entry's enabled, is false); nothing to check",
+    );
     if (!config.runner) return 0;
   }
   for (const agent of config.agents) {
