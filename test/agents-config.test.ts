@@ -127,7 +127,7 @@ describe("several agents (gitlab-eks:agents)", () => {
           "gitlab-eks:agents[1].releaseName",
           /Helm release gitlab-agent in namespace gitlab-agent, as gitlab-eks:agents\[0\]/,
         ],
-        ["gitlab-eks:agents[1].tokenSecretName", /token Secret gitlab-agent-token/],
+        // agents[1]'s default token Secret (<releaseName>-token) clashes too; changing the release fixes both.
         ["gitlab-eks:agents[2].tokenSecretName", /token Secret gitlab-agent-token in namespace gitlab-agent/],
         ["gitlab-eks:agents[3].environment.name", /environment dev of project platform\/clusters/],
       ],

@@ -223,8 +223,13 @@ describe("docs: the README is a front door and the links hold", () => {
       for (const [, key] of read(file).matchAll(/`(gitlab-eks:[A-Za-z0-9_.[\]]+)/g)) {
         named++;
         const normal = key.replace(/\[\d+\]/g, "[]");
+        // An agents entry takes every agent setting, plus project.
+        const asAgent = normal.replace(/^gitlab-eks:agents\[\](\.|$)/, "gitlab-eks:agent$1");
         assert.ok(
-          known.has(normal) || tagNames.includes(key),
+          known.has(normal) ||
+            known.has(asAgent) ||
+            /^gitlab-eks:agents\[\]\.project$/.test(normal) ||
+            tagNames.includes(key),
           `${file} names ${key}, which is not a configuration key`,
         );
       }

@@ -4,10 +4,7 @@
  * and of the agent's HelmRelease; a missing or not-ready object fails verify (exit 1) and says which.
  */
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { cliAsync, projectDir } from "./support/cli";
-import { FakeKube, kubeconfigFor, node, startFakeKube } from "./support/fake-kube";
+import { verifySuite } from "./support/fake-kube";
 
 const TOKEN = "k8s-aws-v1.fake-bearer-token-flux";
 const STACK = `config:
@@ -31,29 +28,16 @@ const ready = (status: string, reason: string, message: string) => ({
 });
 
 describe("gitlab-eks verify: Flux's Kustomization and HelmRelease (installMethod flux)", () => {
-  let kube: FakeKube;
-  let dir: string;
-  let kubeconfig: string;
-  const verify = () => cliAsync(["verify", "--stack", "gitops", "--kubeconfig", kubeconfig, "--dir", dir]);
-
-  before(async () => {
-    kube = await startFakeKube({ token: TOKEN, nodes: [node("sys-1")] });
-    dir = projectDir({ gitops: STACK });
-    kubeconfig = path.join(dir, "kubeconfig.json");
-    fs.writeFileSync(kubeconfig, kubeconfigFor(kube.url, { token: TOKEN }));
-  });
-  after(async () => {
-    await kube.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  beforeEach(() => {
-    for (const k of Object.keys(kube.objects)) delete kube.objects[k];
-    kube.requests.length = 0;
-  });
+  const suite = verifySuite("gitops", STACK, TOKEN);
+  const verify = () => suite.verify();
 
   it("reports both Ready conditions when Flux has applied the agent", async () => {
-    kube.objects[KUSTOMIZATION] = ready("True", "ReconciliationSucceeded", "Applied revision: main@sha1:abc");
-    kube.objects[HELM_RELEASE] = ready("True", "InstallSucceeded", "Helm install succeeded");
+    suite.kube.objects[KUSTOMIZATION] = ready(
+      "True",
+      "ReconciliationSucceeded",
+      "Applied revision: main@sha1:abc",
+    );
+    suite.kube.objects[HELM_RELEASE] = ready("True", "InstallSucceeded", "Helm install succeeded");
     const r = await verify();
     assert.equal(r.code, 0, r.stderr);
     assert.match(
@@ -61,7 +45,7 @@ describe("gitlab-eks verify: Flux's Kustomization and HelmRelease (installMethod
       /^ok: Flux Kustomization flux-system\/gitlab-agent-gitops: Ready=True \(ReconciliationSucceeded: Applied revision: main@sha1:abc\); Flux HelmRelease flux-system\/gitlab-agent: Ready=True \(InstallSucceeded: Helm install succeeded\)$/m,
     );
     assert.deepEqual(
-      kube.requests
+      suite.kube.requests
         .filter((q) => q.path.startsWith("/apis/"))
         .map((q) => q.path)
         .sort(),
@@ -70,12 +54,12 @@ describe("gitlab-eks verify: Flux's Kustomization and HelmRelease (installMethod
   });
 
   it("fails (exit 1) naming a HelmRelease that is not ready, with Flux's reason", async () => {
-    kube.objects[KUSTOMIZATION] = ready(
+    suite.kube.objects[KUSTOMIZATION] = ready(
       "False",
       "HealthCheckFailed",
       "HelmRelease/flux-system/gitlab-agent not ready",
     );
-    kube.objects[HELM_RELEASE] = ready("False", "InstallFailed", "timed out waiting for the condition");
+    suite.kube.objects[HELM_RELEASE] = ready("False", "InstallFailed", "timed out waiting for the condition");
     const r = await verify();
     assert.equal(r.code, 1);
     assert.match(
@@ -89,7 +73,7 @@ describe("gitlab-eks verify: Flux's Kustomization and HelmRelease (installMethod
   });
 
   it("fails when Flux has not applied the manifests yet (no HelmRelease) and says where they are", async () => {
-    kube.objects[KUSTOMIZATION] = { status: { conditions: [] } };
+    suite.kube.objects[KUSTOMIZATION] = { status: { conditions: [] } };
     const r = await verify();
     assert.equal(r.code, 1);
     assert.match(r.stderr, /Kustomization flux-system\/gitlab-agent-gitops: no Ready condition yet/);

@@ -17,6 +17,7 @@ const cluster = (extra: Record<string, unknown>) => ({
   "gitlab-eks:cluster": { vpcCidr: "10.0.0.0/16", ...extra },
 });
 const agent = (extra: Record<string, unknown>) => ({ "gitlab-eks:agent": extra });
+const agents = (list: Record<string, unknown>[]) => ({ "gitlab-eks:agents": list });
 const tags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`t${i}`, "x"]));
 
 interface Case {
@@ -197,6 +198,71 @@ const CASES: Case[] = [
     key: "gitlab_eks:runner",
     says: [/did you mean gitlab-eks:runner\?/],
   },
+  // ---- several agents (gitlab-eks:agents) ----
+  {
+    name: "agent and agents both set",
+    values: { ...agent({ name: "one" }), ...agents([{ name: "two" }]) },
+    key: "gitlab-eks:agents",
+    says: [/is set together with gitlab-eks:agent/, /first entry of gitlab-eks:agents/],
+  },
+  {
+    name: "an empty agents list",
+    values: agents([]),
+    key: "gitlab-eks:agents",
+    says: [/is an empty list/, /gitlab-eks:agent\.enabled false/],
+  },
+  {
+    name: "two agents of one name",
+    values: agents([{ name: "apps" }, { name: "apps", namespace: "other" }]),
+    key: "gitlab-eks:agents[1].name",
+    says: [/the name apps/, /as gitlab-eks:agents\[0\] has/],
+  },
+  {
+    // Its token Secret (<releaseName>-token by default) is the same too: one problem, as one change fixes both.
+    name: "two agents in one namespace with one release name",
+    values: agents([{}, { name: "apps", namespace: "gitlab-agent", releaseName: "gitlab-agent" }]),
+    key: "gitlab-eks:agents[1].releaseName",
+    says: [/Helm release gitlab-agent in namespace gitlab-agent/, /gitlab-eks:agents\[0\]/],
+  },
+  {
+    name: "two agents in one namespace with one token Secret",
+    values: agents([
+      {},
+      { name: "apps", namespace: "gitlab-agent", releaseName: "apps", tokenSecretName: "gitlab-agent-token" },
+    ]),
+    key: "gitlab-eks:agents[1].tokenSecretName",
+    says: [/the token Secret gitlab-agent-token in namespace gitlab-agent/],
+  },
+  {
+    name: "two agents with one environment of one project",
+    values: agents([{}, { name: "apps", environment: { name: "dev" } }]),
+    key: "gitlab-eks:agents[1].environment.name",
+    says: [/environment dev of project platform\/clusters/],
+  },
+  {
+    name: "a Flux folder inside another agent's",
+    values: agents([
+      { installMethod: "flux", flux: { manifestPath: ".gitlab/flux/one" } },
+      { name: "apps", installMethod: "flux", flux: { manifestPath: ".gitlab/flux/one/apps" } },
+    ]),
+    key: "gitlab-eks:agents[1].flux.manifestPath",
+    says: [/overlaps gitlab-eks:agents\[0\]\.flux\.manifestPath/, /\.gitlab\/flux\/apps/],
+  },
+  {
+    name: "two Flux agents naming different Flux namespaces",
+    values: agents([
+      { installMethod: "flux" },
+      { name: "apps", installMethod: "flux", flux: { namespace: "flux-two" } },
+    ]),
+    key: "gitlab-eks:agents[1].flux.namespace",
+    says: [/is flux-two but gitlab-eks:agents\[0\]\.flux\.namespace is flux-system/, /one Flux/],
+  },
+  {
+    name: "an agent after the first without a name",
+    values: agents([{}, { namespace: "apps" }]),
+    key: "gitlab-eks:agents[1].name",
+    says: [/every agent after the first needs its own name/],
+  },
   // ---- how values are reported ----
   {
     name: ".nan",
@@ -280,6 +346,19 @@ describe("bad and odd inputs (validation matrix)", () => {
       "gitlab-eks:isolation.labelValue",
       "gitlab-eks:runnerPool.maxSize",
     ]);
+  });
+
+  it("counts a secure value inside an agents entry as set offline, under that entry's key", () => {
+    const r = validateStackConfig({
+      project: "gitlab-eks",
+      stack: "dev",
+      values: minimal({
+        "gitlab-eks:agents": [{}, { name: "apps", kasCaCert: SECRET_PLACEHOLDER }],
+      }),
+      env: {},
+    });
+    assert.deepEqual(r.ok ? [] : r.problems.map(formatProblem), []);
+    assert.deepEqual(r.unchecked, ["gitlab-eks:agents[1].kasCaCert"]);
   });
 
   it("prints a key with a newline escaped, so it cannot forge an ok line", () => {

@@ -65,3 +65,23 @@ export function outputsToDotenv(outputs: unknown, urlOutput?: string): DotenvRes
   }
   return { text: lines.length ? `${lines.join("\n")}\n` : "", written, skipped, problems };
 }
+
+/**
+ * A gitlab-eks stack's `agents` output (name -> {project, namespace, ...}) as one line per agent, with the
+ * kube context GitLab gives CI/CD jobs of the projects the agent's ci_access names (`<agent project
+ * path>:<agent name>`); nothing for a program without that output. Printed by the `up` job, so the log
+ * says which context reaches which agent when a cluster has several.
+ */
+export function agentContextLines(outputs: unknown): string[] {
+  const agents = (outputs as Record<string, unknown> | null)?.agents;
+  if (!agents || typeof agents !== "object" || Array.isArray(agents)) return [];
+  const lines: string[] = [];
+  for (const [name, a] of Object.entries(agents as Record<string, unknown>)) {
+    const { project, namespace } = (a ?? {}) as Record<string, unknown>;
+    if (typeof project !== "string" || isSecret(project)) continue;
+    const where =
+      typeof namespace === "string" && !isSecret(namespace) ? ` (agentk in namespace ${namespace})` : "";
+    lines.push(`agent ${name}: kube context ${project}:${name}${where}`);
+  }
+  return lines;
+}

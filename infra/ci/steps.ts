@@ -25,7 +25,7 @@ import {
   writeFile,
   type StepIo,
 } from "./io";
-import { outputsToDotenv } from "./outputs";
+import { agentContextLines, outputsToDotenv } from "./outputs";
 import {
   countChanges,
   hasChanges,
@@ -157,6 +157,7 @@ export function outputsStep(io: StepIo, o: { json: string; dotenv: string; urlOu
   io.out(
     `${o.dotenv}: ${r.written.length} output(s) (${r.written.join(", ") || "none"}); ${r.skipped.length} secret or multi-line output(s) left out.`,
   );
+  for (const line of agentContextLines(outputs)) io.out(line);
 }
 
 export interface PromoteOptions {

@@ -6,8 +6,11 @@
  * Interactive: the whole run fits DOCTOR_BUDGET_MS whatever GitLab does (stalls, 429 storms), where
  * `pulumi up` waits out a long outage (30 s per attempt, several attempts).
  */
-import type { StackConfig } from "../config/types";
-import { resolveConnection } from "../gitlab/connection";
+import type { AgentConfig, StackConfig } from "../config/types";
+import { claimAgent } from "../gitlab/agents";
+import { gitlabClient } from "../gitlab/client";
+import { type GitlabConnection, resolveConnection } from "../gitlab/connection";
+import { ownerOf } from "../gitlab/ownership";
 import { agentPreflight, type Check } from "../gitlab/preflight";
 import { DEFAULT_RETRY, type RetryPolicy, type Sleep } from "../gitlab/requester";
 import { runnerPreflight } from "../gitlab/runnerPreflight";
@@ -50,7 +53,9 @@ export async function doctor(
     unreachable ||= checks.some((c) => c.name === "reachable" && !c.ok);
   };
   if (config.agents.length === 0) {
-    out("ok    agent: disabled (gitlab-eks:agent.enabled is false); nothing to check");
+    out(
+      "ok    agent: none (gitlab-eks:agent.enabled, or every gitlab-eks:agents entry's enabled, is false); nothing to check",
+    );
     if (!config.runner) return 0;
   }
   for (const agent of config.agents) {
@@ -61,6 +66,9 @@ export async function doctor(
       continue;
     }
     const { checks } = await agentPreflight(conn, agent, { env, retry, sleep: options.sleep });
+    // Whether pulumi up may register (or use) the agent: only once GitLab let us read its project.
+    if (checks.some((c) => c.name === "role on agent project" && c.ok))
+      checks.push(await ownershipCheck(conn, config, agent, { env, retry, sleep: options.sleep }));
     print(checks);
   }
   if (config.runner) {
@@ -79,4 +87,51 @@ export async function doctor(
   }
   out(failed ? `${failed} check${failed === 1 ? "" : "s"} failed` : "all checks passed");
   return failed ? 1 : 0;
+}
+
+/**
+ * What `pulumi up` would find in GitLab under the agent's name: nothing (it registers the agent), this
+ * stack's agent, one it adopts, or one it refuses (another stack's, or registered by hand without
+ * `adopt`), with the reason and the fix naming the agent's own setting.
+ */
+async function ownershipCheck(
+  conn: GitlabConnection,
+  config: StackConfig,
+  agent: AgentConfig,
+  o: { env: Record<string, string | undefined>; retry: RetryPolicy; sleep?: Sleep },
+): Promise<Check> {
+  const name = "agent in GitLab";
+  try {
+    const api = gitlabClient(conn, {
+      env: o.env,
+      retry: o.retry,
+      sleep: o.sleep,
+      purpose: "Checking the agent",
+    });
+    const claim = await claimAgent(api, agent.project, agent.name, {
+      owner: ownerOf(config.project, config.stack),
+      adopt: agent.adopt,
+      configKey: agent.configKey,
+    });
+    switch (claim.kind) {
+      case "new":
+        return {
+          name,
+          ok: true,
+          detail: `no agent "${agent.name}" in ${agent.project} yet; pulumi up registers it`,
+        };
+      case "ours":
+        return { name, ok: true, detail: `agent "${agent.name}" (id ${claim.agent.id}) is this stack's` };
+      case "adopted":
+        return {
+          name,
+          ok: true,
+          detail: `agent "${agent.name}" (id ${claim.agent.id}) exists and is adopted (${agent.configKey}.adopt)`,
+        };
+      case "refused":
+        return { name, ok: false, detail: claim.reason };
+    }
+  } catch (e) {
+    return { name, ok: false, detail: (e as Error).message };
+  }
 }

@@ -138,7 +138,12 @@ export async function verify(
       `gitlab-eks verify: ${report.offenders.length} pod${report.offenders.length === 1 ? "" : "s"} break the runner isolation (${rule.label}); ${summary}`,
     );
   if (autoscaler?.problems.length) failures.push(...autoscaler.problems);
-  const fluxReports = fluxAgents.map((agent, i) => checkFluxStatus(agent, flux[i][0], flux[i][1]));
+  // With several Flux agents, each line says whose objects it is about.
+  const whose = (agent: AgentConfig) =>
+    fluxAgents.length > 1 ? `agent "${agent.name}" (${agent.configKey}): ` : "";
+  const fluxReports = fluxAgents.map((agent, i) =>
+    checkFluxStatus(agent, flux[i][0], flux[i][1], whose(agent)),
+  );
   for (const fluxReport of fluxReports) failures.push(...fluxReport.problems);
   if (failures.length) throw new CliFailure(failures, EXIT_OFFENDERS);
   io.out(`ok: ${summary}`);

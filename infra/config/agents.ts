@@ -110,6 +110,7 @@ export function checkAgents(
 
 /** Each later agent that takes what an earlier one has, named with the setting that clashes. */
 function checkCollisions(agents: AgentConfig[], problems: Problem[]): void {
+  const told = new Set<string>();
   const rules: {
     field: string;
     of: (a: AgentConfig) => string | undefined;
@@ -128,7 +129,11 @@ function checkCollisions(agents: AgentConfig[], problems: Problem[]): void {
     },
     {
       field: "tokenSecretName",
-      of: (a) => `${a.namespace}/${a.tokenSecretName}`,
+      // A default Secret name (<releaseName>-token) clashes with the release: fixing that fixes both.
+      of: (a) =>
+        told.has(`${a.configKey}.releaseName`) && a.tokenSecretName === `${a.releaseName}-token`
+          ? undefined
+          : `${a.namespace}/${a.tokenSecretName}`,
       why: (a) => `the token Secret ${a.tokenSecretName} in namespace ${a.namespace}`,
     },
     {
@@ -144,7 +149,6 @@ function checkCollisions(agents: AgentConfig[], problems: Problem[]): void {
         `the release name ${a.releaseName}, which names the agent's HelmRelease in Flux's namespace ${a.flux.namespace}`,
     },
   ];
-  const told = new Set<string>();
   for (const rule of rules) {
     const seen = new Map<string, AgentConfig>();
     for (const a of agents) {

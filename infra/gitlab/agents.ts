@@ -57,6 +57,8 @@ export interface OwnershipOptions {
   owner?: Owner;
   /** Use an agent this stack did not register (released, never deleted, on destroy). */
   adopt?: boolean;
+  /** Where the agent's settings are (`gitlab-eks:agent` or `gitlab-eks:agents[<i>]`); refusals name it. */
+  configKey?: string;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function claimAgent(
 ): Promise<AgentClaim> {
   const agent = await findAgent(api, project, name);
   if (!agent) return { kind: "new" };
+  const key = options.configKey ?? "gitlab-eks:agent";
   const path = agentConfigFilePath(name);
   const branch = await defaultBranch(api, project);
   const file = await readFile(api, project, path, branch);
@@ -103,7 +106,7 @@ export async function claimAgent(
       agent,
       reason:
         `agent "${name}" in ${project} belongs to gitlab-eks stack ${owners.join(", ")} (${evidence}). Two stacks ` +
-        "cannot share an agent: each would revoke the other's tokens. Give this stack its own gitlab-eks:agent.name.",
+        `cannot share an agent: each would revoke the other's tokens. Give this stack its own ${key}.name.`,
     };
   if (options.adopt) return { kind: "adopted", agent };
   return {
@@ -111,8 +114,8 @@ export async function claimAgent(
     agent,
     reason:
       `agent "${name}" already exists in ${project} and this stack did not register it (${evidence}). ` +
-      "Set gitlab-eks:agent.adopt to true to use it (pulumi destroy then leaves it in GitLab and revokes only " +
-      "this stack's tokens), or give this stack another gitlab-eks:agent.name.",
+      `Set ${key}.adopt to true to use it (pulumi destroy then leaves it in GitLab and revokes only ` +
+      `this stack's tokens), or give this stack another ${key}.name.`,
   };
 }
 

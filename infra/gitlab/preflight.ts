@@ -123,7 +123,7 @@ export async function checkProjectRole(
  * 404 = missing.
  */
 async function checkFluxBranch(api: GitlabApi, agent: AgentConfig, add: Add): Promise<void> {
-  const key = "gitlab-eks:agent.flux.branch";
+  const key = `${agent.configKey}.flux.branch`;
   const { branch } = agent.flux;
   try {
     if ((await branchHead(api, { project: agent.project, branch })) !== undefined) {
@@ -141,6 +141,13 @@ async function checkFluxBranch(api: GitlabApi, agent: AgentConfig, add: Add): Pr
   } catch (e) {
     add("flux branch", false, (e as Error).message);
   }
+}
+
+/** How a stack goes without agents: the shorthand's switch, or no list at all. */
+function noAgents(agent: AgentConfig): string {
+  return agent.configKey.endsWith(":agent")
+    ? `set ${agent.configKey}.enabled to false`
+    : "remove gitlab-eks:agents (pulumi config rm gitlab-eks:agents) and set gitlab-eks:agent.enabled to false";
 }
 
 export async function agentPreflight(
@@ -194,13 +201,13 @@ export async function agentPreflight(
       add(
         "KAS",
         false,
-        `KAS (the GitLab agent server) is disabled on ${conn.url}; enable it (Linux package: gitlab_kas['enable'] = true; Helm chart: global.kas.enabled) or set gitlab-eks:agent.enabled to false`,
+        `KAS (the GitLab agent server) is disabled on ${conn.url}; enable it (Linux package: gitlab_kas['enable'] = true; Helm chart: global.kas.enabled) or ${noAgents(agent)}`,
       );
     else if (!kasAddress && !agent.receptive)
       add(
         "KAS",
         false,
-        `KAS is enabled, but GitLab reports no external URL for it; set gitlab-eks:agent.kasAddress (e.g. wss://kas.gitlab.example.com)`,
+        `KAS is enabled, but GitLab reports no external URL for it; set ${agent.configKey}.kasAddress (e.g. wss://kas.gitlab.example.com)`,
       );
     else
       add(
@@ -217,9 +224,9 @@ export async function agentPreflight(
         "receptive mode",
         !saas && metadata.enterprise !== false,
         saas
-          ? `receptive agents exist only on self-managed GitLab (Ultimate), not on ${conn.url}; remove gitlab-eks:agent.receptive (and agent.receptiveUrl)`
+          ? `receptive agents exist only on self-managed GitLab (Ultimate), not on ${conn.url}; remove ${agent.configKey}.receptive (and ${agent.configKey}.receptiveUrl)`
           : metadata.enterprise === false
-            ? `receptive agents need GitLab Ultimate (Enterprise Edition); ${conn.url} runs the Community Edition. Remove gitlab-eks:agent.receptive (and agent.receptiveUrl)`
+            ? `receptive agents need GitLab Ultimate (Enterprise Edition); ${conn.url} runs the Community Edition. Remove ${agent.configKey}.receptive (and ${agent.configKey}.receptiveUrl)`
             : `self-managed Enterprise Edition (the URL configuration still needs Ultimate and receptive agents enabled)`,
       );
     }
@@ -230,7 +237,7 @@ export async function agentPreflight(
         add(
           "agent version",
           !skew,
-          skew ? `gitlab-eks:agent.imageTag: ${skew}` : `${agent.imageTag} fits GitLab ${metadata.version}`,
+          skew ? `${agent.configKey}.imageTag: ${skew}` : `${agent.imageTag} fits GitLab ${metadata.version}`,
         )
       )
         imageTag = agent.imageTag;
@@ -243,7 +250,7 @@ export async function agentPreflight(
           ? metadata.kas.version
             ? `${imageTag} (the version of KAS)`
             : `${imageTag} (from GitLab's version; KAS did not report its own)`
-          : `cannot tell GitLab's version ("${metadata.version}"); pin gitlab-eks:agent.imageTag`,
+          : `cannot tell GitLab's version ("${metadata.version}"); pin ${agent.configKey}.imageTag`,
       );
     }
   }

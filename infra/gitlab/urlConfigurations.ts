@@ -25,10 +25,10 @@ export interface UrlTls {
 
 type Raw = Record<string, unknown>;
 
-const receptiveHint =
+const receptiveHint = (key: string) =>
   "Receptive agents need GitLab Ultimate on a self-managed instance (17.4+) with receptive agents enabled " +
-  "(GitLab answers 404 otherwise). Remove gitlab-eks:agent.receptive.url (or agent.receptiveUrl) and " +
-  "agent.receptive.expose to use the usual outbound connection.";
+  `(GitLab answers 404 otherwise). Remove ${key}.receptive.url (or ${key}.receptiveUrl) and ` +
+  `${key}.receptive.expose to use the usual outbound connection.`;
 
 const toConfig = (r: Raw): UrlConfiguration => ({
   id: Number(r.id),
@@ -54,9 +54,15 @@ export async function ensureUrlConfiguration(
   project: string,
   agentId: number,
   url: string,
-  options: { agentOwned?: boolean; tls?: UrlTls } = {},
+  options: {
+    agentOwned?: boolean;
+    tls?: UrlTls;
+    /** Where the agent's settings are (`gitlab-eks:agent` or `gitlab-eks:agents[<i>]`); errors name it. */
+    configKey?: string;
+  } = {},
 ): Promise<{ config: UrlConfiguration; created: boolean }> {
   const tls = options.tls ?? {};
+  const key = options.configKey ?? "gitlab-eks:agent";
   const base = `projects/${encodeURIComponent(project)}/cluster_agents/${agentId}/url_configurations`;
   const c = {
     ...agentContext(project, `configure receptive agent ${agentId} at ${url}`),
@@ -67,7 +73,7 @@ export async function ensureUrlConfiguration(
       return (await api.Agents.requester.get<Raw[]>(base)).body as Raw[];
     } catch (e) {
       if (statusOf(e) === 404)
-        throw new Error(`Cannot configure receptive agent ${agentId}: ${receptiveHint}`);
+        throw new Error(`Cannot configure receptive agent ${agentId}: ${receptiveHint(key)}`);
       throw describeGitlabError(e, c);
     }
   };
@@ -78,8 +84,8 @@ export async function ensureUrlConfiguration(
     throw new GitlabApiError(
       `Cannot configure receptive agent ${agentId} at ${url}: the adopted agent already has a URL ` +
         `configuration for ${existing.map((r) => String(r.url)).join(", ")} (or with other TLS settings), and GitLab allows one. ` +
-        "This stack does not delete what it adopted: delete it in GitLab, or set gitlab-eks:agent.receptive.url, " +
-        "receptive.caCert and receptive.tlsHost to match it.",
+        `This stack does not delete what it adopted: delete it in GitLab, or set ${key}.receptive.url, ` +
+        `${key}.receptive.caCert and ${key}.receptive.tlsHost to match it.`,
     );
   for (const old of existing) await deleteUrlConfiguration(api, project, agentId, Number(old.id));
   const { value } = await createOnce(

@@ -43,10 +43,15 @@ function readiness(
   };
 }
 
+/**
+ * Each line and problem starts with `prefix` (verify names the agent, `agent "apps" (gitlab-eks:agents[1]): `,
+ * when several agents are installed through Flux).
+ */
 export function checkFluxStatus(
   agent: AgentConfig,
   kustomization: FluxStatusObject | undefined,
   helmRelease: FluxStatusObject | undefined,
+  prefix = "",
 ): { lines: string[]; problems: string[] } {
   const paths = fluxStatusPaths(agent);
   const name = (p: string) => p.split("/namespaces/")[1].replace(/\/[^/]+\//, "/");
@@ -63,7 +68,7 @@ export function checkFluxStatus(
     ),
   ];
   return {
-    lines: results.filter((r) => r.ok).map((r) => r.text),
-    problems: results.filter((r) => !r.ok).map((r) => r.text),
+    lines: results.filter((r) => r.ok).map((r) => prefix + r.text),
+    problems: results.filter((r) => !r.ok).map((r) => prefix + r.text),
   };
 }

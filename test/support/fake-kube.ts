@@ -13,7 +13,7 @@ import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import type { NodeInfo, PodInfo } from "../../infra/model/placementCheck";
-import { ROOT } from "./cli";
+import { cliAsync, type CliResult, projectDir, ROOT } from "./cli";
 
 export const FIXTURES = path.join(ROOT, "test", "fixtures");
 export const TLS_CERT = fs.readFileSync(path.join(FIXTURES, "fake-kube-tls.crt"));
@@ -216,4 +216,37 @@ export function kubeconfigFor(url: string, user: Record<string, unknown>): strin
     contexts: [{ name: "fake", context: { cluster: "fake", user: "fake" } }],
     users: [{ name: "fake", user }],
   });
+}
+
+/**
+ * The fixture of a `gitlab-eks verify` suite (mocha hooks): before it, the fake on plain token auth with
+ * one system node, and a project folder holding stack `stack` and a kubeconfig for the fake; before each
+ * test, no custom object and no request recorded; after it, both gone. `verify()` runs the CLI as a user.
+ */
+export function verifySuite(
+  stack: string,
+  text: string,
+  token: string,
+): { kube: FakeKube; verify(): Promise<CliResult> } {
+  const suite = {
+    kube: undefined as unknown as FakeKube,
+    verify: undefined as unknown as () => Promise<CliResult>,
+  };
+  let dir = "";
+  before(async () => {
+    suite.kube = await startFakeKube({ token, nodes: [node("sys-1")] });
+    dir = projectDir({ [stack]: text });
+    const kubeconfig = path.join(dir, "kubeconfig.json");
+    fs.writeFileSync(kubeconfig, kubeconfigFor(suite.kube.url, { token }));
+    suite.verify = () => cliAsync(["verify", "--stack", stack, "--kubeconfig", kubeconfig, "--dir", dir]);
+  });
+  after(async () => {
+    await suite.kube.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    for (const k of Object.keys(suite.kube.objects)) delete suite.kube.objects[k];
+    suite.kube.requests.length = 0;
+  });
+  return suite;
 }
