@@ -11,6 +11,9 @@ import * as net from "node:net";
 import { resolveConnection } from "../infra/gitlab/connection";
 import { gitlabClient } from "../infra/gitlab/client";
 import { claimAgent, ensureUrlConfiguration } from "../infra/gitlab/agents";
+import { clusterAgentProvider } from "../infra/cloud/gitlab/agentResources";
+import { repositoryFileProvider } from "../infra/cloud/gitlab/agentObjects";
+import { faultWorld } from "./support/faults";
 import { cliAsync as cli, projectDir } from "./support/cli";
 import { verifySuite } from "./support/fake-kube";
 import { gitlabWorld, GitlabWorld } from "./support/gitlab-world";
@@ -325,5 +328,45 @@ describe("GitLab messages name the agent's own setting", () => {
         return true;
       },
     );
+  });
+});
+
+describe("the Pulumi program's GitLab objects name an agents entry's own setting", () => {
+  const fw = faultWorld();
+
+  it("the agent and its config file refuse an agent another stack registered, naming gitlab-eks:agents[1].name", async () => {
+    fw.w.fake.addAgent({ projectId: fw.w.clustersId, name: "apps" });
+    fw.w.fake.putFile(
+      fw.w.clustersId,
+      "main",
+      ".gitlab/agents/apps/config.yaml",
+      "# [gitlab-eks:other/prod]\n",
+    );
+    const news = {
+      target: fw.target,
+      project: "platform/clusters",
+      name: "apps",
+      owner: "gitlab-eks/dev",
+      adopt: false,
+      configKey: "gitlab-eks:agents[1]",
+    };
+    const checked = await clusterAgentProvider.check!({}, news);
+    const reason = checked.failures?.[0]?.reason ?? "";
+    assert.match(reason, /gitlab-eks:agents\[1\]\.name/, reason);
+    assert.doesNotMatch(reason, /gitlab-eks:agent\./);
+
+    const file = await repositoryFileProvider.check!(
+      {},
+      {
+        ...news,
+        path: ".gitlab/agents/apps/config.yaml",
+        agentName: "apps",
+        content: "x",
+        commitMessage: "m",
+      },
+    );
+    const fileReason = file.failures?.[0]?.reason ?? "";
+    assert.match(fileReason, /gitlab-eks:agents\[1\]\.name/, fileReason);
+    assert.doesNotMatch(fileReason, /gitlab-eks:agent\./);
   });
 });

@@ -267,6 +267,7 @@ export function registerAgent(
     owner,
     adopt: agent.adopt,
     agentName: agent.name,
+    ...named(agent),
   });
   const registered = agentResource(
     agent,
@@ -279,6 +280,7 @@ export function registerAgent(
       retainOnDelete: agent.retainOnDelete,
       owner,
       adopt: agent.adopt,
+      ...named(agent),
     },
     { dependsOn: [configFile] },
   );
@@ -325,8 +327,15 @@ function receptiveUrlConfiguration(
     ...(agent.receptive?.caCert ? { caCert: agent.receptive.caCert } : {}),
     ...(agent.receptive?.tlsHost ? { tlsHost: agent.receptive.tlsHost } : {}),
     agentAdopted: registered.adopted,
+    ...named(agent),
   });
 }
+
+/**
+ * An `agents` entry's settings key for GitLab-side refusals (`gitlab-eks:agents[1].name`); the shorthand's
+ * resources go without it, as they always have, and their messages say `gitlab-eks:agent`.
+ */
+const named = (agent: AgentConfig) => (agent.resourceSuffix ? { configKey: agent.configKey } : {});
 
 /** Revokes the token a rotation replaced, once `after` (the pods that use its successor) is done. */
 export function retireReplacedToken(

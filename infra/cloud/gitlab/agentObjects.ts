@@ -30,6 +30,8 @@ export interface RepositoryFileArgs {
    * exists and is not this stack's: that agent's ownership is checked here too.
    */
   agentName?: pulumi.Input<string>;
+  /** Where the agent's settings are (`gitlab-eks:agent`, `gitlab-eks:agents[<i>]`): refusals name it. */
+  configKey?: pulumi.Input<string>;
   /** Branch to commit to (default: the project's default branch); another branch is another file. */
   branch?: pulumi.Input<string>;
 }
@@ -42,6 +44,7 @@ type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-e
  */
 async function fileRefusal(p: Props): Promise<string | undefined> {
   if (!p.owner) return undefined;
+  const key = p.configKey ?? "gitlab-eks:agent";
   const api = providerApi(p.target, PURPOSE);
   const branch = p.branch ?? (await defaultBranch(api, p.project));
   const found = await readFile(api, p.project, p.path, branch);
@@ -50,17 +53,21 @@ async function fileRefusal(p: Props): Promise<string | undefined> {
   if (others.length)
     return (
       `${p.path} in ${p.project} belongs to gitlab-eks stack ${others.join(", ")}. Two stacks cannot share an ` +
-      "agent: give this stack its own gitlab-eks:agent.name."
+      `agent: give this stack its own ${key}.name.`
     );
   if (p.agentName) {
-    const claim = await claimAgent(api, p.project, p.agentName, { owner: p.owner, adopt: p.adopt === true });
+    const claim = await claimAgent(api, p.project, p.agentName, {
+      owner: p.owner,
+      adopt: p.adopt === true,
+      configKey: key,
+    });
     if (claim.kind === "refused") return claim.reason;
   }
   if (!found || p.adopt === true) return undefined;
   return (
     `${p.path} already exists in ${p.project} without this stack's header: another agent's configuration. ` +
-    "Set gitlab-eks:agent.adopt to true to take it over (pulumi destroy then leaves it in place), or give " +
-    "this stack another gitlab-eks:agent.name."
+    `Set ${key}.adopt to true to take it over (pulumi destroy then leaves it in place), or give ` +
+    `this stack another ${key}.name.`
   );
 }
 
@@ -258,6 +265,8 @@ export interface ReceptiveUrlArgs {
   tlsHost?: pulumi.Input<string>;
   /** The agent was adopted: its URL configuration is not this stack's to replace or delete. */
   agentAdopted?: pulumi.Input<boolean>;
+  /** Where the agent's settings are (`gitlab-eks:agent`, `gitlab-eks:agents[<i>]`): messages name it. */
+  configKey?: pulumi.Input<string>;
 }
 
 export const receptiveUrlProvider: pulumi.dynamic.ResourceProvider = {
@@ -276,7 +285,11 @@ export const receptiveUrlProvider: pulumi.dynamic.ResourceProvider = {
       inputs.project,
       inputs.agentId,
       inputs.url,
-      { agentOwned: inputs.agentAdopted !== true, tls: { caCert: inputs.caCert, tlsHost: inputs.tlsHost } },
+      {
+        agentOwned: inputs.agentAdopted !== true,
+        tls: { caCert: inputs.caCert, tlsHost: inputs.tlsHost },
+        configKey: inputs.configKey,
+      },
     );
     const adopted = !created && inputs.agentAdopted === true;
     return { id: String(config.id), outs: { ...inputs, publicKey: config.publicKey, adopted } };

@@ -37,6 +37,8 @@ export interface ClusterAgentArgs {
   owner?: pulumi.Input<string>;
   /** Use an existing agent this stack did not register (gitlab-eks:agent.adopt). */
   adopt?: pulumi.Input<boolean>;
+  /** Where the agent's settings are (`gitlab-eks:agent`, `gitlab-eks:agents[<i>]`): refusals name it. */
+  configKey?: pulumi.Input<string>;
 }
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -62,6 +64,7 @@ export const clusterAgentProvider: pulumi.dynamic.ResourceProvider = {
     const claim = await claimAgent(providerApi(news.target, PURPOSE), news.project, news.name, {
       owner: news.owner,
       adopt: news.adopt === true,
+      configKey: news.configKey,
     });
     return claim.kind === "refused"
       ? { inputs: news, failures: [{ property: "name", reason: claim.reason }] }
@@ -75,6 +78,7 @@ export const clusterAgentProvider: pulumi.dynamic.ResourceProvider = {
     const { agent, adopted } = await ensureAgent(api, inputs.project, inputs.name, {
       owner: inputs.owner,
       adopt: inputs.adopt === true,
+      configKey: inputs.configKey,
     });
     return { id: String(agent.id), outs: { ...inputs, agentId: agent.id, adopted } };
   },
