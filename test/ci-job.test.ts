@@ -3,185 +3,30 @@
  * process (so the test sees each line the moment the helper prints it) in a throwaway consumer folder,
  * with the stand-in pulumi (test/fixtures/bin/pulumi) on PATH, and the job's variables as the templates
  * set them. What moved out of the templates' shell is asserted here: the web identity file, the install
- * command, stack select, the pulumi call and its flags, streaming, masking, and the exit statuses.
+ * command, stack select, the pulumi call and its flags, streaming, masking, and the exit statuses. Settings
+ * and masking on their own are in test/ci-job-settings.test.ts; the shared harness in test/support/ci-job.ts.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { jobSecrets, maskText } from "../infra/ci/mask";
-import { configuredTokenVariables, maskingProblems } from "../infra/ci/io";
-import { ConfigError } from "../infra/config/problems";
-import { pulumiArgs, readJobSettings, stackSelectArgs, type JobName } from "../infra/ci/settings";
-import { run } from "../infra/cli/main";
-import { renderPreviewNote } from "../infra/ci/render";
-import type { PreviewDigest } from "../infra/ci/preview";
 import { CLI, ROOT } from "./support/cli";
 import { processTimeout } from "./support/gcl";
-
-/** Token-shaped values, built at run time (a committed one would be flagged as a leaked token). */
-const shaped = (prefix: string) => [prefix, "Zq8xYw7vUt6sRr5pQo4n"].join("-");
-const PAT = shaped("glpat");
-const RUNNER = shaped("glrt");
-const AGENT = shaped("glagent");
-const DEPLOY = shaped("gldt");
-const AWS_KEY = ["AKIA", "Q3EXAMPLE7XYZ12345"].join("").slice(0, 20);
-const ID_TOKEN = ["eyJhbGciOiJSUzI1NiJ9", "eyJzdWIiOiJqb2IifQ", "c2lnbmF0dXJl"].join(".");
-const GITLAB_TOKEN = "plain-looking-gitlab-token-value-1234";
-const BOT_TOKEN = "another-plain-token-value-5678";
-
-interface JobRun {
-  code: number;
-  out: string[];
-  err: string[];
-  /** Lines of the stand-in's call log: "args<TAB>cwd=..<TAB>stack=..<TAB>web_identity=..". */
-  calls: string[];
-  dir: string;
-}
-
-const PREVIEW_VARS = {
-  GITLAB_EKS_TOKEN_VARIABLE: "GITLAB_EKS_TOKEN",
-  GITLAB_EKS_EXPECT_NO_CHANGES: "false",
-  GITLAB_EKS_REFRESH: "false",
-  GITLAB_EKS_POLICY_PACKS: "",
-};
-/** The variables each job's template sets, with their defaults. */
-const TEMPLATE_VARS: Record<JobName, Record<string, string>> = {
-  preview: { ...PREVIEW_VARS, GITLAB_EKS_DEPLOY_BRANCH: "main" },
-  up: { GITLAB_EKS_DEPLOY_BRANCH: "main", GITLAB_EKS_TIER: "development", GITLAB_EKS_DEPLOYS: "true" },
-  promote: {
-    GITLAB_EKS_DEPLOY_BRANCH: "main",
-    GITLAB_EKS_PROMOTE_TO_BRANCH: "staging",
-    GITLAB_EKS_PROMOTE_TO_STACK: "staging",
-    GITLAB_EKS_PREVIEW_TARGET: "true",
-    GITLAB_EKS_TOKEN_VARIABLE: "GITLAB_EKS_TOKEN",
-    GITLAB_EKS_ENVIRONMENT: "",
-  },
-  drift: { GITLAB_EKS_TOKEN_VARIABLE: "GITLAB_EKS_TOKEN", GITLAB_EKS_ISSUE_LABEL: "pulumi-drift" },
-  destroy: { GITLAB_EKS_DEPLOY_BRANCH: "main", GITLAB_EKS_DEPLOYS: "true" },
-};
-
-function consumerDir(rootDir = "."): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-eks-job-"));
-  const project = path.join(dir, rootDir);
-  fs.mkdirSync(project, { recursive: true });
-  fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: infra-live\nruntime: nodejs\n");
-  for (const stack of ["dev", "staging"])
-    fs.writeFileSync(
-      path.join(project, `Pulumi.${stack}.yaml`),
-      "config:\n  gitlab-eks:gitlab:\n    tokenVariable: INFRA_GITLAB\n",
-    );
-  return dir;
-}
-
-async function job(
-  name: JobName,
-  vars: Record<string, string> = {},
-  options: { dir?: string; onLine?: (line: string, dir: string) => void; path?: string } = {},
-): Promise<JobRun> {
-  const dir = options.dir ?? consumerDir(vars.GITLAB_EKS_ROOT_DIR);
-  const log = path.join(dir, "pulumi-calls.log");
-  const out: string[] = [];
-  const err: string[] = [];
-  const env: Record<string, string> = {
-    PATH: options.path ?? [path.join(ROOT, "test", "fixtures", "bin"), process.env.PATH].join(path.delimiter),
-    HOME: dir,
-    PULUMI_STANDIN_LOG: log,
-    GITLAB_EKS_STACK: "dev",
-    GITLAB_EKS_ROOT_DIR: ".",
-    GITLAB_EKS_BACKEND_URL: "s3://state/dev",
-    GITLAB_EKS_SECRETS_PROVIDER: "",
-    GITLAB_EKS_INSTALL_COMMAND: "",
-    GITLAB_EKS_HELPER_PROJECT: "",
-    GITLAB_EKS_HELPER_VERSION: "0.1.0",
-    GITLAB_EKS_AWS_ROLE_ARN: "",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    CI_COMMIT_BRANCH: "main",
-    CI_COMMIT_REF_PROTECTED: "true",
-    ...TEMPLATE_VARS[name],
-    ...vars,
-  };
-  const code = await run(["ci", "job", name], {
-    out: (l) => {
-      out.push(l);
-      options.onLine?.(l, dir);
-    },
-    err: (l) => {
-      err.push(l);
-      options.onLine?.(l, dir);
-    },
-    cwd: dir,
-    env,
-  });
-  const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : [];
-  return { code, out, err, calls, dir };
-}
-
-const args = (r: JobRun) => r.calls.map((c) => c.split("\t")[0]);
-const text = (r: JobRun) => [...r.out, ...r.err].join("\n");
-
-describe("gitlab-eks ci job: settings from the job's variables", () => {
-  it("every missing variable and bad boolean is reported at once, named by its input", () => {
-    const { problems } = readJobSettings("preview", {
-      GITLAB_EKS_EXPECT_NO_CHANGES: "yes",
-      GITLAB_EKS_AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/ro",
-    });
-    assert.deepEqual(
-      problems.map((p) => p.key),
-      [
-        "GITLAB_EKS_STACK",
-        "GITLAB_EKS_TOKEN_VARIABLE",
-        "GITLAB_EKS_REFRESH",
-        "inputs.expect_no_changes",
-        "inputs.aws_role_arn",
-      ],
-    );
-    assert.match(problems[0].message, /sets it from inputs\.stack\. Fix: include the component/);
-  });
-
-  it("pulumi's arguments come from the job's variables, as an array", () => {
-    const { settings } = readJobSettings("preview", {
-      ...TEMPLATE_VARS.preview,
-      GITLAB_EKS_STACK: "acme/infra/dev",
-      GITLAB_EKS_EXPECT_NO_CHANGES: "true",
-      GITLAB_EKS_REFRESH: "true",
-      GITLAB_EKS_POLICY_PACKS: " policies/tags  policies/a b ",
-      GITLAB_EKS_SECRETS_PROVIDER: "awskms://alias/pulumi",
-    });
-    assert.deepEqual(pulumiArgs(settings), [
-      "preview",
-      "--non-interactive",
-      "--stack",
-      "acme/infra/dev",
-      "--json",
-      "--expect-no-changes",
-      "--refresh",
-      "--policy-pack",
-      "policies/tags",
-      "--policy-pack",
-      "policies/a",
-      "--policy-pack",
-      "b",
-    ]);
-    assert.deepEqual(stackSelectArgs(settings), [
-      "stack",
-      "select",
-      "acme/infra/dev",
-      "--create",
-      "--secrets-provider",
-      "awskms://alias/pulumi",
-    ]);
-    const of = (name: JobName) =>
-      pulumiArgs(readJobSettings(name, { ...TEMPLATE_VARS[name], GITLAB_EKS_STACK: "dev" }).settings).join(
-        " ",
-      );
-    assert.equal(of("up"), "up --yes --non-interactive --skip-preview --stack dev");
-    assert.equal(of("destroy"), "destroy --yes --non-interactive --skip-preview --stack dev");
-    assert.equal(of("drift"), "preview --non-interactive --refresh --expect-no-changes --stack dev --json");
-    assert.equal(of("promote"), "preview --non-interactive --stack dev --json");
-  });
-});
+import {
+  AGENT,
+  args,
+  AWS_KEY,
+  BOT_TOKEN,
+  consumerDir,
+  DEPLOY,
+  GITLAB_TOKEN,
+  ID_TOKEN,
+  job,
+  PAT,
+  RUNNER,
+  text,
+  TEMPLATE_VARS,
+} from "./support/ci-job";
 
 describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function () {
   // Each test runs the helper up to four times, each spawning up to four programs (the stand-in pulumi,
@@ -422,90 +267,5 @@ describe("gitlab-eks ci job: the job, step by step (stand-in pulumi)", function 
       text(empty),
       /^inputs\.promote_to_stack: is empty, but promote_to_branch is "staging"\. Fix: /m,
     );
-  });
-});
-
-describe("gitlab-eks ci: ONE masking function for everything that leaves the helper", () => {
-  it("masks token shapes (glpat-, glrt-, glagent-, gldt-, AWS key ids, JWTs) and the job's secret values", () => {
-    const line = `a ${PAT} b ${RUNNER} c ${AGENT} d ${DEPLOY} e ${AWS_KEY} f ${ID_TOKEN} g ${GITLAB_TOKEN}`;
-    assert.equal(
-      maskText(line, [GITLAB_TOKEN]),
-      "a [secret] b [secret] c [secret] d [secret] e [secret] f [secret] g [secret]",
-    );
-  });
-
-  it("the job's secrets: GITLAB_TOKEN, the token variables named, anything named like a secret; not names of variables", () => {
-    const secrets = jobSecrets(
-      {
-        GITLAB_TOKEN,
-        INFRA_GITLAB: BOT_TOKEN,
-        DB_PASSWORD: "correct-horse-battery",
-        GITLAB_EKS_TOKEN_VARIABLE: "GITLAB_EKS_TOKEN",
-        PULUMI_CONFIG_PASSPHRASE_FILE: "/tmp/passphrase-file",
-        GITLAB_EKS_EXPECT_NO_CHANGES: "true",
-        SHORT_TOKEN: "abc",
-      },
-      ["INFRA_GITLAB"],
-    );
-    assert.deepEqual(secrets.sort(), [BOT_TOKEN, "correct-horse-battery", GITLAB_TOKEN].sort());
-  });
-
-  it("problems and unexpected errors a step throws come out masked too", async () => {
-    const mask = (t: string) => maskText(t, [GITLAB_TOKEN]);
-    await assert.rejects(
-      maskingProblems(mask, () => {
-        throw new ConfigError([{ key: "GitLab API", message: `refused ${GITLAB_TOKEN}` }]);
-      }),
-      (e: ConfigError) => e.problems[0].message === "refused [secret]",
-    );
-    await assert.rejects(
-      maskingProblems(mask, async () => {
-        throw new Error(`GET https://gitlab.example.com/api/v4/user?private_token=${PAT}`);
-      }),
-      (e: Error) => e.message.endsWith("private_token=[secret]") && !(e.stack ?? "").includes(PAT),
-    );
-  });
-
-  it("reads the token variable a stack's configuration names", () => {
-    const dir = consumerDir();
-    assert.deepEqual(configuredTokenVariables(dir, "dev"), ["INFRA_GITLAB"]);
-    assert.deepEqual(configuredTokenVariables(dir, "acme/infra/dev"), ["INFRA_GITLAB"]);
-    assert.deepEqual(configuredTokenVariables(dir, "missing"), []);
-  });
-
-  it('a diff block never shows a token held in a plain input: {"GITLAB_TOKEN":"glpat-…"} (seen in the wild)', () => {
-    const urn = "urn:pulumi:dev::p::aws:lambda/function:Function::hook";
-    const digest: PreviewDigest = {
-      steps: [
-        {
-          op: "update",
-          urn,
-          oldState: { urn, inputs: { environment: { variables: { GITLAB_TOKEN: PAT } } } },
-          newState: {
-            urn,
-            inputs: { environment: { variables: { GITLAB_TOKEN: GITLAB_TOKEN, KEY: AWS_KEY } } },
-          },
-          diffReasons: ["environment"],
-          detailedDiff: { "environment.variables.GITLAB_TOKEN": { kind: "update", inputDiff: true } },
-        },
-      ],
-      changeSummary: { update: 1 },
-    };
-    const note = renderPreviewNote(digest, { stack: "dev", secrets: [GITLAB_TOKEN] });
-    for (const secret of [PAT, GITLAB_TOKEN, AWS_KEY]) assert.ok(!note.includes(secret), note);
-    assert.match(
-      note,
-      /^~ {5}environment: \{"variables":\{"GITLAB_TOKEN":"\[secret\]"\}\} => \{"variables":\{"GITLAB_TOKEN":"\[secret\]","KEY":"\[secret\]"\}\}$/m,
-    );
-  });
-
-  it("a token cut by the 200-character limit of a diff value is masked before the cut, never half shown", () => {
-    const urn = "urn:pulumi:dev::p::aws:ssm/parameter:Parameter::p";
-    const value = `${"x".repeat(190)}${PAT}`;
-    const note = renderPreviewNote(
-      { steps: [{ op: "create", urn, newState: { urn, inputs: { value } } }], changeSummary: { create: 1 } },
-      { stack: "dev" },
-    );
-    assert.ok(!note.includes(PAT.slice(0, 12)), "no part of the token");
   });
 });

@@ -21,14 +21,21 @@ import { parse } from "yaml";
 import { ROOT } from "./cli";
 
 /**
- * A test's timeout sized from its work: this many gitlab-ci-local runs (jobs or listings), each allowed a
- * minute (about 40 times what one takes on an idle 2-core machine), so a busy machine slows a test
- * down without failing it, while a hung run still ends.
+ * The mocha timeout of every test and hook (.mocharc.json's `timeout`, the same figure): 10 minutes. It is
+ * there to end a real hang, never to judge speed, so it is far above what any test takes on a loaded 2-core
+ * machine (the slowest hook, the component's 17 job runs, takes under a minute there).
  */
-export const gclTimeout = (runs: number): number => runs * 60_000;
+export const HANG_TIMEOUT_MS = 600_000;
+
+/**
+ * A suite's timeout sized from its work, never below HANG_TIMEOUT_MS: this many gitlab-ci-local runs
+ * (jobs or listings), each allowed a minute (about 40 times what one takes on an idle 2-core machine), so
+ * a busy machine slows a test down without failing it, while a hung run still ends.
+ */
+export const gclTimeout = (runs: number): number => Math.max(HANG_TIMEOUT_MS, runs * 60_000);
 
 /** The same for runs of the CLI or the stand-in pulumi (a Node or bash start-up, about 0.1 s idle): 30 s each. */
-export const processTimeout = (runs: number): number => runs * 30_000;
+export const processTimeout = (runs: number): number => Math.max(HANG_TIMEOUT_MS, runs * 30_000);
 
 export const GCL = path.join(ROOT, "node_modules", "gitlab-ci-local", "src", "index.js");
 export const REMOTE_HOST = "gitlab.example.com";
