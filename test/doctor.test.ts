@@ -251,15 +251,16 @@ describe("gitlab-eks doctor against a GitLab that does not serve", () => {
 
   it("cuts an attempt at the deadline, and sends nothing once it has passed", async () => {
     const stall = await tcp("stall");
-    // An attempt timeout far beyond the budget: the deadline, not the timeout, ends the attempt.
+    // An attempt timeout far beyond the budget: the deadline, not the timeout, ends the attempt. The budget
+    // leaves a busy machine seconds to send the first request.
     const r = await run(stall.url, () => ({
       ...quick(),
       attemptTimeoutMs: 600_000,
-      deadline: Date.now() + 1_500,
+      deadline: Date.now() + 5_000,
     }));
     const cut = /FAIL {2}reachable: no answer from .* within (\d+) (ms|s) \(once\)/.exec(r.out);
     assert.ok(cut, r.out);
-    assert.ok(cut[2] === "ms" || Number(cut[1]) <= 2, `the attempt ended by the deadline: ${cut[0]}`);
+    assert.ok(cut[2] === "ms" || Number(cut[1]) <= 5, `the attempt ended by the deadline: ${cut[0]}`);
     assert.equal(stall.requests(), 1);
     const late = await tcp("stall");
     const gone = await run(late.url, () => ({ ...quick(), deadline: Date.now() - 1 }));

@@ -97,11 +97,13 @@ describe("GitLab API module: connection, retries, instance facts", () => {
     });
 
     it("does retry a GET whose answer was late", async () => {
-      t.w.fake.answerLate({ method: "GET", pathPattern: "/metadata", delayMs: 1_000 });
+      // The first answer never comes (until the client gives up); the second is answered as usual, with an
+      // attempt timeout a busy machine's local GET does not come near.
+      t.w.fake.stall({ method: "GET", pathPattern: "/metadata" });
       const m = await instanceMetadata(
         gitlabClient(resolveConnection({ url: t.w.fake.url }, {}), {
           env: { GITLAB_TOKEN: t.w.maintainerToken },
-          retry: { ...FAST, attemptTimeoutMs: 300 },
+          retry: { ...FAST, attemptTimeoutMs: 2_000 },
           sleep: async () => {},
         }),
       );
