@@ -11,124 +11,82 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { type FakeGitlab, type FakeIssue } from "./support/fake-gitlab";
-import { gclTimeout, jobLogs, type RunResult } from "./support/gcl";
+import { gclTimeout, jobLogs } from "./support/gcl";
 import { ID_TOKEN } from "./support/component";
 import { runComponentJobs, type ComponentJobs } from "./support/component-jobs";
 
 describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, stand-in pulumi, fake GitLab)", function () {
   this.timeout(gclTimeout(17));
   // Every chain runs once (test/support/component-jobs.ts); the tests below read what it left.
-  let fake: FakeGitlab;
-  let token: string;
-  let jobToken: string;
-  let runs: Record<string, RunResult>;
-  let noteRequests: string[];
-  let mergedNoteRequests: string[];
-  let firstNote: string;
-  let repos: ComponentJobs["repos"];
-  let driftSha: string;
-  let promoteMutations: Record<string, string[]>;
-  let firstSha: string;
-  let promotedSha1: string;
-  let promotedSha2: string;
-  let promotionIid: number;
-  let secondNote: string;
-  let mergedNote: string;
-  let openIssuesAfterDrift: FakeIssue[];
-  let driftIssueRequests: string[];
-  let driftRerunRequests: string[];
-  let mrNotes: ComponentJobs["mrNotes"];
-
+  let j: ComponentJobs;
   before(async () => {
-    ({
-      fake,
-      token,
-      jobToken,
-      runs,
-      noteRequests,
-      mergedNoteRequests,
-      firstNote,
-      repos,
-      driftSha,
-      promoteMutations,
-      firstSha,
-      promotedSha1,
-      promotedSha2,
-      promotionIid,
-      secondNote,
-      mergedNote,
-      openIssuesAfterDrift,
-      driftIssueRequests,
-      driftRerunRequests,
-      mrNotes,
-    } = await runComponentJobs());
+    j = await runComponentJobs();
   });
 
   after(async () => {
-    await fake?.close();
+    await j?.fake?.close();
   });
 
   it("the preview posts ONE note on the merge request and edits it on the next run", () => {
-    assert.equal(runs.preview1.code, 0, runs.preview1.stdout);
-    assert.match(runs.preview1.stdout, /MR note created on !1/);
-    assert.equal(runs.preview2.code, 0, runs.preview2.stdout);
-    assert.match(runs.preview2.stdout, /MR note updated on !1/);
-    assert.deepEqual(noteRequests, ["POST 201", "PUT 200"]);
-    const notes = mrNotes();
+    assert.equal(j.runs.preview1.code, 0, j.runs.preview1.stdout);
+    assert.match(j.runs.preview1.stdout, /MR note created on !1/);
+    assert.equal(j.runs.preview2.code, 0, j.runs.preview2.stdout);
+    assert.match(j.runs.preview2.stdout, /MR note updated on !1/);
+    assert.deepEqual(j.noteRequests, ["POST 201", "PUT 200"]);
+    const notes = j.mrNotes();
     assert.equal(notes.length, 1);
     assert.match(
-      secondNote,
+      j.secondNote,
       /^<!-- gitlab-eks:preview project=infra-live stack=dev dir=\. -->\n#### Pulumi preview for stack `dev`: no changes/,
     );
-    assert.match(secondNote, new RegExp(`<sub>commit \`${firstSha.slice(0, 8)}\` · \\[job log\\]`));
+    assert.match(j.secondNote, new RegExp(`<sub>commit \`${j.firstSha.slice(0, 8)}\` · \\[job log\\]`));
   });
 
   it("a merged-results pipeline edits the same note, names the merged heads, and writes the widget report", () => {
-    assert.equal(runs.previewMerged.code, 0, runs.previewMerged.stdout + runs.previewMerged.stderr);
-    assert.match(runs.previewMerged.stdout, /MR note updated on !1/);
-    assert.deepEqual(mergedNoteRequests, ["PUT 200"], "the one note is edited, never a second one posted");
-    const notes = mrNotes();
+    assert.equal(j.runs.previewMerged.code, 0, j.runs.previewMerged.stdout + j.runs.previewMerged.stderr);
+    assert.match(j.runs.previewMerged.stdout, /MR note updated on !1/);
+    assert.deepEqual(j.mergedNoteRequests, ["PUT 200"], "the one note is edited, never a second one posted");
+    const notes = j.mrNotes();
     assert.equal(notes.length, 1);
-    assert.equal(notes[0].body, mergedNote);
-    assert.match(mergedNote, /^#### Pulumi preview for stack `dev`: 3 to create, 0 to update/m);
+    assert.equal(notes[0].body, j.mergedNote);
+    assert.match(j.mergedNote, /^#### Pulumi preview for stack `dev`: 3 to create, 0 to update/m);
     assert.match(
-      mergedNote,
+      j.mergedNote,
       /<sub>merged result of `11111111` into `main` at `22222222` · \[job log\]\(.*\) · \[pipeline\]\(.*\) · posted by gitlab-eks<\/sub>/,
     );
-    assert.ok(!mergedNote.includes(firstSha.slice(0, 8)), "not the temporary merge commit");
-    assert.deepEqual(JSON.parse(runs.mergedReport.stdout), { create: 3, update: 0, delete: 0 });
+    assert.ok(!j.mergedNote.includes(j.firstSha.slice(0, 8)), "not the temporary merge commit");
+    assert.deepEqual(JSON.parse(j.runs.mergedReport.stdout), { create: 3, update: 0, delete: 0 });
   });
 
   it("the note puts the summary first and the per-resource diff in a collapsed block", () => {
     // The real CLI's first preview of the fixture consumer program (test/fixtures/pulumi-captured); how
     // updates, replacements, deletions and secrets are shown is tested in test/ci-helper.test.ts.
-    const lines = firstNote.split("\n");
+    const lines = j.firstNote.split("\n");
     assert.equal(lines[0], "<!-- gitlab-eks:preview project=infra-live stack=dev dir=. -->");
     assert.equal(
       lines[1],
       "#### Pulumi preview for stack `dev`: 3 to create, 0 to update, 0 to replace, 0 to delete (0 unchanged)",
     );
-    assert.ok(firstNote.indexOf("| 3 | 0 | 0 | 0 | 0 |") < firstNote.indexOf("<details>"));
-    assert.match(firstNote, /<details><summary>Per-resource diff \(2 resources\)<\/summary>\n\n```diff\n/);
+    assert.ok(j.firstNote.indexOf("| 3 | 0 | 0 | 0 | 0 |") < j.firstNote.indexOf("<details>"));
+    assert.match(j.firstNote, /<details><summary>Per-resource diff \(2 resources\)<\/summary>\n\n```diff\n/);
     assert.match(
-      firstNote,
+      j.firstNote,
       /^\+ pulumi-nodejs:dynamic\/real-consumer:Record record \(create\)\n\+ {5}content: "hello"$/m,
     );
     assert.match(
-      firstNote,
+      j.firstNote,
       /^\+ pulumi-nodejs:dynamic\/real-consumer:Gate gate \(create\)\n\+ {5}fail: false$/m,
     );
-    assert.ok(!firstNote.includes("__provider"), "the dynamic provider's serialized code is not shown");
+    assert.ok(!j.firstNote.includes("__provider"), "the dynamic provider's serialized code is not shown");
   });
 
   it("writes the merge request widget report with Pulumi's counts (a replacement counts as create and delete)", () => {
-    assert.deepEqual(JSON.parse(runs.report.stdout), { create: 3, update: 0, delete: 0 });
+    assert.deepEqual(JSON.parse(j.runs.report.stdout), { create: 3, update: 0, delete: 0 });
   });
 
   it("without a token the preview still succeeds and says why no note was posted", () => {
-    assert.equal(runs.previewNoToken.code, 0);
-    const log = runs.previewNoToken.stdout + runs.previewNoToken.stderr;
+    assert.equal(j.runs.previewNoToken.code, 0);
+    const log = j.runs.previewNoToken.stdout + j.runs.previewNoToken.stderr;
     assert.match(log, /stack dev: 3 to create/);
     assert.match(log, /no MR note posted \(the preview itself succeeded\)/);
     assert.match(log, /GITLAB_EKS_TOKEN environment variable/);
@@ -136,9 +94,9 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   });
 
   it("up deploys with the deploy role and exports only non-secret outputs, and the environment URL", () => {
-    assert.equal(runs.up.code, 0, runs.up.stdout);
+    assert.equal(j.runs.up.code, 0, j.runs.up.stdout);
     assert.equal(
-      runs.dotenv.stdout,
+      j.runs.dotenv.stdout,
       [
         "PULUMI_OUTPUT_GREETING=hello (5 characters)",
         "PULUMI_OUTPUT_URL=https://real-consumer.example/dev/5",
@@ -146,7 +104,7 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
         "",
       ].join("\n"),
     );
-    const calls = Object.values(repos)
+    const calls = Object.values(j.repos)
       .map((r) => fs.readFileSync(r!.pulumiLog, "utf8"))
       .join("");
     assert.match(
@@ -160,102 +118,104 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
   });
 
   it("promote opens ONE merge request from a branch at exactly the deployed commit, then edits it", () => {
-    assert.equal(runs.promote1.code, 0, runs.promote1.stdout);
+    assert.equal(j.runs.promote1.code, 0, j.runs.promote1.stdout);
     const branch = "gitlab-eks/promote/main-to-staging";
     assert.match(
-      runs.promote1.stdout,
+      j.runs.promote1.stdout,
       new RegExp(
-        `promotion merge request !\\d+ created: main@${promotedSha1.slice(0, 8)} -> staging \\(branch ${branch}, moved to this commit\\)`,
+        `promotion merge request !\\d+ created: main@${j.promotedSha1.slice(0, 8)} -> staging \\(branch ${branch}, moved to this commit\\)`,
       ),
     );
-    assert.deepEqual(promoteMutations.promote1, [
+    assert.deepEqual(j.promoteMutations.promote1, [
       "POST /projects/:id/repository/branches 201",
       "POST /projects/:id/merge_requests 201",
     ]);
-    assert.equal(runs.promote2.code, 0, runs.promote2.stdout);
-    assert.match(runs.promote2.stdout, /promotion merge request !\d+ updated: .* \(branch [^,]*\)/);
-    assert.deepEqual(promoteMutations.promote2, ["PUT /projects/:id/merge_requests/:merge_request_iid 200"]);
+    assert.equal(j.runs.promote2.code, 0, j.runs.promote2.stdout);
+    assert.match(j.runs.promote2.stdout, /promotion merge request !\d+ updated: .* \(branch [^,]*\)/);
+    assert.deepEqual(j.promoteMutations.promote2, [
+      "PUT /projects/:id/merge_requests/:merge_request_iid 200",
+    ]);
   });
 
   it("a newer deployed commit moves the promotion branch and reopens the same merge request", () => {
-    assert.equal(runs.promote3.code, 0, runs.promote3.stdout + runs.promote3.stderr);
+    assert.equal(j.runs.promote3.code, 0, j.runs.promote3.stdout + j.runs.promote3.stderr);
     assert.match(
-      runs.promote3.stdout,
-      new RegExp(`!${promotionIid} reopened: main@${promotedSha2.slice(0, 8)} -> staging`),
+      j.runs.promote3.stdout,
+      new RegExp(`!${j.promotionIid} reopened: main@${j.promotedSha2.slice(0, 8)} -> staging`),
     );
-    assert.deepEqual(promoteMutations.promote3, [
+    assert.deepEqual(j.promoteMutations.promote3, [
       "DELETE /projects/:id/repository/branches/:branch 204",
       "POST /projects/:id/repository/branches 201",
       "PUT /projects/:id/merge_requests/:merge_request_iid 200",
     ]);
-    assert.equal(runs.promote4.code, 0, runs.promote4.stdout);
-    assert.match(runs.promote4.stdout, new RegExp(`!${promotionIid} unchanged`));
-    assert.deepEqual(promoteMutations.promote4, []);
-    const toStaging = fake.state.mergeRequests.filter((m) => m.targetBranch === "staging");
+    assert.equal(j.runs.promote4.code, 0, j.runs.promote4.stdout);
+    assert.match(j.runs.promote4.stdout, new RegExp(`!${j.promotionIid} unchanged`));
+    assert.deepEqual(j.promoteMutations.promote4, []);
+    const toStaging = j.fake.state.mergeRequests.filter((m) => m.targetBranch === "staging");
     assert.equal(toStaging.length, 1, "one promotion merge request, reopened rather than opened again");
     const [promotion] = toStaging;
     assert.equal(promotion.sourceBranch, "gitlab-eks/promote/main-to-staging");
-    assert.equal(promotion.sha, promotedSha2, "the merge request carries exactly the deployed commit");
+    assert.equal(promotion.sha, j.promotedSha2, "the merge request carries exactly the deployed commit");
     assert.equal(promotion.title, "Promote main to staging (stack staging)");
     assert.match(
       promotion.description ?? "",
-      new RegExp(`^Promotes commit \`${promotedSha2.slice(0, 8)}\``, "m"),
+      new RegExp(`^Promotes commit \`${j.promotedSha2.slice(0, 8)}\``, "m"),
     );
     assert.match(promotion.description ?? "", /#### Preview of stack `staging`: 3 to create/);
   });
 
   it("a failed preview of the target stack fails the promote job with pulumi's errors and changes nothing", () => {
-    const r = runs.promoteFailedPreview;
+    const r = j.runs.promoteFailedPreview;
     assert.notEqual(r.code, 0);
     assert.match(r.stdout + r.stderr, /The promotion merge request was not opened or changed/);
-    assert.deepEqual(promoteMutations.promoteFailedPreview, []);
+    assert.deepEqual(j.promoteMutations.promoteFailedPreview, []);
   });
 
   it("an older pipeline's promote job running after a newer deployment promotes nothing", () => {
-    assert.equal(runs.promoteLate.code, 0, runs.promoteLate.stdout + runs.promoteLate.stderr);
+    assert.equal(j.runs.promoteLate.code, 0, j.runs.promoteLate.stdout + j.runs.promoteLate.stderr);
     assert.match(
-      runs.promoteLate.stdout,
+      j.runs.promoteLate.stdout,
       new RegExp(
-        `nothing promoted: environment dev now runs commit ${promotedSha2.slice(0, 8)} \\(its last successful deployment\\), not this pipeline's ${promotedSha1.slice(0, 8)}`,
+        `nothing promoted: environment dev now runs commit ${j.promotedSha2.slice(0, 8)} \\(its last successful deployment\\), not this pipeline's ${j.promotedSha1.slice(0, 8)}`,
       ),
     );
-    assert.deepEqual(promoteMutations.promoteLate, []);
+    assert.deepEqual(j.promoteMutations.promoteLate, []);
   });
 
   it("once the promotion is merged, a re-run of the promote job opens nothing", () => {
-    assert.equal(runs.promote5.code, 0, runs.promote5.stdout + runs.promote5.stderr);
+    assert.equal(j.runs.promote5.code, 0, j.runs.promote5.stdout + j.runs.promote5.stderr);
     assert.match(
-      runs.promote5.stdout,
-      new RegExp(`nothing to promote: staging already contains ${promotedSha2.slice(0, 8)}`),
+      j.runs.promote5.stdout,
+      new RegExp(`nothing to promote: staging already contains ${j.promotedSha2.slice(0, 8)}`),
     );
-    assert.deepEqual(promoteMutations.promote5, []);
+    assert.deepEqual(j.promoteMutations.promote5, []);
     assert.equal(
-      fake.state.mergeRequests.filter((m) => m.state === "opened" && m.targetBranch === "staging").length,
+      j.fake.state.mergeRequests.filter((m) => m.state === "opened" && m.targetBranch === "staging").length,
       0,
     );
   });
 
   it("drift fails the scheduled job and keeps ONE open issue for the stack", () => {
-    assert.notEqual(runs.drift1.code, 0);
-    assert.match(runs.drift1.stdout + runs.drift1.stderr, /drift issue #\d+ created/);
-    assert.notEqual(runs.drift2.code, 0);
-    assert.match(runs.drift2.stdout + runs.drift2.stderr, /drift issue #\d+ (updated|unchanged)/);
-    const issues = openIssuesAfterDrift;
+    assert.notEqual(j.runs.drift1.code, 0);
+    assert.match(j.runs.drift1.stdout + j.runs.drift1.stderr, /drift issue #\d+ created/);
+    assert.notEqual(j.runs.drift2.code, 0);
+    assert.match(j.runs.drift2.stdout + j.runs.drift2.stderr, /drift issue #\d+ (updated|unchanged)/);
+    const issues = j.openIssuesAfterDrift;
     assert.equal(issues.length, 1);
     assert.equal(issues[0].title, "Drift detected in Pulumi stack dev");
     assert.deepEqual(issues[0].labels, ["pulumi-drift"]);
   });
 
   it("once the drift is gone, the next run closes the issue with ONE comment; a re-run changes nothing", () => {
-    assert.equal(runs.drift3.code, 0, runs.drift3.stdout + runs.drift3.stderr);
-    assert.match(runs.drift3.stdout, /stack dev: no drift \(3 resources unchanged\)/);
-    assert.match(runs.drift3.stdout, /drift issue #\d+ closed: http\S+\/-\/issues\/\d+$/m);
-    assert.deepEqual(driftIssueRequests, ["PUT 200", "POST 201"], "close first, then comment");
-    assert.equal(fake.state.issues.length, 1);
-    const [issue] = fake.state.issues;
+    assert.equal(j.runs.drift3.code, 0, j.runs.drift3.stdout + j.runs.drift3.stderr);
+    assert.match(j.runs.drift3.stdout, /stack dev: no drift \(3 resources unchanged\)/);
+    assert.match(j.runs.drift3.stdout, /drift issue #\d+ closed: http\S+\/-\/issues\/\d+$/m);
+    assert.deepEqual(j.driftIssueRequests, ["PUT 200", "POST 201"], "close first, then comment");
+    assert.equal(j.fake.state.issues.length, 1);
+    const [issue] = j.fake.state.issues;
     assert.equal(issue.state, "closed");
     assert.ok(issue.closedAt);
-    const notes = fake.state.notes.filter((n) => n.noteableType === "Issue" && n.noteableIid === issue.iid);
+    const notes = j.fake.state.notes.filter((n) => n.noteableType === "Issue" && n.noteableIid === issue.iid);
     assert.deepEqual(
       notes.filter((n) => n.system).map((n) => n.body),
       ["closed"],
@@ -270,26 +230,26 @@ describe("CI/CD component: jobs run (gitlab-ci-local --force-shell-executor, sta
     assert.match(
       comments[0].body,
       new RegExp(
-        `<sub>commit \`${driftSha.slice(0, 8)}\` · \\[job log\\]\\(.+\\) · \\[pipeline\\]\\(.+\\) · posted by gitlab-eks</sub>`,
+        `<sub>commit \`${j.driftSha.slice(0, 8)}\` · \\[job log\\]\\(.+\\) · \\[pipeline\\]\\(.+\\) · posted by gitlab-eks</sub>`,
       ),
     );
 
-    assert.equal(runs.drift4.code, 0, runs.drift4.stdout + runs.drift4.stderr);
-    assert.match(runs.drift4.stdout, /no open drift issue for stack dev: nothing to close/);
-    assert.deepEqual(driftRerunRequests, []);
+    assert.equal(j.runs.drift4.code, 0, j.runs.drift4.stdout + j.runs.drift4.stderr);
+    assert.match(j.runs.drift4.stdout, /no open drift issue for stack dev: nothing to close/);
+    assert.deepEqual(j.driftRerunRequests, []);
   });
 
   it("no token (GitLab token, job token, OIDC ID token) appears in any job log or output", () => {
     const everything = [
-      ...Object.values(runs).flatMap((r) => [r.stdout, r.stderr]),
-      ...Object.values(repos).map((r) => jobLogs(r!)),
+      ...Object.values(j.runs).flatMap((r) => [r.stdout, r.stderr]),
+      ...Object.values(j.repos).map((r) => jobLogs(r!)),
     ].join("\n");
     assert.ok(everything.length > 1000, "the logs were captured");
-    for (const secret of [token, jobToken, ID_TOKEN])
+    for (const secret of [j.token, j.jobToken, ID_TOKEN])
       assert.ok(!everything.includes(secret), "a token leaked into a job log");
     const notes =
-      fake.state.notes.map((n) => n.body).join("\n") +
-      fake.state.mergeRequests.map((m) => m.description).join("\n");
-    for (const secret of [token, jobToken, ID_TOKEN]) assert.ok(!notes.includes(secret));
+      j.fake.state.notes.map((n) => n.body).join("\n") +
+      j.fake.state.mergeRequests.map((m) => m.description).join("\n");
+    for (const secret of [j.token, j.jobToken, ID_TOKEN]) assert.ok(!notes.includes(secret));
   });
 });
