@@ -8,7 +8,8 @@
  */
 import * as v from "valibot";
 import { list, NAMESPACE, pattern, section } from "./kit";
-import { agentEntries, type AgentConfig, checkAgent } from "./agent";
+import { agentEntries, type AgentConfig } from "./agent";
+import { checkAgent } from "./agentRules";
 import { type GitlabRaw, PROJECT_REF } from "./gitlab";
 import { parseObject } from "./parse";
 import type { Problem } from "./problems";
