@@ -15,6 +15,7 @@ import { agentAccessNamespaces, agentConfigFile, agentRbac, agentTokenName } fro
 import { fluxClusterObjects, fluxGitSecretName, fluxResourcePath } from "../infra/model/flux";
 import { desiredNodePools } from "../infra/model/nodePools";
 import { deployUnderMocks, exampleConfig, exampleConfigWithAgents } from "./support/deploy";
+import { exposedReceptiveUrl, receptiveService } from "../infra/model/agentReceptive";
 import { GitlabWorld, selfManagedEeWorld } from "./support/gitlab-world";
 import {
   MOCK_AGENT_TOKEN,
@@ -52,6 +53,19 @@ function agentResources(a: AgentConfig): [string, string, boolean][] {
       false,
     ]),
     [`${DYN}AgentTokenRetirement`, "gitlab-agent-token-retirement", true],
+    // Receptive: the URL configuration in GitLab and, when exposed, the Service in front of agentk.
+    ...(a.receptive
+      ? [[`${DYN}ReceptiveUrl`, "gitlab-agent-receptive", true] as [string, string, boolean]]
+      : []),
+    ...(a.receptive && a.receptive.expose !== "none"
+      ? [
+          ["kubernetes:core/v1:Service", `gitlab-agent-receptive-${a.releaseName}`, true] as [
+            string,
+            string,
+            boolean,
+          ],
+        ]
+      : []),
   ];
   if (a.installMethod === "helm") return [...own, [RELEASE, `gitlab-agent-${a.releaseName}`, true]];
   return [
@@ -405,6 +419,49 @@ describe("several agents per cluster in the Pulumi program", () => {
           assert.ok(deps.includes(`${NAMESPACE}::ns-apps-dev`), name);
           assert.ok(deps.includes(`${NAMESPACE}::ns-gitlab-agent`), name);
         });
+    });
+  });
+
+  describe("two receptive agents, each behind its own load balancer", () => {
+    let config: StackConfig;
+    let d: Deployed & { agentsOnly: RecordedResource[] };
+    before(async () => {
+      config = exampleConfigWithAgents("dev", [
+        { name: "ops", receptive: { expose: "internal" } },
+        { name: "apps", receptive: { expose: "internal" } },
+      ]);
+      d = await deploy("dev", config);
+    });
+
+    it("gives each agent its own Service (its namespace, its release's pods) and URL configuration from its address", async () => {
+      assertExactly(config, d.agentsOnly);
+      for (const a of config.agents) {
+        const service = d.mocks.one(
+          "kubernetes:core/v1:Service",
+          `gitlab-agent-receptive-${a.releaseName}${a.resourceSuffix}`,
+        ).inputs as {
+          metadata: { name: string; namespace: string };
+          spec: { type: string; selector: Record<string, string> };
+        };
+        const desired = receptiveService(a)!;
+        assert.deepEqual(service.metadata.namespace, a.namespace);
+        assert.deepEqual(service.spec, JSON.parse(JSON.stringify(desired.spec)));
+        assert.equal(service.spec.type, "LoadBalancer");
+        const url = d.mocks.one(`${DYN}ReceptiveUrl`, `gitlab-agent-receptive${a.resourceSuffix}`).inputs;
+        assert.equal(url.project, a.project);
+        assert.equal(
+          url.url,
+          exposedReceptiveUrl(
+            `gitlab-agent-receptive-${a.releaseName}${a.resourceSuffix}-0123456789.elb.eu-west-1.amazonaws.com`,
+          ),
+        );
+      }
+      const [ops, apps] = config.agents.map((a) => receptiveService(a)!);
+      assert.notDeepEqual(
+        ops.spec.selector,
+        apps.spec.selector,
+        "each Service selects its own release's pods",
+      );
     });
   });
 
