@@ -194,9 +194,8 @@ describe("two agents of one stack in one project, GitLab side: up, re-run, rotat
     assertNoSecretIn(fw.w, fw.output, secretsOf(s));
   });
 
-  for (const fault of FAULTS.filter((f) =>
-    ["answer lost after applying", "answer lost twice"].includes(f.name),
-  ))
+  const AMBIGUOUS = ["answer lost after applying", "502 after applying", "answer lost twice"];
+  for (const fault of FAULTS.filter((f) => AMBIGUOUS.includes(f.name)))
     it(`the second agent's token create: ${fault.name}; the re-run converges, destroy removes everything`, async () => {
       const s: Record<string, State> = {};
       const [prod, apps] = [agentStack("prod", s, "initial"), agentStack("apps", s, "initial")];
@@ -219,6 +218,36 @@ describe("two agents of one stack in one project, GitLab side: up, re-run, rotat
       // The token whose answer was lost is revoked (its value is gone); apps has one active token.
       const appsTokens = fake().agentTokens.filter((t) => t.agentId === s["agent-apps"].outs.agentId);
       assert.equal(appsTokens.length, fault.failsTheRun ? 3 : 2, "the lost ones, and the one in state");
+      assert.equal(await pulumiUp(s), undefined);
+      assertConverged(s);
+
+      await destroyOf(stack(s), s);
+      assertDestroyed();
+      assertNoSecretIn(fw.w, fw.output, secretsOf(s));
+    });
+
+  // The object whose lifecycle is scoped by agent: the second agent's deploy token, in the project where
+  // the first agent's already is. Its lookup after the ambiguous create must find apps' token, not prod's.
+  for (const fault of FAULTS.filter((f) => AMBIGUOUS.includes(f.name)))
+    it(`the second agent's deploy token create: ${fault.name}; the first agent's token untouched, destroy removes everything`, async () => {
+      const s: Record<string, State> = {};
+      const [prod, apps] = [agentStack("prod", s, "initial"), agentStack("apps", s, "initial")];
+      const deployTokenAt = apps.findIndex(([name]) => name === "deployToken-apps");
+      assert.equal(await pulumiUpOf([...prod, ...apps.slice(0, deployTokenAt)], s, fw.output), undefined);
+      const prodDeployToken = s["deployToken-prod"].outs.tokenId;
+      fault.inject(fw.w.fake, { method: "POST", pathPattern: /\/deploy_tokens$/ });
+      const failed = await pulumiUpOf(apps.slice(deployTokenAt), s, fw.output);
+      if (fault.failsTheRun) assert.match(String(failed?.message), /Not resent/);
+      else assert.equal(failed, undefined, String(failed?.message));
+      assert.equal(fw.w.fake.pendingFaults(), 0, "the fault was met");
+
+      assert.equal(await pulumiUp(s), undefined, "the re-run converges");
+      assertConverged(s);
+      assert.equal(s["deployToken-prod"].outs.tokenId, prodDeployToken, "prod's deploy token untouched");
+      assert.ok(
+        activeDeployTokens().some((t) => t.id === prodDeployToken),
+        "prod's deploy token still active in GitLab",
+      );
       assert.equal(await pulumiUp(s), undefined);
       assertConverged(s);
 

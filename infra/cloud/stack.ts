@@ -33,24 +33,15 @@ export function deployStack(config: StackConfig, options: DeployOptions = {}) {
   const agentsDeployment = deployAgents(config, { provider: k8sProvider, dependsOn: inCluster, env });
   const { agents } = agentsDeployment;
   const [agent] = agents;
-  const runner =
-    config.runner &&
-    deployRunner(config, config.runner, {
-      cluster,
-      k8sProvider,
-      tags,
-      dependsOn: [...inCluster, nodePools.pools.runner.nodeGroup],
-      env,
-    });
-
-  const autoscaler =
-    config.autoscaler &&
-    deployAutoscaler(config, config.autoscaler, {
-      cluster,
-      k8sProvider,
-      tags,
-      dependsOn: [...inCluster, nodePools.pools.runner.nodeGroup],
-    });
+  // The runner and the autoscaler act on the runner pool: it exists first.
+  const onRunnerPool = {
+    cluster,
+    k8sProvider,
+    tags,
+    dependsOn: [...inCluster, nodePools.pools.runner.nodeGroup],
+  };
+  const runner = config.runner && deployRunner(config, config.runner, { ...onRunnerPool, env });
+  const autoscaler = config.autoscaler && deployAutoscaler(config, config.autoscaler, onRunnerPool);
 
   return {
     cluster,

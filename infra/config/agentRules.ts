@@ -195,10 +195,7 @@ export function checkAgent(
     retainOnDelete: a.retainOnDelete ?? false,
     containerScanning: a.containerScanning ?? false,
     installMethod: a.installMethod ?? "helm",
-    flux: fluxConfigOf(
-      a.flux,
-      ctx.index === 0 ? (ctx.clusterName ?? name) : `${ctx.clusterName ?? "cluster"}-${name}`,
-    ),
+    flux: fluxConfigOf(a.flux, ctx.clusterName ?? name, ctx.index === 0 ? undefined : name),
     adopt: a.adopt ?? false,
   };
 }

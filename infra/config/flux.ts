@@ -53,13 +53,18 @@ export interface FluxConfig {
   chartVersion: string;
 }
 
-/** The Flux settings with their defaults; the manifest folder defaults to glab's for this cluster. */
+/**
+ * The Flux settings with their defaults; the manifest folder defaults to glab's for this cluster, and for
+ * an `agents` entry after the first (`agent` given) to a folder of its own beside it.
+ */
 export function fluxConfigOf(
   f: Partial<v.InferOutput<typeof fluxSchema>> | undefined,
   cluster: string,
+  agent?: string,
 ): FluxConfig {
+  const folder = defaultFluxManifestPath(agent === undefined ? cluster : `${cluster}-${agent}`);
   return {
-    manifestPath: (f?.manifestPath ?? defaultFluxManifestPath(cluster)).replace(/\/+$/, ""),
+    manifestPath: (f?.manifestPath ?? folder).replace(/\/+$/, ""),
     branch: f?.branch ?? DEFAULT_FLUX_BRANCH,
     namespace: f?.namespace ?? DEFAULT_FLUX_NAMESPACE,
     chartVersion: f?.chartVersion ?? DEFAULT_FLUX_CHART_VERSION,

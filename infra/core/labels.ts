@@ -2,9 +2,9 @@
  * Kubernetes label syntax (k8s.io/apimachinery validation: IsQualifiedName, IsValidLabelValue).
  * Each function returns what is wrong, or undefined when the input is valid.
  */
+import { dnsSubdomainProblem } from "./kubernetes";
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * Prefixes the kubelet may not set on its own node (NodeRestriction) or that EKS reserves: a label there
@@ -18,7 +18,7 @@ export function labelKeyProblem(key: string): string | undefined {
   const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
   if (prefix !== undefined) {
     if (prefix.length === 0) return `the prefix before '/' is empty`;
-    if (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))
+    if (dnsSubdomainProblem(prefix) !== undefined)
       return `prefix ${JSON.stringify(prefix)} is not a DNS subdomain (lowercase letters, digits, '-' and '.')`;
     if (RESERVED_PREFIXES.some((r) => prefix === r || prefix.endsWith(`.${r}`)))
       return `prefix ${JSON.stringify(prefix)} is reserved for Kubernetes and EKS; nodes cannot carry it`;
